@@ -1,0 +1,311 @@
+"""Typed stack configuration: every key parsed and validated before any resource exists.
+
+Types and defaults come from the `config:` block of Pulumi.yaml, so the CLI and the
+SDK's mocks agree. `parse_stack_config` is pure (no Pulumi import): it takes the raw
+values of one stack (strings as Pulumi hands them over, or YAML values) and returns a
+`StackConfig` or raises one `ConfigError` listing every problem with key, value and
+what is allowed.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Mapping
+
+import yaml
+
+from .errors import ConfigError, Problems
+from .pipelines import REPO_ROOT, PipelineSpec, available_pipelines, load_pipeline
+
+PROJECT = "glue-lakehouse"
+PROJECT_FILE = REPO_ROOT / "Pulumi.yaml"
+
+ENVIRONMENTS = ("dev", "staging", "prod")
+DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
+GLUE_VERSIONS = ("4.0", "5.0")
+WORKER_TYPES = ("G.1X", "G.2X", "G.4X", "G.8X")
+FLEX_WORKER_TYPES = ("G.1X", "G.2X")
+EXECUTION_CLASSES = ("STANDARD", "FLEX")
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+                      1096, 1827, 2192, 2557, 2922, 3288, 3653)
+NAME_PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{2,19}$")
+EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+# Job settings a pipeline file may override per job (and per stack): config key -> field.
+JOB_SETTING_KEYS = {
+    "glueVersion": "glue_version",
+    "workerType": "worker_type",
+    "numberOfWorkers": "number_of_workers",
+    "timeoutMinutes": "timeout_minutes",
+    "maxRetries": "max_retries",
+    "executionClass": "execution_class",
+    "autoScaling": "auto_scaling",
+    "maxConcurrentRuns": "max_concurrent_runs",
+    "jobRunQueuing": "job_run_queuing",
+    "notifyDelayMinutes": "notify_delay_minutes",
+    "sparkUi": "spark_ui",
+}
+
+
+@dataclass(frozen=True)
+class JobSettings:
+    glue_version: str
+    worker_type: str
+    number_of_workers: int
+    timeout_minutes: int
+    max_retries: int
+    execution_class: str
+    auto_scaling: bool
+    max_concurrent_runs: int
+    job_run_queuing: bool
+    notify_delay_minutes: int
+    spark_ui: bool
+
+
+@dataclass(frozen=True)
+class BucketSettings:
+    force_destroy: bool
+    temp_expiration_days: int
+    noncurrent_version_expiration_days: int
+    raw_transition_ia_days: int
+    raw_transition_glacier_days: int
+    logs_expiration_days: int
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    project: str
+    stack: str
+    environment: str
+    name_prefix: str
+    tags: Mapping[str, str]
+    buckets: BucketSettings
+    kms_deletion_window_days: int
+    log_retention_days: int
+    alert_email: str
+    pipelines: tuple[PipelineSpec, ...]
+    job_settings: Mapping[str, JobSettings]  # by JobSpec.key ("pipeline.job")
+
+    def resource_name(self, *parts: str) -> str:
+        """Physical name: <prefix>-<stack>-<parts...>, e.g. lakehouse-dev-fhir-bronze."""
+        return "-".join((self.name_prefix, self.stack) + parts).replace("_", "-")
+
+    def database_name(self, zone: str) -> str:
+        """Glue database of a zone: <prefix>_<stack>_<zone> (Glue/Athena want no dashes)."""
+        return f"{self.name_prefix}_{self.stack}_{zone}".replace("-", "_")
+
+
+# --- the schema in Pulumi.yaml ------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def project_schema() -> dict[str, dict[str, Any]]:
+    """The `config:` block of Pulumi.yaml: key -> {type, description, default?}."""
+    with PROJECT_FILE.open() as fh:
+        project = yaml.safe_load(fh)
+    return dict(project.get("config") or {})
+
+
+def _coerce(key: str, raw: Any, decl: Mapping[str, Any], problems: Problems) -> Any:
+    """Turn a raw value (Pulumi hands strings; YAML hands natives) into the declared type."""
+    kind = decl["type"]
+    if kind == "string":
+        if isinstance(raw, (dict, list)):
+            problems.add(key, raw, "a string")
+            return None
+        return str(raw)
+    if kind == "boolean":
+        if isinstance(raw, bool):
+            return raw
+        if isinstance(raw, str) and raw.lower() in ("true", "false"):
+            return raw.lower() == "true"
+        problems.add(key, raw, "true | false")
+        return None
+    if kind == "integer":
+        if isinstance(raw, bool):
+            problems.add(key, raw, "a whole number")
+            return None
+        if isinstance(raw, int):
+            return raw
+        if isinstance(raw, float) and raw.is_integer():  # Pulumi mocks hand numbers back as floats
+            return int(raw)
+        if isinstance(raw, str) and re.fullmatch(r"-?\d+", raw.strip()):
+            return int(raw)
+        problems.add(key, raw, "a whole number")
+        return None
+    if kind == "array":
+        value = raw
+        if isinstance(raw, str):
+            try:
+                value = json.loads(raw)
+            except json.JSONDecodeError:
+                value = None
+        if not isinstance(value, list):
+            problems.add(key, raw, "a list (a JSON array when set with `pulumi config set --path`)")
+            return None
+        item = decl.get("items", {"type": "string"})
+        return [_coerce(f"{key}[{i}]", v, item, problems) for i, v in enumerate(value)]
+    raise AssertionError(f"Pulumi.yaml declares {key} with unsupported type {kind!r}")
+
+
+def _ranged(problems: Problems, key: str, value: int | None, lo: int, hi: int) -> None:
+    if value is not None and not lo <= value <= hi:
+        problems.add(key, value, f"a whole number from {lo} to {hi}")
+
+
+def _one_of(problems: Problems, key: str, value: Any, allowed: tuple) -> None:
+    if value is not None and value not in allowed:
+        problems.add(key, value, " | ".join(str(a) for a in allowed))
+
+
+def job_settings_problems(key: str, s: Mapping[str, Any]) -> Problems:
+    """Validate one job's effective settings (camelCase keys as in Pulumi.yaml)."""
+    p = Problems()
+    _one_of(p, f"{key}glueVersion", s["glueVersion"], GLUE_VERSIONS)
+    _one_of(p, f"{key}workerType", s["workerType"], WORKER_TYPES)
+    _ranged(p, f"{key}numberOfWorkers", s["numberOfWorkers"], 2, 299)
+    _ranged(p, f"{key}timeoutMinutes", s["timeoutMinutes"], 1, 2880)
+    _ranged(p, f"{key}maxRetries", s["maxRetries"], 0, 10)
+    _one_of(p, f"{key}executionClass", s["executionClass"], EXECUTION_CLASSES)
+    _ranged(p, f"{key}maxConcurrentRuns", s["maxConcurrentRuns"], 1, 1000)
+    _ranged(p, f"{key}notifyDelayMinutes", s["notifyDelayMinutes"], 1, 2880)
+    if s["executionClass"] == "FLEX" and s["workerType"] in WORKER_TYPES and s["workerType"] not in FLEX_WORKER_TYPES:
+        p.add(f"{key}workerType", s["workerType"], f"{' | '.join(FLEX_WORKER_TYPES)} with executionClass FLEX")
+    return p
+
+
+def parse_stack_config(stack: str, values: Mapping[str, Any]) -> StackConfig:
+    """Parse one stack's `glue-lakehouse:` values (namespace already stripped or not)."""
+    schema = project_schema()
+    problems = Problems()
+    raw: dict[str, Any] = {}
+    for full_key, value in values.items():
+        ns, _, key = full_key.rpartition(":")
+        if ns not in ("", PROJECT):
+            continue  # aws:region and other providers' keys are not ours
+        if key not in schema:
+            problems.add(f"{PROJECT}:{key}", value, f"one of the keys declared in Pulumi.yaml: {sorted(schema)}")
+            continue
+        raw[key] = value
+
+    v: dict[str, Any] = {}
+    for key, decl in schema.items():
+        if key in raw:
+            v[key] = _coerce(f"{PROJECT}:{key}", raw[key], decl, problems)
+        elif "default" in decl:
+            v[key] = decl["default"]
+        else:
+            problems.add(f"{PROJECT}:{key}", None, f"a value in Pulumi.{stack}.yaml (required: {decl.get('description', '')})")
+            v[key] = None
+
+    k = f"{PROJECT}:"
+    _one_of(problems, k + "environment", v["environment"], ENVIRONMENTS)
+    for tag_key in ("owner", "costCenter"):
+        if v[tag_key] is not None and not str(v[tag_key]).strip():
+            problems.add(k + tag_key, v[tag_key], "a non-empty tag value (required tag)")
+    _one_of(problems, k + "dataClassification", v["dataClassification"], DATA_CLASSIFICATIONS)
+    if v["namePrefix"] is not None and not NAME_PREFIX_RE.match(v["namePrefix"]):
+        problems.add(k + "namePrefix", v["namePrefix"], "3-20 lower-case letters, digits and -, starting with a letter")
+    if not re.fullmatch(r"[a-z][a-z0-9-]{0,19}", stack):
+        problems.add("stack name", stack, "lower-case letters, digits and - (max 20): it becomes part of bucket names")
+    _ranged(problems, k + "kmsDeletionWindowDays", v["kmsDeletionWindowDays"], 7, 30)
+    _ranged(problems, k + "tempExpirationDays", v["tempExpirationDays"], 1, 365)
+    _ranged(problems, k + "noncurrentVersionExpirationDays", v["noncurrentVersionExpirationDays"], 1, 3650)
+    _ranged(problems, k + "logsExpirationDays", v["logsExpirationDays"], 1, 3650)
+    ia, glacier = v["rawTransitionIaDays"], v["rawTransitionGlacierDays"]
+    if ia is not None and ia != 0 and not 30 <= ia <= 3650:
+        problems.add(k + "rawTransitionIaDays", ia, "0 (never) or 30-3650 (S3 moves objects to STANDARD_IA after 30 days at the earliest)")
+    if glacier is not None and glacier != 0:
+        if not 1 <= glacier <= 3650:
+            problems.add(k + "rawTransitionGlacierDays", glacier, "0 (never) or 1-3650")
+        elif ia and glacier < ia + 30:
+            problems.add(k + "rawTransitionGlacierDays", glacier, f"0 (never) or at least rawTransitionIaDays + 30 = {ia + 30}")
+    _one_of(problems, k + "logRetentionDays", v["logRetentionDays"], LOG_RETENTION_DAYS)
+    if v["alertEmail"] and not EMAIL_RE.match(v["alertEmail"]):
+        problems.add(k + "alertEmail", v["alertEmail"], "an e-mail address or empty")
+    if v["environment"] == "prod" and v["forceDestroy"]:
+        problems.add(k + "forceDestroy", True, "false in prod: buckets holding lake data are never force-destroyed")
+
+    defaults = {ck: v[ck] for ck in JOB_SETTING_KEYS}
+    problems.extend(job_settings_problems(k, defaults))
+
+    pipelines: list[PipelineSpec] = []
+    names = v["pipelines"] or []
+    if not names:
+        problems.add(k + "pipelines", names, f"at least one of {available_pipelines()}")
+    for i, name in enumerate(names):
+        if names.index(name) != i:
+            problems.add(f"{k}pipelines[{i}]", name, "each pipeline once")
+            continue
+        try:
+            pipelines.append(load_pipeline(name))
+        except ConfigError as e:
+            problems.items.extend(e.problems)
+
+    job_settings: dict[str, JobSettings] = {}
+    for p in pipelines:
+        for job in p.jobs:
+            overrides = job.settings_for(stack)
+            where = f"{p.source}: jobs.{job.name}.settings/stacks.{stack}."
+            unknown = sorted(set(overrides) - set(JOB_SETTING_KEYS))
+            for u in unknown:
+                problems.add(where + u, overrides[u], f"one of the job settings {sorted(JOB_SETTING_KEYS)}")
+            merged = dict(defaults)
+            for ck, value in overrides.items():
+                if ck in JOB_SETTING_KEYS:
+                    merged[ck] = _coerce(where + ck, value, schema[ck], problems)
+            jp = job_settings_problems(where, merged)
+            problems.extend(jp)
+            if not jp.items and not unknown:
+                job_settings[job.key] = JobSettings(**{JOB_SETTING_KEYS[ck]: merged[ck] for ck in JOB_SETTING_KEYS})
+
+    problems.raise_if_any()
+
+    tags = {
+        "Environment": v["environment"],
+        "Project": PROJECT,
+        "Owner": v["owner"].strip(),
+        "CostCenter": v["costCenter"].strip(),
+        "DataClassification": v["dataClassification"],
+        "ManagedBy": "pulumi",
+        "Stack": stack,
+    }
+    return StackConfig(
+        project=PROJECT,
+        stack=stack,
+        environment=v["environment"],
+        name_prefix=v["namePrefix"],
+        tags=tags,
+        buckets=BucketSettings(
+            force_destroy=v["forceDestroy"],
+            temp_expiration_days=v["tempExpirationDays"],
+            noncurrent_version_expiration_days=v["noncurrentVersionExpirationDays"],
+            raw_transition_ia_days=ia,
+            raw_transition_glacier_days=glacier,
+            logs_expiration_days=v["logsExpirationDays"],
+        ),
+        kms_deletion_window_days=v["kmsDeletionWindowDays"],
+        log_retention_days=v["logRetentionDays"],
+        alert_email=v["alertEmail"],
+        pipelines=tuple(pipelines),
+        job_settings=job_settings,
+    )
+
+
+def stack_file_values(stack: str, root: Path = REPO_ROOT) -> dict[str, Any]:
+    """The `config:` values of Pulumi.<stack>.yaml, as written (used by tests and the runner)."""
+    path = root / f"Pulumi.{stack}.yaml"
+    if not path.is_file():
+        stacks = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml")
+                        if not p.name.endswith(".deploy.yaml"))
+        raise ConfigError([f"stack: got {stack!r}; allowed: one of the stacks with a Pulumi.<stack>.yaml: {stacks}"])
+    with path.open() as fh:
+        return dict((yaml.safe_load(fh) or {}).get("config") or {})
+
+
+def load_stack_config(stack: str) -> StackConfig:
+    """Parse Pulumi.<stack>.yaml with the project defaults; no Pulumi needed."""
+    return parse_stack_config(stack, stack_file_values(stack))

@@ -1,0 +1,320 @@
+"""Pipeline declarations: plain data shared by the Pulumi program and the local runner.
+
+A pipeline is a YAML file in `pipelines/` naming its jobs, each job's script, arguments,
+what it reads and writes (zone, Iceberg tables, object prefixes) and which jobs it waits
+for. Adding a job is an edit to that file, not to code. Nothing here imports Pulumi.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from .errors import Problems
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+PIPELINES_DIR = REPO_ROOT / "pipelines"
+GLUE_SCRIPTS_DIR = REPO_ROOT / "glue_scripts"
+
+ZONES = ("raw", "bronze", "silver", "gold")
+LAKE_ZONES = ("bronze", "silver", "gold")  # zones holding Iceberg tables
+
+NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+TABLE_RE = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
+PREFIX_RE = re.compile(r"^[A-Za-z0-9_\-./]+/$")
+ARG_RE = re.compile(r"^--[A-Za-z][A-Za-z0-9_\-]*$")
+
+JOB_KEYS = {
+    "name", "script", "description", "depends_on", "reads", "writes", "arguments",
+    "connection", "settings", "stacks",
+}
+ACCESS_KEYS = {"zone", "tables", "prefixes"}
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a job touches in one zone: Iceberg tables and/or object prefixes."""
+
+    zone: str
+    tables: tuple[str, ...] = ()
+    prefixes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    pipeline: str
+    name: str
+    script: str  # path relative to glue_scripts/
+    description: str = ""
+    depends_on: tuple[str, ...] = ()
+    reads: tuple[Access, ...] = ()
+    writes: tuple[Access, ...] = ()
+    arguments: Mapping[str, str] = field(default_factory=dict)
+    connection: bool = False  # needs the Glue JDBC connection to the database
+    settings: Mapping[str, Any] = field(default_factory=dict)  # job-size overrides
+    stacks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # per-stack overrides
+
+    @property
+    def key(self) -> str:
+        return f"{self.pipeline}.{self.name}"
+
+    def zones(self) -> tuple[str, ...]:
+        """Every zone the job reads or writes, in lake order."""
+        used = {a.zone for a in self.reads + self.writes}
+        return tuple(z for z in ZONES if z in used)
+
+    def settings_for(self, stack: str) -> dict[str, Any]:
+        return {**self.settings, **self.stacks.get(stack, {})}
+
+
+@dataclass(frozen=True)
+class PipelineSpec:
+    name: str
+    description: str
+    jobs: tuple[JobSpec, ...]
+    source: str = "<inline>"
+
+    def job(self, name: str) -> JobSpec:
+        for j in self.jobs:
+            if j.name == name:
+                return j
+        raise KeyError(
+            f"pipeline {self.name!r} has no job {name!r}; jobs: {[j.name for j in self.jobs]}"
+        )
+
+    def roots(self) -> tuple[JobSpec, ...]:
+        return tuple(j for j in self.jobs if not j.depends_on)
+
+    def downstream(self, name: str) -> tuple[JobSpec, ...]:
+        return tuple(j for j in self.jobs if name in j.depends_on)
+
+    def topological_order(self) -> tuple[JobSpec, ...]:
+        """Jobs so that each comes after everything it depends on; ties keep file order."""
+        done: list[str] = []
+        remaining = list(self.jobs)
+        while remaining:
+            ready = [j for j in remaining if all(d in done for d in j.depends_on)]
+            if not ready:  # validated away at load time; kept as a guard
+                raise ValueError(f"pipeline {self.name!r} has a cycle")
+            done.extend(j.name for j in ready)
+            remaining = [j for j in remaining if j not in ready]
+        return tuple(self.job(n) for n in done)
+
+    def waves(self) -> tuple[tuple[JobSpec, ...], ...]:
+        """Groups of jobs that can run at the same time, in order (what Glue triggers fire)."""
+        level: dict[str, int] = {}
+        for j in self.topological_order():
+            level[j.name] = 1 + max((level[d] for d in j.depends_on), default=-1)
+        return tuple(
+            tuple(j for j in self.topological_order() if level[j.name] == lv)
+            for lv in range(max(level.values(), default=-1) + 1)
+        )
+
+
+def _str_tuple(value: Any, key: str, problems: Problems, pattern: re.Pattern, allowed: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, list):
+        problems.add(key, value, "a list")
+        return ()
+    out = []
+    for i, v in enumerate(value):
+        if not isinstance(v, str) or not pattern.match(v):
+            problems.add(f"{key}[{i}]", v, allowed)
+        else:
+            out.append(v)
+    return tuple(out)
+
+
+def _parse_access(raw: Any, key: str, problems: Problems) -> tuple[Access, ...]:
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        problems.add(key, raw, "a list of {zone, tables, prefixes}")
+        return ()
+    out = []
+    for i, item in enumerate(raw):
+        k = f"{key}[{i}]"
+        if not isinstance(item, dict):
+            problems.add(k, item, "a mapping with zone, tables and/or prefixes")
+            continue
+        for extra in sorted(set(item) - ACCESS_KEYS):
+            problems.add(f"{k}.{extra}", item[extra], f"one of the keys {sorted(ACCESS_KEYS)}")
+        zone = item.get("zone")
+        if zone not in ZONES:
+            problems.add(f"{k}.zone", zone, " | ".join(ZONES))
+            continue
+        tables = _str_tuple(item.get("tables"), f"{k}.tables", problems, TABLE_RE,
+                            "lower-case table names matching " + TABLE_RE.pattern)
+        prefixes = _str_tuple(item.get("prefixes"), f"{k}.prefixes", problems, PREFIX_RE,
+                              "object prefixes ending in '/' (letters, digits, - _ . /)")
+        if zone == "raw" and tables:
+            problems.add(f"{k}.tables", list(tables), "none: the raw zone holds files, declare prefixes")
+        if not tables and not prefixes:
+            problems.add(k, item, "at least one table or prefix")
+        out.append(Access(zone=zone, tables=tables, prefixes=prefixes))
+    return tuple(out)
+
+
+def parse_pipeline(data: Any, source: str = "<inline>") -> PipelineSpec:
+    """Parse and validate one pipeline declaration; raises ConfigError listing every problem."""
+    problems = Problems()
+    if not isinstance(data, dict):
+        problems.add(source, data, "a mapping with name, description and jobs")
+        problems.raise_if_any()
+    name = data.get("name")
+    if not isinstance(name, str) or not NAME_RE.match(name):
+        problems.add(f"{source}: name", name, "lower-case letters, digits and _ (max 40), starting with a letter")
+        name = str(name)
+    raw_jobs = data.get("jobs")
+    if not isinstance(raw_jobs, list) or not raw_jobs:
+        problems.add(f"{source}: jobs", raw_jobs, "a non-empty list of jobs")
+        raw_jobs = []
+
+    jobs: list[JobSpec] = []
+    for i, rj in enumerate(raw_jobs):
+        k = f"{source}: jobs[{i}]"
+        if not isinstance(rj, dict):
+            problems.add(k, rj, "a mapping")
+            continue
+        jname = rj.get("name")
+        if isinstance(jname, str) and NAME_RE.match(jname):
+            k = f"{source}: jobs.{jname}"
+        else:
+            problems.add(f"{k}.name", jname, "lower-case letters, digits and _ (max 40), starting with a letter")
+        for extra in sorted(set(rj) - JOB_KEYS):
+            problems.add(f"{k}.{extra}", rj[extra], f"one of the keys {sorted(JOB_KEYS)}")
+        script = rj.get("script")
+        if not isinstance(script, str) or not script.endswith(".py"):
+            problems.add(f"{k}.script", script, "a .py path relative to glue_scripts/")
+        elif not (GLUE_SCRIPTS_DIR / script).is_file():
+            problems.add(f"{k}.script", script, f"an existing file under {GLUE_SCRIPTS_DIR.name}/")
+        deps = rj.get("depends_on") or []
+        if not isinstance(deps, list) or not all(isinstance(d, str) for d in deps):
+            problems.add(f"{k}.depends_on", deps, "a list of job names of this pipeline")
+            deps = []
+        args = rj.get("arguments") or {}
+        if not isinstance(args, dict):
+            problems.add(f"{k}.arguments", args, "a mapping of --name: value")
+            args = {}
+        for a, v in args.items():
+            if not isinstance(a, str) or not ARG_RE.match(a):
+                problems.add(f"{k}.arguments", a, "argument names like --my_arg")
+            if not isinstance(v, (str, int, float, bool)):
+                problems.add(f"{k}.arguments.{a}", v, "a string, number or boolean")
+        connection = rj.get("connection", False)
+        if not isinstance(connection, bool):
+            problems.add(f"{k}.connection", connection, "true | false")
+            connection = False
+        settings = rj.get("settings") or {}
+        if not isinstance(settings, dict):
+            problems.add(f"{k}.settings", settings, "a mapping of job settings")
+            settings = {}
+        stacks = rj.get("stacks") or {}
+        if not isinstance(stacks, dict) or not all(isinstance(v, dict) for v in stacks.values()):
+            problems.add(f"{k}.stacks", stacks, "a mapping of stack name to job settings")
+            stacks = {}
+        jobs.append(JobSpec(
+            pipeline=name,
+            name=str(jname),
+            script=str(script),
+            description=str(rj.get("description", "")),
+            depends_on=tuple(deps),
+            reads=_parse_access(rj.get("reads"), f"{k}.reads", problems),
+            writes=_parse_access(rj.get("writes"), f"{k}.writes", problems),
+            arguments={str(a): _arg_str(v) for a, v in args.items()},
+            connection=connection,
+            settings=dict(settings),
+            stacks={str(s): dict(v) for s, v in stacks.items()},
+        ))
+
+    problems.extend(dag_problems(name, jobs, source))
+    problems.raise_if_any()
+    return PipelineSpec(name=name, description=str(data.get("description", "")), jobs=tuple(jobs), source=source)
+
+
+def _arg_str(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    return str(v)
+
+
+def dag_problems(pipeline: str, jobs: Iterable[JobSpec], source: str = "<inline>") -> Problems:
+    """Duplicate names, unknown or self dependencies, cycles and unreachable jobs."""
+    problems = Problems()
+    jobs = list(jobs)
+    names = [j.name for j in jobs]
+    for n in sorted({n for n in names if names.count(n) > 1}):
+        problems.add(f"{source}: jobs.{n}.name", n, "a job name used once per pipeline")
+    known = set(names)
+    for j in jobs:
+        for d in j.depends_on:
+            if d == j.name:
+                problems.add(f"{source}: jobs.{j.name}.depends_on", d, "other jobs of the pipeline, not the job itself")
+            elif d not in known:
+                problems.add(f"{source}: jobs.{j.name}.depends_on", d, f"jobs of pipeline {pipeline!r}: {sorted(known)}")
+    if problems.items:
+        return problems
+
+    graph = {j.name: list(j.depends_on) for j in jobs}
+    cycle = _find_cycle(graph)
+    if cycle:
+        problems.add(f"{source}: jobs.{cycle[0]}.depends_on", " -> ".join(cycle), "an acyclic graph (a job may not wait on itself through others)")
+        return problems
+    if jobs and not any(not j.depends_on for j in jobs):
+        problems.add(f"{source}: jobs", names, "at least one job with no depends_on (the start of the workflow)")
+    return problems
+
+
+def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
+    """Return one cycle as [a, b, ..., a] following depends_on edges, or None."""
+    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
+    stack: list[str] = []
+
+    def visit(n: str) -> list[str] | None:
+        state[n] = 1
+        stack.append(n)
+        for d in graph[n]:
+            if state.get(d) == 1:
+                return stack[stack.index(d):] + [d]
+            if d not in state:
+                found = visit(d)
+                if found:
+                    return found
+        stack.pop()
+        state[n] = 2
+        return None
+
+    for n in graph:
+        if n not in state:
+            found = visit(n)
+            if found:
+                return found
+    return None
+
+
+def load_pipeline(name_or_path: str | Path) -> PipelineSpec:
+    """Load `pipelines/<name>.yaml` (or a path to a YAML file)."""
+    path = Path(name_or_path)
+    if path.suffix not in (".yaml", ".yml"):
+        path = PIPELINES_DIR / f"{name_or_path}.yaml"
+    if not path.is_file():
+        available = sorted(p.stem for p in PIPELINES_DIR.glob("*.yaml"))
+        problems = Problems()
+        problems.add("pipelines", str(name_or_path), f"one of the declared pipelines {available}")
+        problems.raise_if_any()
+    with path.open() as fh:
+        data = yaml.safe_load(fh)
+    try:
+        source = str(path.relative_to(REPO_ROOT))
+    except ValueError:
+        source = str(path)
+    return parse_pipeline(data, source)
+
+
+def available_pipelines() -> list[str]:
+    return sorted(p.stem for p in PIPELINES_DIR.glob("*.yaml"))
