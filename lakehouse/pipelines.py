@@ -28,6 +28,31 @@ TABLE_RE = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
 PREFIX_RE = re.compile(r"^[A-Za-z0-9_\-./]+/$")
 ARG_RE = re.compile(r"^--[A-Za-z][A-Za-z0-9_\-]*$")
 
+# Arguments the GlueJob component sets itself. A job declaring one of them would silently
+# weaken or break a platform default (logging, encryption, Iceberg catalog, packaging), so
+# declaring them is an error; each maps to what to change instead.
+MANAGED_ARGUMENTS = {
+    "--enable-continuous-cloudwatch-log": "always on",
+    "--enable-continuous-log-filter": "always on",
+    "--continuous-log-logGroup": "the job's own KMS-encrypted log group",
+    "--enable-metrics": "always on",
+    "--enable-observability-metrics": "always on",
+    "--enable-spark-ui": "stack config sparkUi",
+    "--spark-event-logs-path": "the logs bucket, set by the platform",
+    "--TempDir": "the temp bucket, set by the platform",
+    "--job-bookmark-option": "set by the platform (jobs track increments in the lake)",
+    "--enable-auto-scaling": "stack config autoScaling or the job's settings.autoScaling",
+    "--datalake-formats": "always iceberg",
+    "--conf": "the Iceberg Glue Catalog configuration, set by the platform",
+    "--extra-py-files": "the packaged glue_scripts/lakelib library",
+    "--encryption-type": "the job's security configuration (SSE-KMS)",
+    "--enable-glue-datacatalog": "always on",
+    "--job-language": "always python",
+    "--pipeline": "derived from the declaration",
+    "--job": "derived from the declaration",
+    "--catalog": "derived from the stack",
+}
+
 JOB_KEYS = {
     "name", "script", "description", "depends_on", "reads", "writes", "arguments",
     "connection", "settings", "stacks",
@@ -204,6 +229,9 @@ def parse_pipeline(data: Any, source: str = "<inline>") -> PipelineSpec:
         for a, v in args.items():
             if not isinstance(a, str) or not ARG_RE.match(a):
                 problems.add(f"{k}.arguments", a, "argument names like --my_arg")
+            elif a in MANAGED_ARGUMENTS or re.match(r"^--(raw|bronze|silver|gold)_(path|database)$", a):
+                instead = MANAGED_ARGUMENTS.get(a, "derived from the job's reads/writes")
+                problems.add(f"{k}.arguments.{a}", v, f"no platform-managed argument ({a} is {instead})")
             if not isinstance(v, (str, int, float, bool)):
                 problems.add(f"{k}.arguments.{a}", v, "a string, number or boolean")
         connection = rj.get("connection", False)
