@@ -9,6 +9,7 @@ what is allowed.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from dataclasses import dataclass
@@ -32,6 +33,14 @@ FLEX_WORKER_TYPES = ("G.1X", "G.2X")
 EXECUTION_CLASSES = ("STANDARD", "FLEX")
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
                       1096, 1827, 2192, 2557, 2922, 3288, 3653)
+START_MODES = ("ON_DEMAND", "SCHEDULED", "EVENT")
+DATABASE_MODES = ("create", "existing", "none")
+CRON_RE = re.compile(r"^cron\((\S+ ){5}\S+\)$")
+VPC_ID_RE = re.compile(r"^vpc-[0-9a-f]{8,17}$")
+SUBNET_ID_RE = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+SECRET_ARN_RE = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
+ENDPOINT_RE = re.compile(r"^[A-Za-z0-9.-]+:\d{2,5}$")
+DB_NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 NAME_PREFIX_RE = re.compile(r"^[a-z][a-z0-9-]{2,19}$")
 EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -77,6 +86,37 @@ class BucketSettings:
 
 
 @dataclass(frozen=True)
+class WorkflowSettings:
+    start_mode: str
+    schedule: str
+    event_batch_size: int
+    event_batch_window_seconds: int
+    max_concurrent_runs: int
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    create: bool
+    vpc_cidr: str
+    vpc_id: str  # existing VPC when create is False
+    subnet_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    mode: str  # create | existing | none
+    instance_class: str
+    engine_version: str
+    allocated_storage_gb: int
+    name: str
+    multi_az: bool
+    deletion_protection: bool
+    backup_retention_days: int
+    existing_endpoint: str
+    existing_secret_arn: str
+
+
+@dataclass(frozen=True)
 class StackConfig:
     project: str
     stack: str
@@ -89,6 +129,14 @@ class StackConfig:
     alert_email: str
     pipelines: tuple[PipelineSpec, ...]
     job_settings: Mapping[str, JobSettings]  # by JobSpec.key ("pipeline.job")
+    workflow: WorkflowSettings
+    network: NetworkSettings
+    database: DatabaseSettings
+
+    @property
+    def needs_connection(self) -> bool:
+        """True when some deployed job declares `connection: true` (JDBC to PostgreSQL)."""
+        return any(j.connection for p in self.pipelines for j in p.jobs)
 
     def resource_name(self, *parts: str) -> str:
         """Physical name: <prefix>-<stack>-<parts...>, e.g. lakehouse-dev-fhir-bronze."""
@@ -229,6 +277,9 @@ def parse_stack_config(stack: str, values: Mapping[str, Any]) -> StackConfig:
     if v["environment"] == "prod" and v["forceDestroy"]:
         problems.add(k + "forceDestroy", True, "false in prod: buckets holding lake data are never force-destroyed")
 
+    problems.extend(_workflow_problems(v))
+    problems.extend(_network_and_database_problems(v))
+
     defaults = {ck: v[ck] for ck in JOB_SETTING_KEYS}
     problems.extend(job_settings_problems(k, defaults))
 
@@ -262,6 +313,9 @@ def parse_stack_config(stack: str, values: Mapping[str, Any]) -> StackConfig:
             if not jp.items and not unknown:
                 job_settings[job.key] = JobSettings(**{JOB_SETTING_KEYS[ck]: merged[ck] for ck in JOB_SETTING_KEYS})
 
+    if any(j.connection for p in pipelines for j in p.jobs) and v["databaseMode"] == "none":
+        users = [j.key for p in pipelines for j in p.jobs if j.connection]
+        problems.add(k + "databaseMode", "none", f"create | existing: jobs {users} declare connection: true")
     problems.raise_if_any()
 
     tags = {
@@ -292,7 +346,88 @@ def parse_stack_config(stack: str, values: Mapping[str, Any]) -> StackConfig:
         alert_email=v["alertEmail"],
         pipelines=tuple(pipelines),
         job_settings=job_settings,
+        workflow=WorkflowSettings(
+            start_mode=v["workflowStartMode"],
+            schedule=v["workflowSchedule"],
+            event_batch_size=v["eventBatchSize"],
+            event_batch_window_seconds=v["eventBatchWindowSeconds"],
+            max_concurrent_runs=v["workflowMaxConcurrentRuns"],
+        ),
+        network=NetworkSettings(
+            create=v["createNetwork"],
+            vpc_cidr=v["vpcCidr"],
+            vpc_id=v["vpcId"],
+            subnet_ids=tuple(v["subnetIds"]),
+        ),
+        database=DatabaseSettings(
+            mode=v["databaseMode"],
+            instance_class=v["dbInstanceClass"],
+            engine_version=v["dbEngineVersion"],
+            allocated_storage_gb=v["dbAllocatedStorageGb"],
+            name=v["dbName"],
+            multi_az=v["dbMultiAz"],
+            deletion_protection=v["dbDeletionProtection"],
+            backup_retention_days=v["dbBackupRetentionDays"],
+            existing_endpoint=v["existingDbEndpoint"],
+            existing_secret_arn=v["existingDbSecretArn"],
+        ),
     )
+
+
+def _workflow_problems(v: Mapping[str, Any]) -> Problems:
+    p = Problems()
+    k = f"{PROJECT}:"
+    _one_of(p, k + "workflowStartMode", v["workflowStartMode"], START_MODES)
+    if v["workflowStartMode"] == "SCHEDULED" and v["workflowSchedule"] is not None \
+            and not CRON_RE.match(v["workflowSchedule"]):
+        p.add(k + "workflowSchedule", v["workflowSchedule"], "a Glue cron expression with six fields, e.g. cron(0 2 * * ? *)")
+    _ranged(p, k + "eventBatchSize", v["eventBatchSize"], 1, 100)
+    _ranged(p, k + "eventBatchWindowSeconds", v["eventBatchWindowSeconds"], 1, 900)
+    _ranged(p, k + "workflowMaxConcurrentRuns", v["workflowMaxConcurrentRuns"], 1, 100)
+    return p
+
+
+def _network_and_database_problems(v: Mapping[str, Any]) -> Problems:
+    """Create-or-use-existing settings, rejecting contradictions (both given, or neither)."""
+    p = Problems()
+    k = f"{PROJECT}:"
+    subnets = v["subnetIds"] or []
+    if v["createNetwork"]:
+        if v["vpcId"] or subnets:
+            p.add(k + "vpcId/subnetIds", v["vpcId"] or subnets,
+                  "empty when createNetwork is true (set createNetwork: false to use an existing VPC)")
+        try:
+            net = ipaddress.ip_network(v["vpcCidr"] or "")
+            if net.version != 4 or not 16 <= net.prefixlen <= 24:
+                raise ValueError
+        except ValueError:
+            p.add(k + "vpcCidr", v["vpcCidr"], "an IPv4 CIDR block from /16 to /24, e.g. 10.42.0.0/16")
+    else:
+        if not (v["vpcId"] and VPC_ID_RE.match(v["vpcId"])):
+            p.add(k + "vpcId", v["vpcId"], "an existing VPC id like vpc-0123456789abcdef0 when createNetwork is false")
+        if len(subnets) < 2:
+            p.add(k + "subnetIds", subnets, "two or more existing subnet ids in different AZs when createNetwork is false")
+        for i, s in enumerate(subnets):
+            if not (isinstance(s, str) and SUBNET_ID_RE.match(s)):
+                p.add(f"{k}subnetIds[{i}]", s, "a subnet id like subnet-0123456789abcdef0")
+    mode = v["databaseMode"]
+    _one_of(p, k + "databaseMode", mode, DATABASE_MODES)
+    if mode == "existing":
+        if not (v["existingDbEndpoint"] and ENDPOINT_RE.match(v["existingDbEndpoint"])):
+            p.add(k + "existingDbEndpoint", v["existingDbEndpoint"], "host:port of the existing PostgreSQL when databaseMode is existing")
+        if not (v["existingDbSecretArn"] and SECRET_ARN_RE.match(v["existingDbSecretArn"])):
+            p.add(k + "existingDbSecretArn", v["existingDbSecretArn"], "a Secrets Manager secret ARN when databaseMode is existing")
+    elif v["existingDbEndpoint"] or v["existingDbSecretArn"]:
+        p.add(k + "existingDbEndpoint/existingDbSecretArn", v["existingDbEndpoint"] or v["existingDbSecretArn"],
+              "empty unless databaseMode is existing")
+    if mode == "create":
+        if v["dbInstanceClass"] is not None and not str(v["dbInstanceClass"]).startswith("db."):
+            p.add(k + "dbInstanceClass", v["dbInstanceClass"], "an RDS instance class such as db.t4g.micro")
+        _ranged(p, k + "dbAllocatedStorageGb", v["dbAllocatedStorageGb"], 20, 1000)
+        _ranged(p, k + "dbBackupRetentionDays", v["dbBackupRetentionDays"], 1, 35)
+        if v["dbName"] is not None and not DB_NAME_RE.match(v["dbName"]):
+            p.add(k + "dbName", v["dbName"], "lower-case letters, digits and _, starting with a letter")
+    return p
 
 
 def stack_file_values(stack: str, root: Path = REPO_ROOT) -> dict[str, Any]:
