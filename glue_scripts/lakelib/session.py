@@ -1,0 +1,149 @@
+"""The one place that builds Spark sessions.
+
+- On AWS Glue (awsglue importable): GlueContext + Job; the Iceberg Glue Catalog named
+  `glue_catalog` is configured by the platform through the job's `--conf` argument (on
+  Glue 5 catalog settings cannot be set from code).
+- Locally: a plain SparkSession, local[2], Iceberg SQL extensions, and an Iceberg Hadoop
+  catalog named `local` whose warehouse is a folder. Jars come from `.cache/jars/`
+  (fetched by scripts/fetch-jars.sh).
+
+Scripts pick nothing themselves: `--catalog` names the catalog, this module provides it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from pathlib import Path
+from typing import Iterator, Mapping, Sequence
+
+LOCAL_CATALOG = "local"
+GLUE_CATALOG = "glue_catalog"
+REPO_ROOT = Path(__file__).resolve().parents[2]
+JARS_DIR = Path(os.environ.get("LAKEHOUSE_JARS_DIR", REPO_ROOT / ".cache" / "jars"))
+ICEBERG_JAR = "iceberg-spark-runtime-3.5_2.12-1.7.1.jar"
+OPTIONAL_JARS = ("postgresql-42.7.14.jar",)
+ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+
+
+class MissingJarError(RuntimeError):
+    pass
+
+
+def awsglue_available() -> bool:
+    try:
+        import awsglue  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def local_jars(jars_dir: Path = JARS_DIR) -> list[str]:
+    """The jar paths for local Spark; a clear error naming the fetch script when missing."""
+    iceberg = jars_dir / ICEBERG_JAR
+    if not iceberg.is_file():
+        raise MissingJarError(
+            f"{iceberg} is missing: run scripts/fetch-jars.sh (Maven) to fetch "
+            "org.apache.iceberg:iceberg-spark-runtime-3.5_2.12:1.7.1 into .cache/jars/"
+        )
+    return [str(iceberg)] + [str(jars_dir / j) for j in OPTIONAL_JARS if (jars_dir / j).is_file()]
+
+
+def _warehouse_uri(warehouse_dir: str | os.PathLike) -> str:
+    text = str(warehouse_dir)
+    if "://" in text:
+        return text
+    path = Path(text).resolve()
+    path.mkdir(parents=True, exist_ok=True)
+    return path.as_uri()
+
+
+def local_spark_session(
+    warehouse_dir: str | os.PathLike,
+    app_name: str = "glue-lakehouse",
+    shuffle_partitions: int = 4,
+    extra_conf: Mapping[str, str] | None = None,
+):
+    """A local SparkSession whose Iceberg Hadoop catalog `local` is rooted at `warehouse_dir`.
+
+    One JVM serves one SparkContext: when a session already exists for another warehouse,
+    a new session sharing the context is returned (catalogs are per session), so tests and
+    the runner can use several warehouses in one process.
+    """
+    from pyspark.sql import SparkSession
+
+    warehouse = _warehouse_uri(warehouse_dir)
+    key = f"spark.sql.catalog.{LOCAL_CATALOG}.warehouse"
+    existing = SparkSession.getActiveSession() or SparkSession._instantiatedSession
+    if existing is not None and existing.sparkContext._jsc is not None:
+        if existing.conf.get(f"spark.sql.catalog.{LOCAL_CATALOG}", None) is None:
+            raise RuntimeError(
+                "a SparkSession without the Iceberg catalog 'local' is already running in this "
+                "process; stop it first or build every session with lakelib.session.local_spark_session"
+            )
+        if existing.conf.get(key, None) == warehouse:
+            return existing
+        session = existing.newSession()
+        session.conf.set(key, warehouse)
+        return session
+
+    builder = (
+        SparkSession.builder.master(os.environ.get("LAKEHOUSE_SPARK_MASTER", "local[2]"))
+        .appName(app_name)
+        .config("spark.jars", ",".join(local_jars()))
+        .config("spark.sql.extensions", ICEBERG_EXTENSIONS)
+        .config(f"spark.sql.catalog.{LOCAL_CATALOG}", "org.apache.iceberg.spark.SparkCatalog")
+        .config(f"spark.sql.catalog.{LOCAL_CATALOG}.type", "hadoop")
+        .config(key, warehouse)
+        .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
+        .config("spark.default.parallelism", str(shuffle_partitions))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.sql.adaptive.enabled", "true")
+        .config("spark.driver.memory", os.environ.get("LAKEHOUSE_DRIVER_MEMORY", "2g"))
+        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+    )
+    for k, v in (extra_conf or {}).items():
+        builder = builder.config(k, v)
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("WARN")
+    return session
+
+
+@contextlib.contextmanager
+def glue_job_session(argv: Sequence[str], spec) -> Iterator[tuple[object, dict[str, str]]]:
+    """On Glue: resolve arguments with getResolvedOptions, build GlueContext and Job,
+    yield (spark, args) and commit the job only when the body succeeded."""
+    from awsglue.context import GlueContext
+    from awsglue.job import Job
+    from pyspark.context import SparkContext
+
+    from .args import parse_argv
+
+    args = parse_argv(argv, spec, extra_required=("JOB_NAME",))
+    glue_context = GlueContext(SparkContext.getOrCreate())
+    spark = glue_context.spark_session
+    spark.conf.set("spark.sql.session.timeZone", "UTC")  # a runtime SQL setting, allowed on Glue 5
+    job = Job(glue_context)
+    job.init(args["JOB_NAME"], args)
+    yield spark, args
+    job.commit()
+
+
+@contextlib.contextmanager
+def job_session(argv: Sequence[str], spec) -> Iterator[tuple[object, dict[str, str]]]:
+    """What a script's main() uses: the Glue branch when awsglue is importable, otherwise a
+    local session whose warehouse is `--warehouse` (or $LAKEHOUSE_WAREHOUSE)."""
+    if awsglue_available():
+        with glue_job_session(argv, spec) as pair:
+            yield pair
+        return
+    from .args import JobArgumentError, parse_argv
+
+    args = parse_argv(argv, spec)
+    warehouse = args.get("warehouse") or os.environ.get("LAKEHOUSE_WAREHOUSE")
+    if not warehouse:
+        raise JobArgumentError(["--warehouse: missing (local runs need the Iceberg warehouse folder, "
+                                "or set LAKEHOUSE_WAREHOUSE)"])
+    yield local_spark_session(warehouse), args
