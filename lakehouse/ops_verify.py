@@ -1,0 +1,347 @@
+"""Check a deployed stack against its declaration: one row per check, pass or fail with why.
+
+Expectations come from the same places the Pulumi program reads: the stack config, the
+pipeline declarations, `trigger_plan` and `job_arguments`. Facts come from read-only
+AWS calls (Glue, S3, KMS) in the stack's region.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable, Iterable, Mapping
+
+from botocore.exceptions import ClientError
+
+from .config import StackConfig, project_schema, stack_file_values
+from .job_args import LakeLocation, job_arguments
+from .ops_aws import Aws, StackOutputs, error_code, is_not_found
+from .pipelines import LAKE_ZONES, ZONES, JobSpec, PipelineSpec
+from .workflow_plan import TriggerPlan, trigger_plan
+
+BUCKET_ROLES = ZONES + ("scripts", "temp", "logs")
+PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
+GLUE_CATALOG = "glue_catalog"
+# Platform-managed arguments every job carries (lakehouse.pipelines.MANAGED_ARGUMENTS);
+# None = present with any value (Glue documents --enable-metrics as a valueless flag).
+MANAGED_VALUES: Mapping[str, str | None] = {
+    "--datalake-formats": "iceberg",
+    "--enable-continuous-cloudwatch-log": "true",
+    "--enable-metrics": None,
+    "--enable-observability-metrics": "true",
+    "--enable-glue-datacatalog": "true",
+    "--job-language": "python",
+    "--extra-py-files": None,
+    "--conf": None,
+}
+
+
+@dataclass(frozen=True)
+class Check:
+    check: str
+    target: str
+    ok: bool
+    reason: str
+
+
+def _ok(check: str, target: str, reason: str) -> Check:
+    return Check(check, target, True, reason)
+
+
+def _fail(check: str, target: str, reason: str) -> Check:
+    return Check(check, target, False, reason)
+
+
+def start_mode(cfg: StackConfig) -> str:
+    """The workflows' start trigger type: ON_DEMAND | SCHEDULED | EVENT."""
+    workflow = getattr(cfg, "workflow", None)
+    if workflow is not None and getattr(workflow, "start_mode", None):
+        return str(workflow.start_mode)
+    values = stack_file_values(cfg.stack)
+    default = project_schema().get("workflowStartMode", {}).get("default", "ON_DEMAND")
+    return str(values.get("glue-lakehouse:workflowStartMode", default))
+
+
+class KeyMatcher:
+    """Whether a KMS key id, ARN or alias names the stack's key (aliases resolved once)."""
+
+    def __init__(self, aws: Aws, key_arn: str):
+        self.aws, self.key_arn, self._cache = aws, key_arn, {}
+
+    def __call__(self, value: str | None) -> bool:
+        if not value:
+            return False
+        if value in (self.key_arn, self.key_arn.rsplit("/", 1)[-1]):
+            return True
+        if value not in self._cache:
+            try:
+                self._cache[value] = self.aws.kms.describe_key(KeyId=value)["KeyMetadata"]["Arn"] == self.key_arn
+            except ClientError:
+                self._cache[value] = False
+        return self._cache[value]
+
+
+# --- KMS and buckets -----------------------------------------------------------------
+
+def check_kms_key(aws: Aws, key_arn: str) -> list[Check]:
+    try:
+        meta = aws.kms.describe_key(KeyId=key_arn)["KeyMetadata"]
+    except ClientError as e:
+        if is_not_found(e):
+            return [_fail("kms key", key_arn, f"not found in region {aws.region}")]
+        raise
+    rows = [_ok("kms key", key_arn, "enabled") if meta.get("KeyState") == "Enabled"
+            else _fail("kms key", key_arn, f"state {meta.get('KeyState')}, expected Enabled")]
+    rotation = aws.kms.get_key_rotation_status(KeyId=key_arn).get("KeyRotationEnabled")
+    rows.append(_ok("kms key rotation", key_arn, "enabled") if rotation
+                else _fail("kms key rotation", key_arn, "automatic rotation is off, expected on"))
+    return rows
+
+
+def _bucket_call(fn: Callable[..., Any], bucket: str, missing_code: str) -> tuple[Any, str | None]:
+    """(response, None), or (None, code) when the bucket or the setting is missing."""
+    try:
+        return fn(Bucket=bucket), None
+    except ClientError as e:
+        code = error_code(e)
+        if code in (missing_code, "NoSuchBucket"):
+            return None, code
+        raise
+
+
+def check_bucket(aws: Aws, role: str, bucket: str, same_key: KeyMatcher, log_targets: set[str]) -> list[Check]:
+    loc, code = _bucket_call(aws.s3.get_bucket_location, bucket, "NoSuchBucket")
+    if code:
+        return [_fail("bucket", f"{role}: {bucket}", "not found")]
+    where = (loc or {}).get("LocationConstraint") or "us-east-1"
+    rows = [_ok("bucket", f"{role}: {bucket}", f"exists in {where}") if where == aws.region
+            else _fail("bucket", f"{role}: {bucket}", f"is in {where}, the stack's region is {aws.region}")]
+
+    enc, code = _bucket_call(aws.s3.get_bucket_encryption, bucket, "ServerSideEncryptionConfigurationNotFoundError")
+    rules = (enc or {}).get("ServerSideEncryptionConfiguration", {}).get("Rules", [])
+    default = (rules[0] if rules else {}).get("ApplyServerSideEncryptionByDefault", {})
+    algo, key = default.get("SSEAlgorithm"), default.get("KMSMasterKeyID")
+    target = f"{role}: {bucket}"
+    if algo in ("aws:kms", "aws:kms:dsse") and same_key(key):
+        rows.append(_ok("bucket kms encryption", target, f"{algo} with the stack key"))
+    elif algo in ("aws:kms", "aws:kms:dsse"):
+        rows.append(_fail("bucket kms encryption", target, f"{algo} with key {key!r}, expected the stack key {same_key.key_arn}"))
+    elif algo == "AES256" and bucket in log_targets:
+        # S3 server access log delivery cannot write to SSE-KMS buckets.
+        rows.append(_ok("bucket kms encryption", target, "AES256: access-log target (S3 log delivery does not support SSE-KMS)"))
+    else:
+        rows.append(_fail("bucket kms encryption", target, f"default encryption {algo or 'none'}, expected aws:kms with the stack key"))
+
+    pab, code = _bucket_call(aws.s3.get_public_access_block, bucket, "NoSuchPublicAccessBlockConfiguration")
+    flags = (pab or {}).get("PublicAccessBlockConfiguration", {})
+    off = [f for f in PUBLIC_ACCESS_FLAGS if not flags.get(f)]
+    rows.append(_ok("bucket public access block", target, "all four settings on") if not off
+                else _fail("bucket public access block", target,
+                           "no public access block" if code else f"off: {', '.join(off)}; expected all four on"))
+    return rows
+
+
+def access_log_targets(aws: Aws, buckets: Iterable[str]) -> set[str]:
+    targets = set()
+    for b in buckets:
+        resp, _ = _bucket_call(aws.s3.get_bucket_logging, b, "NoSuchBucket")
+        target = ((resp or {}).get("LoggingEnabled") or {}).get("TargetBucket")
+        if target:
+            targets.add(target)
+    return targets
+
+
+# --- Glue ------------------------------------------------------------------------------
+
+def check_security_configuration(aws: Aws, name: str, same_key: KeyMatcher) -> list[Check]:
+    try:
+        conf = aws.glue.get_security_configuration(Name=name)["SecurityConfiguration"]
+    except ClientError as e:
+        if is_not_found(e):
+            return [_fail("security configuration", name, f"not found in region {aws.region}")]
+        raise
+    enc = conf.get("EncryptionConfiguration", {})
+    s3 = (enc.get("S3Encryption") or [{}])[0]
+    cw = enc.get("CloudWatchEncryption") or {}
+    bm = enc.get("JobBookmarksEncryption") or {}
+    wrong = []
+    for label, mode, expected, key in (
+        ("S3", s3.get("S3EncryptionMode"), "SSE-KMS", s3.get("KmsKeyArn")),
+        ("CloudWatch", cw.get("CloudWatchEncryptionMode"), "SSE-KMS", cw.get("KmsKeyArn")),
+        ("job bookmarks", bm.get("JobBookmarksEncryptionMode"), "CSE-KMS", bm.get("KmsKeyArn")),
+    ):
+        if mode != expected:
+            wrong.append(f"{label} {mode or 'DISABLED'}, expected {expected}")
+        elif not same_key(key):
+            wrong.append(f"{label} uses key {key!r}, expected the stack key")
+    return [_fail("security configuration", name, "; ".join(wrong)) if wrong
+            else _ok("security configuration", name, "S3 SSE-KMS, CloudWatch SSE-KMS, bookmarks CSE-KMS with the stack key")]
+
+
+def check_database(aws: Aws, zone: str, name: str, bucket: str) -> Check:
+    try:
+        db = aws.glue.get_database(Name=name)["Database"]
+    except ClientError as e:
+        if is_not_found(e):
+            return _fail("database", f"{zone}: {name}", f"not found in region {aws.region}")
+        raise
+    location = (db.get("LocationUri") or "").rstrip("/")
+    if location != f"s3://{bucket}":
+        return _fail("database", f"{zone}: {name}", f"LocationUri {db.get('LocationUri')!r}, expected s3://{bucket}/")
+    return _ok("database", f"{zone}: {name}", f"LocationUri s3://{bucket}/")
+
+
+def workflow_triggers(aws: Aws, workflow: str) -> dict[str, dict[str, Any]]:
+    found = {}
+    for page in aws.glue.get_paginator("get_triggers").paginate():
+        for t in page.get("Triggers", []):
+            if t.get("WorkflowName") == workflow:
+                found[t["Name"]] = t
+    return found
+
+
+def trigger_problems(plan: TriggerPlan, trigger: Mapping[str, Any], physical: Mapping[str, str], mode: str) -> list[str]:
+    """What differs between a planned trigger and the deployed one; empty = matches."""
+    problems = []
+    expected_type = mode if plan.kind == "START" else "CONDITIONAL"
+    if trigger.get("Type") != expected_type:
+        problems.append(f"type {trigger.get('Type')}, expected {expected_type}")
+    actions = [a.get("JobName") for a in trigger.get("Actions", [])]
+    expected_actions = [physical[a] for a in plan.actions]
+    if actions != expected_actions:
+        problems.append(f"actions {actions}, expected {expected_actions}")
+    if plan.kind == "CONDITIONAL":
+        pred = trigger.get("Predicate") or {}
+        if pred.get("Logical") != "AND":
+            problems.append(f"predicate logical {pred.get('Logical')}, expected AND")
+        conds = [(c.get("JobName"), c.get("LogicalOperator"), c.get("State")) for c in pred.get("Conditions", [])]
+        expected = [(physical[c], "EQUALS", "SUCCEEDED") for c in plan.conditions]
+        if conds != expected:
+            problems.append("conditions " + _conds(conds) + ", expected " + _conds(expected))
+    if expected_type != "ON_DEMAND" and trigger.get("State") != "ACTIVATED":
+        problems.append(f"state {trigger.get('State')}, expected ACTIVATED (a {expected_type} trigger that is not activated never fires)")
+    return problems
+
+
+def _conds(conds: list[tuple]) -> str:
+    return "[" + ", ".join(f"{j} {op} {st}" for j, op, st in conds) + "]"
+
+
+def check_workflow(aws: Aws, pipeline: PipelineSpec, workflow: str, physical: Mapping[str, str], mode: str) -> list[Check]:
+    try:
+        aws.glue.get_workflow(Name=workflow)
+    except ClientError as e:
+        if is_not_found(e):
+            return [_fail("workflow", workflow, f"not found in region {aws.region}")]
+        raise
+    rows = [_ok("workflow", workflow, f"exists ({pipeline.name})")]
+    deployed = workflow_triggers(aws, workflow)
+    planned = trigger_plan(pipeline)
+    for plan in planned:
+        name = f"{workflow}-{plan.suffix}"
+        want = f"{mode if plan.kind == 'START' else 'CONDITIONAL'} starting {[physical[a] for a in plan.actions]}" + (
+            f" when {' AND '.join(physical[c] for c in plan.conditions)} SUCCEEDED" if plan.conditions else "")
+        if name not in deployed:
+            rows.append(_fail("trigger", name, f"missing: expected {want}"))
+            continue
+        problems = trigger_problems(plan, deployed[name], physical, mode)
+        rows.append(_fail("trigger", name, "; ".join(problems)) if problems else _ok("trigger", name, want))
+    expected_names = {f"{workflow}-{p.suffix}" for p in planned}
+    for extra in sorted(set(deployed) - expected_names):
+        rows.append(_fail("trigger", extra, "not in the pipeline's trigger plan (left over or hand-made)"))
+    return rows
+
+
+def expected_arguments(job: JobSpec, outputs: StackOutputs) -> dict[str, str]:
+    where = LakeLocation(
+        catalog=GLUE_CATALOG,
+        zone_uris={z: f"s3://{outputs.item('buckets', z)}/" for z in job.zones()},
+        databases={z: outputs.item("databases", z) for z in job.zones() if z in LAKE_ZONES},
+    )
+    return job_arguments(job, where)
+
+
+def argument_problems(actual: Mapping[str, str], job: JobSpec, cfg: StackConfig, outputs: StackOutputs) -> list[str]:
+    settings = cfg.job_settings[job.key]
+    expected: dict[str, str | None] = {**expected_arguments(job, outputs), **MANAGED_VALUES}
+    prefixes = {"--TempDir": f"s3://{outputs.item('buckets', 'temp')}/"}
+    if settings.spark_ui:
+        expected["--enable-spark-ui"] = "true"
+        prefixes["--spark-event-logs-path"] = f"s3://{outputs.item('buckets', 'logs')}/"
+    if settings.auto_scaling:
+        expected["--enable-auto-scaling"] = "true"
+    problems = []
+    for key, value in expected.items():
+        if key not in actual:
+            problems.append(f"{key} missing" + (f" (expected {value!r})" if value is not None else ""))
+        elif value is not None and actual[key] != value:
+            problems.append(f"{key}={actual[key]!r}, expected {value!r}")
+    for key, prefix in prefixes.items():
+        if not str(actual.get(key, "")).startswith(prefix):
+            problems.append(f"{key}={actual.get(key)!r}, expected under {prefix}")
+    return problems
+
+
+def check_job(aws: Aws, job: JobSpec, name: str, cfg: StackConfig, outputs: StackOutputs) -> list[Check]:
+    try:
+        glue_job = aws.glue.get_job(JobName=name)["Job"]
+    except ClientError as e:
+        if is_not_found(e):
+            return [_fail("job", f"{job.key}: {name}", f"not found in region {aws.region}")]
+        raise
+    target = f"{job.key}: {name}"
+    settings = cfg.job_settings[job.key]
+    rows = []
+    script = (glue_job.get("Command") or {}).get("ScriptLocation", "")
+    scripts_bucket = f"s3://{outputs.item('buckets', 'scripts')}/"
+    rows.append(_ok("job", target, f"glueetl, script {script}")
+                if (glue_job.get("Command") or {}).get("Name") == "glueetl" and script.startswith(scripts_bucket)
+                else _fail("job", target, f"command {(glue_job.get('Command') or {}).get('Name')} script {script!r}, "
+                                          f"expected glueetl with a script under {scripts_bucket}"))
+    sec, expected_sec = glue_job.get("SecurityConfiguration"), outputs.get("securityConfiguration")
+    rows.append(_ok("job security configuration", target, sec) if sec == expected_sec
+                else _fail("job security configuration", target, f"{sec!r}, expected {expected_sec!r}"))
+    version = glue_job.get("GlueVersion")
+    rows.append(_ok("job glue version", target, str(version)) if version == settings.glue_version
+                else _fail("job glue version", target, f"{version!r}, expected {settings.glue_version!r} (stack config)"))
+    problems = argument_problems(glue_job.get("DefaultArguments") or {}, job, cfg, outputs)
+    rows.append(_fail("job arguments", target, "; ".join(problems)) if problems
+                else _ok("job arguments", target, "platform and declared arguments as expected"))
+    actual = {
+        "workerType": glue_job.get("WorkerType"), "numberOfWorkers": glue_job.get("NumberOfWorkers"),
+        "timeoutMinutes": glue_job.get("Timeout"), "maxRetries": glue_job.get("MaxRetries"),
+        "executionClass": glue_job.get("ExecutionClass") or "STANDARD",
+        "maxConcurrentRuns": (glue_job.get("ExecutionProperty") or {}).get("MaxConcurrentRuns"),
+    }
+    want = {"workerType": settings.worker_type, "numberOfWorkers": settings.number_of_workers,
+            "timeoutMinutes": settings.timeout_minutes, "maxRetries": settings.max_retries,
+            "executionClass": settings.execution_class, "maxConcurrentRuns": settings.max_concurrent_runs}
+    diff = [f"{k} {actual[k]!r}, expected {v!r}" for k, v in want.items() if actual[k] != v]
+    rows.append(_fail("job settings", target, "; ".join(diff)) if diff
+                else _ok("job settings", target, f"{settings.worker_type} x{settings.number_of_workers}, {settings.execution_class}"))
+    return rows
+
+
+def verify(aws: Aws, outputs: StackOutputs, cfg: StackConfig) -> list[Check]:
+    """Every check of the deployment, in a stable order."""
+    rows: list[Check] = []
+    stack_region = outputs.values.get("region")
+    rows.append(_ok("region", aws.region, "matches the stack outputs") if stack_region == aws.region
+                else _fail("region", aws.region, f"stack output 'region' is {stack_region!r}"))
+    key_arn = str(outputs.get("kmsKeyArn"))
+    same_key = KeyMatcher(aws, key_arn)
+    rows += check_kms_key(aws, key_arn)
+    buckets = {role: outputs.item("buckets", role) for role in BUCKET_ROLES}
+    existing = [b for b in buckets.values() if _bucket_call(aws.s3.get_bucket_location, b, "NoSuchBucket")[1] is None]
+    log_targets = access_log_targets(aws, existing)
+    for role, bucket in buckets.items():
+        rows += check_bucket(aws, role, bucket, same_key, log_targets)
+    rows += check_security_configuration(aws, str(outputs.get("securityConfiguration")), same_key)
+    for zone in LAKE_ZONES:
+        rows.append(check_database(aws, zone, outputs.item("databases", zone), buckets[zone]))
+    mode = start_mode(cfg)
+    for pipeline in cfg.pipelines:
+        physical = {j.name: outputs.item("jobs", j.key) for j in pipeline.jobs}
+        rows += check_workflow(aws, pipeline, outputs.item("workflows", pipeline.name), physical, mode)
+        for job in pipeline.topological_order():
+            rows += check_job(aws, job, physical[job.name], cfg, outputs)
+    return rows
