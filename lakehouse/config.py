@@ -281,7 +281,8 @@ def parse_stack_config(stack: str, values: Mapping[str, Any]) -> StackConfig:
     problems.extend(_network_and_database_problems(v))
 
     defaults = {ck: v[ck] for ck in JOB_SETTING_KEYS}
-    problems.extend(job_settings_problems(k, defaults))
+    default_problems = job_settings_problems(k, defaults)
+    problems.extend(default_problems)
 
     pipelines: list[PipelineSpec] = []
     names = v["pipelines"] or []
@@ -309,6 +310,8 @@ def parse_stack_config(stack: str, values: Mapping[str, Any]) -> StackConfig:
                 if ck in JOB_SETTING_KEYS:
                     merged[ck] = _coerce(where + ck, value, schema[ck], problems)
             jp = job_settings_problems(where, merged)
+            if default_problems.items:  # inherited bad defaults are reported once, above
+                jp.items = [i for i in jp.items if i[len(where):].split(":")[0] in overrides]
             problems.extend(jp)
             if not jp.items and not unknown:
                 job_settings[job.key] = JobSettings(**{JOB_SETTING_KEYS[ck]: merged[ck] for ck in JOB_SETTING_KEYS})

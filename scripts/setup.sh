@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Installs everything glue-lakehouse needs from nothing: the virtualenv with the pinned
+# packages of pyproject.toml, the jars local Spark needs (Maven Central), and the tools the
+# tests run. Idempotent: a second run only checks.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
+
+if [ ! -x .venv/bin/python ]; then
+  say "creating .venv (python3 $(python3 -c 'import sys; print(sys.version.split()[0])'))"
+  python3 -m venv .venv
+fi
+stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+if [ ! -f "$stamp" ]; then
+  say "installing pinned packages from pyproject.toml"
+  .venv/bin/python -m pip install --quiet --upgrade pip
+  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  rm -f .venv/.installed-* && touch "$stamp"
+fi
+
+say "fetching jars for local Spark"
+bash scripts/fetch-jars.sh
