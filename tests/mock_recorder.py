@@ -1,0 +1,130 @@
+"""A small Pulumi mocks harness for component tests: build resources, get back what was registered.
+
+Records, per resource, its type, logical name, inputs as the engine sees them (camelCase wire
+names), parent and dependencies (explicit `depends_on` separated from those implied by
+inputs), and resolves the Outputs a test asks for. Provider calls must be listed by token;
+any other call fails loudly ("Mock call not implemented: <token>").
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+import pulumi
+from pulumi.runtime.mocks import MockMonitor
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+
+SERVICE_ARNS = {  # resource type -> (service, resource kind) for mock ARNs
+    "aws:glue/workflow:Workflow": ("glue", "workflow"),
+    "aws:glue/trigger:Trigger": ("glue", "trigger"),
+    "aws:glue/connection:Connection": ("glue", "connection"),
+    "aws:iam/role:Role": ("iam", "role"),
+    "aws:cloudwatch/eventRule:EventRule": ("events", "rule"),
+    "aws:rds/instance:Instance": ("rds", "db"),
+}
+
+
+@dataclass
+class Registered:
+    type: str
+    name: str
+    inputs: dict
+    urn: str = ""
+    parent: str = ""
+    dependencies: set = field(default_factory=set)  # every URN the resource waits for
+    property_dependencies: set = field(default_factory=set)  # URNs implied by its inputs
+
+    @property
+    def explicit_dependencies(self) -> set:
+        return self.dependencies - self.property_dependencies
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    def __init__(self, calls: Mapping[str, Callable[[dict], dict]]):
+        self.calls = dict(calls)
+        self.registered: dict[tuple[str, str], Registered] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        inputs = dict(args.inputs)
+        out = dict(inputs)
+        rid = f"{args.name}-id"
+        physical = inputs.get("name", args.name)
+        if args.typ in SERVICE_ARNS:
+            service, kind = SERVICE_ARNS[args.typ]
+            region = "" if service == "iam" else REGION
+            sep = ":" if service == "rds" else "/"
+            out["arn"] = f"arn:aws:{service}:{region}:{ACCOUNT}:{kind}{sep}{physical}"
+        else:
+            out.setdefault("arn", f"arn:aws:mock:{REGION}:{ACCOUNT}:{args.typ}/{args.name}")
+        if args.typ == "aws:rds/instance:Instance":
+            address = f"{inputs['identifier']}.abc123.{REGION}.rds.amazonaws.com"
+            out.update(address=address, endpoint=f"{address}:{int(inputs['port'])}", masterUserSecrets=[{
+                "secretArn": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-{args.name}-AbCdEf",
+                "kmsKeyId": inputs.get("masterUserSecretKmsKeyId"),
+                "secretStatus": "active",
+            }])
+        if args.typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") == "Gateway":
+            out["prefixListId"] = "pl-63a5400a"
+        self.registered[(args.typ, args.name)] = Registered(args.typ, args.name, inputs)
+        return [rid, out]
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        if args.token not in self.calls:
+            raise NotImplementedError(f"Mock call not implemented: {args.token}")
+        return self.calls[args.token](dict(args.args))
+
+
+class RecordingMonitor(MockMonitor):
+    def RegisterResource(self, request):
+        response = super().RegisterResource(request)
+        rec = self.mocks.registered.get((request.type, request.name))
+        if rec is not None:
+            rec.urn = response.urn
+            rec.parent = request.parent
+            rec.dependencies = set(request.dependencies)
+            rec.property_dependencies = {u for deps in request.propertyDependencies.values() for u in deps.urns}
+        return response
+
+
+@dataclass
+class Evaluation:
+    resources: dict[tuple[str, str], Registered]  # by (type, logical name)
+    outputs: dict[str, Any]
+
+    def get(self, typ: str, name: str) -> Registered:
+        if (typ, name) not in self.resources:
+            raise KeyError(f"no {typ} named {name!r}; have {sorted(n for t, n in self.resources if t == typ)}")
+        return self.resources[(typ, name)]
+
+    def of_type(self, typ: str) -> list[Registered]:
+        return [r for r in self.resources.values() if r.type == typ]
+
+    def one(self, typ: str) -> Registered:
+        found = self.of_type(typ)
+        assert len(found) == 1, f"expected one {typ}, got {[r.name for r in found]}"
+        return found[0]
+
+    def urn(self, typ: str, name: str) -> str:
+        return self.get(typ, name).urn
+
+
+def evaluate(build: Callable[[], Mapping[str, Any]], calls: Mapping[str, Callable[[dict], dict]] | None = None,
+             stack: str = "dev") -> Evaluation:
+    """Run `build()` under mocks (not preview: apply callbacks run) and resolve the Outputs it returns."""
+    mocks = RecordingMocks(calls or {})
+    pulumi.runtime.set_mocks(mocks, project="glue-lakehouse", stack=stack, preview=False,
+                             monitor=RecordingMonitor(mocks))
+    resolved: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def run():
+        wanted = build() or {}
+        keys = list(wanted)
+        return pulumi.Output.all(*[wanted[k] for k in keys]).apply(
+            lambda values: resolved.update(zip(keys, values)))
+
+    run()
+    return Evaluation(resources=dict(mocks.registered), outputs=resolved)
