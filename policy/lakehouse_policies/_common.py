@@ -1,0 +1,250 @@
+"""Small helpers every policy module shares: policy construction, config defaults, and
+reading the property shapes the policy engine hands over.
+
+Properties arrive camelCase (the provider schema's names), wrapped in pulumi-policy's
+unknown-checking proxies: test for `Mapping` / `Sequence`, never `dict` / `list`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping, Sequence
+from typing import Any, Callable, Iterable, Iterator
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
+
+# Every policy is mandatory unless the stack's policy config says otherwise.
+DEFAULT_ENFORCEMENT = EnforcementLevel.MANDATORY
+
+Settings = Mapping[str, Any]
+
+
+def effective_config(config: Mapping[str, Any] | None, properties: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """The policy's config with the schema defaults filled in.
+
+    The Pulumi engine applies schema defaults, the SDK does not (so unit tests and the
+    offline runner would not either): every policy reads its settings through this.
+    """
+    out = {k: spec.get("default") for k, spec in properties.items()}
+    for k, v in (config or {}).items():
+        if k in properties and v is not None:
+            out[k] = v
+    return out
+
+
+def resource_policy(
+    *,
+    name: str,
+    description: str,
+    severity: Severity,
+    remediation: str,
+    types: Iterable[str] | None,
+    check: Callable[[ResourceValidationArgs, ReportViolation, Settings], None],
+    config: Mapping[str, Mapping[str, Any]] | None = None,
+    enforcement: EnforcementLevel = DEFAULT_ENFORCEMENT,
+    tags: list[str] | None = None,
+) -> ResourceValidationPolicy:
+    """A ResourceValidationPolicy that only looks at `types` (None: every resource)."""
+    wanted = frozenset(types) if types is not None else None
+    properties = dict(config or {})
+
+    def validate(args: ResourceValidationArgs, report: ReportViolation) -> None:
+        if wanted is not None and args.resource_type not in wanted:
+            return
+        check(args, report, effective_config(args.get_config(), properties))
+
+    return ResourceValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=enforcement,
+        config_schema=PolicyConfigSchema(properties) if properties else None,
+        severity=severity,
+        remediation_steps=remediation,
+        tags=tags,
+    )
+
+
+def stack_policy(
+    *,
+    name: str,
+    description: str,
+    severity: Severity,
+    remediation: str,
+    check: Callable[[StackValidationArgs, ReportViolation, Settings], None],
+    config: Mapping[str, Mapping[str, Any]] | None = None,
+    enforcement: EnforcementLevel = DEFAULT_ENFORCEMENT,
+    tags: list[str] | None = None,
+) -> StackValidationPolicy:
+    properties = dict(config or {})
+
+    def validate(args: StackValidationArgs, report: ReportViolation) -> None:
+        check(args, report, effective_config(args.get_config(), properties))
+
+    return StackValidationPolicy(
+        name=name,
+        description=description,
+        validate=validate,
+        enforcement_level=enforcement,
+        config_schema=PolicyConfigSchema(properties) if properties else None,
+        severity=severity,
+        remediation_steps=remediation,
+        tags=tags,
+    )
+
+
+# --- property shapes --------------------------------------------------------------------
+
+def is_map(value: Any) -> bool:
+    return isinstance(value, Mapping)
+
+
+def is_list(value: Any) -> bool:
+    return isinstance(value, Sequence) and not isinstance(value, (str, bytes))
+
+
+def as_list(value: Any) -> list[Any]:
+    """A scalar, a list or None as a list (IAM lets Action, Resource... be either)."""
+    if value is None:
+        return []
+    if is_list(value):
+        return list(value)
+    return [value]
+
+
+def first(value: Any) -> Mapping[str, Any]:
+    """Nested blocks come as a one-element list in some shapes and an object in others."""
+    if is_list(value):
+        return value[0] if value and is_map(value[0]) else {}
+    return value if is_map(value) else {}
+
+
+def truthy(value: Any) -> bool:
+    """A boolean input, which may arrive as a bool or (from some state files) a string."""
+    if isinstance(value, str):
+        return value.strip().lower() == "true"
+    return value is True
+
+
+def number(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return None
+
+
+def fmt_number(value: float | None) -> str:
+    if value is None:
+        return "unset"
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+def stack_of(urn: str) -> str:
+    """The stack name inside a URN: urn:pulumi:<stack>::<project>::<type>::<name>."""
+    parts = urn.split("::")
+    head = parts[0] if parts else ""
+    return head.rsplit(":", 1)[-1] if head.startswith("urn:pulumi:") else ""
+
+
+def to_plain(value: Any) -> Any:
+    """Unwrap the engine's proxies into plain dicts / lists (for json.dumps and parliament)."""
+    if is_map(value):
+        return {str(k): to_plain(v) for k, v in value.items()}
+    if is_list(value):
+        return [to_plain(v) for v in value]
+    return value
+
+
+class BadDocument(ValueError):
+    """A policy document property that is not a JSON object."""
+
+
+def policy_document(value: Any) -> dict[str, Any] | None:
+    """A policy document input: a JSON string (what pulumi-aws takes) or an object.
+
+    None when unset or empty; BadDocument when it does not parse as an object.
+    """
+    if value is None or value == "":
+        return None
+    if is_map(value):
+        return to_plain(value)
+    if isinstance(value, str):
+        try:
+            doc = json.loads(value)
+        except json.JSONDecodeError as e:
+            raise BadDocument(f"is not valid JSON ({e.msg} at line {e.lineno} column {e.colno})") from e
+        if not isinstance(doc, dict):
+            raise BadDocument("is not a JSON object")
+        return doc
+    raise BadDocument(f"is a {type(value).__name__}, not a JSON policy document")
+
+
+def statements(doc: Mapping[str, Any] | None) -> list[Mapping[str, Any]]:
+    if not doc:
+        return []
+    return [s for s in as_list(doc.get("Statement")) if is_map(s)]
+
+
+def sid(statement: Mapping[str, Any], index: int) -> str:
+    return f"statement {statement['Sid']!r}" if statement.get("Sid") else f"statement #{index + 1}"
+
+
+def principal_values(principal: Any) -> Iterator[tuple[str, str]]:
+    """(kind, value) pairs of a Principal element; a bare "*" is ("*", "*")."""
+    if principal is None:
+        return
+    if isinstance(principal, str):
+        yield ("*" if principal == "*" else "AWS", principal)
+        return
+    if is_map(principal):
+        for kind, values in principal.items():
+            for v in as_list(values):
+                yield (str(kind), str(v))
+
+
+def has_wildcard_principal(statement: Mapping[str, Any]) -> bool:
+    return any(v == "*" for _, v in principal_values(statement.get("Principal")))
+
+
+def is_allow(statement: Mapping[str, Any]) -> bool:
+    return statement.get("Effect", "Allow") == "Allow"
+
+
+# --- correlating resources in a stack policy ------------------------------------------------
+
+def known(props: Mapping[str, Any], key: str) -> Any:
+    """props[key], or None when unset or not known yet (preview of a new resource)."""
+    from pulumi_policy.proxy import UnknownValueError
+
+    try:
+        return props.get(key)
+    except UnknownValueError:
+        return None
+
+
+def references(child: Any, parent: Any, prop: str, parent_keys: Iterable[str] = ("bucket", "id")) -> bool:
+    """Does `child.<prop>` point at `parent`? By the engine's property dependencies first
+    (works while names are unknown), else by value against the parent's identifiers."""
+    deps = (child.property_dependencies or {}).get(prop) or []
+    if any(d is parent or getattr(d, "urn", None) == parent.urn for d in deps):
+        return True
+    ref = known(child.props, prop)
+    if ref in (None, ""):
+        return False
+    ids = {known(parent.props, k) for k in parent_keys} - {None, ""}
+    return ref in ids
