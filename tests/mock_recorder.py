@@ -27,11 +27,28 @@ SERVICE_ARNS = {  # resource type -> (service, resource kind) for mock ARNs
 }
 
 
+SECRET_SIG = "4dabf18193072939515e22adb298388d"  # how the engine marks a secret value on the wire
+
+
+def unwrap_secrets(value: Any, path: str = "", found: set | None = None) -> Any:
+    """Replace wire-format secrets by their values; note the top-level keys that were secret."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+            if found is not None:
+                found.add(path.split(".")[0])
+            return unwrap_secrets(value["value"], path, found)
+        return {k: unwrap_secrets(v, f"{path}.{k}" if path else k, found) for k, v in value.items()}
+    if isinstance(value, list):
+        return [unwrap_secrets(v, path, found) for v in value]
+    return value
+
+
 @dataclass
 class Registered:
     type: str
     name: str
     inputs: dict
+    secret_inputs: set = field(default_factory=set)  # input keys the engine received as secrets
     urn: str = ""
     parent: str = ""
     dependencies: set = field(default_factory=set)  # every URN the resource waits for
@@ -48,7 +65,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         self.registered: dict[tuple[str, str], Registered] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        inputs = dict(args.inputs)
+        secret: set = set()
+        inputs = unwrap_secrets(dict(args.inputs), found=secret)
         out = dict(inputs)
         rid = f"{args.name}-id"
         physical = inputs.get("name", args.name)
@@ -68,7 +86,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             }])
         if args.typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") == "Gateway":
             out["prefixListId"] = "pl-63a5400a"
-        self.registered[(args.typ, args.name)] = Registered(args.typ, args.name, inputs)
+        self.registered[(args.typ, args.name)] = Registered(args.typ, args.name, inputs, secret)
         return [rid, out]
 
     def call(self, args: pulumi.runtime.MockCallArgs):

@@ -1,0 +1,367 @@
+"""GlueRdsConnection: private networking, PostgreSQL on RDS and the Glue JDBC connection to it.
+
+Two independent create-or-use-existing choices, both from configuration:
+- network: a VPC made here (DNS support and hostnames, private subnets in two AZs, one route
+  table without any internet route, S3 gateway and Secrets Manager interface endpoints, the
+  default security group emptied), or an existing VPC and subnets that must already reach S3
+  and Secrets Manager (endpoints or NAT): nothing is added to someone else's route tables;
+- database: an RDS PostgreSQL instance made here (encrypted with the lake key, private,
+  backed up, IAM auth, master password managed by RDS in Secrets Manager under the lake key),
+  or an existing endpoint plus the ARN of a secret holding {"username", "password"}.
+
+Security groups: the Glue group has the self-referencing all-TCP ingress Glue requires and
+egress only to itself, 443 to the S3 prefix list, 443 to the Secrets Manager endpoint (its
+group, or the VPC CIDR for an existing VPC) and the database port (the RDS group, or the VPC
+CIDR for an existing database). The RDS group admits 5432 from the Glue group only. No rule
+anywhere admits 0.0.0.0/0.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass
+from typing import Mapping, Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from lakehouse.config import DatabaseSettings, NetworkSettings
+from lakehouse.errors import Problems
+
+from .network_policies import connection_job_statements
+
+TYPE = "glue-lakehouse:components:GlueRdsConnection"
+POSTGRES_PORT = 5432
+MASTER_USERNAME = "lakehouse_admin"  # not a secret; the password lives only in the RDS-managed secret
+
+
+@dataclass(frozen=True)
+class GlueRdsConnectionArgs:
+    name_prefix: str  # physical names start with it: cfg.resource_name(), e.g. lakehouse-dev
+    environment: str  # dev skips the final snapshot
+    region: str
+    network: NetworkSettings
+    database: DatabaseSettings
+    kms_key_arn: pulumi.Input[str]  # the lake key: RDS storage and the master user secret
+    tags: Mapping[str, str]
+
+
+def validate_connection(args: GlueRdsConnectionArgs) -> None:
+    p = Problems()
+    k = "glue-lakehouse:"
+    if args.database.mode not in ("create", "existing"):
+        p.add(k + "databaseMode", args.database.mode, "create | existing for a Glue JDBC connection (none creates no connection)")
+    if args.database.mode == "existing" and args.network.create:
+        p.add(k + "createNetwork", True, "false with databaseMode existing: a VPC made here has no route to an "
+              "existing database; set vpcId and subnetIds of the network that reaches it")
+    if args.database.mode == "existing":
+        _, _, port = args.database.existing_endpoint.rpartition(":")
+        if not port.isdigit():
+            p.add(k + "existingDbEndpoint", args.database.existing_endpoint, "host:port")
+    if not args.network.create and len(args.network.subnet_ids) < 2:
+        p.add(k + "subnetIds", list(args.network.subnet_ids), "two or more existing subnet ids in different AZs")
+    p.raise_if_any()
+
+
+def private_subnet_cidrs(vpc_cidr: str, count: int = 2) -> list[str]:
+    """The first `count` quarters of the VPC block (room left for more subnets later)."""
+    net = ipaddress.ip_network(vpc_cidr)
+    return [str(s) for s in list(net.subnets(prefixlen_diff=2))[:count]]
+
+
+def jdbc_url(endpoint: str, database: str) -> str:
+    """endpoint is host:port, as RDS reports it and as existingDbEndpoint is written."""
+    return f"jdbc:postgresql://{endpoint}/{database}"
+
+
+def connection_properties(url: str, secret_arn: str) -> dict[str, str]:
+    """Glue JDBC connection properties: TLS enforced, credentials only through Secrets Manager."""
+    return {"JDBC_CONNECTION_URL": url, "JDBC_ENFORCE_SSL": "true", "SECRET_ID": secret_arn}
+
+
+class GlueRdsConnection(pulumi.ComponentResource):
+    """A Glue JDBC connection to PostgreSQL, with the network and database it needs (made here or existing)."""
+
+    connection: aws.glue.Connection
+    vpc_id: pulumi.Output[str]
+    subnet_ids: list[pulumi.Output[str]]
+    glue_security_group: aws.ec2.SecurityGroup
+    db_instance: Optional[aws.rds.Instance]
+    db_endpoint: pulumi.Output[str]
+    secret_arn: pulumi.Output[str]
+    secret_kms_key_arn: Optional[pulumi.Output[str]]
+
+    def __init__(self, name: str, args: GlueRdsConnectionArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(TYPE, name, {}, opts)
+        validate_connection(args)
+        self._name, self._args = name, args
+        self._child = pulumi.ResourceOptions(parent=self)
+        base = args.name_prefix
+
+        if args.network.create:
+            self._create_network()
+        else:
+            self._existing_network()
+
+        self.glue_security_group = aws.ec2.SecurityGroup(
+            f"{name}-glue",
+            name=f"{base}-glue-connection",
+            description="Glue job ENIs of the JDBC connection",
+            vpc_id=self.vpc_id,
+            tags=self._tags(f"{base}-glue-connection"),
+            opts=self._child,
+        )
+        glue_sg = self.glue_security_group.id
+        self._rules: list[pulumi.Resource] = [
+            self._ingress("glue-self", glue_sg, 0, 65535, "Glue workers talk to each other (required by Glue)",
+                          referenced_security_group_id=glue_sg),
+            self._egress("glue-self", glue_sg, 0, 65535, "Glue workers talk to each other",
+                         referenced_security_group_id=glue_sg),
+            self._egress("glue-s3", glue_sg, 443, 443, "S3 (the regional S3 prefix list)",
+                         prefix_list_id=self.s3_prefix_list_id),
+        ]
+        if args.network.create:
+            self._rules += [
+                self._egress("glue-secretsmanager", glue_sg, 443, 443, "Secrets Manager interface endpoint",
+                             referenced_security_group_id=self.endpoint_security_group.id),
+                self._ingress("endpoints-from-glue", self.endpoint_security_group.id, 443, 443, "HTTPS from Glue only",
+                              referenced_security_group_id=glue_sg),
+            ]
+        else:
+            self._rules.append(self._egress("glue-vpc-https", glue_sg, 443, 443,
+                                            "Secrets Manager interface endpoint inside the existing VPC",
+                                            cidr_ipv4=self.vpc_cidr))
+
+        if args.database.mode == "create":
+            self._create_database()
+        else:
+            self._existing_database()
+
+        self.jdbc_url = self.db_endpoint.apply(lambda e: jdbc_url(e, args.database.name))
+        self.connection = aws.glue.Connection(
+            name,
+            name=f"{base}-postgres",
+            description=f"JDBC to PostgreSQL database {args.database.name} (TLS, credentials from Secrets Manager)",
+            connection_type="JDBC",
+            connection_properties=pulumi.Output.all(self.jdbc_url, self.secret_arn).apply(
+                lambda v: connection_properties(v[0], v[1])),
+            physical_connection_requirements={
+                "subnet_id": self.subnet_ids[0],
+                "availability_zone": self.connection_availability_zone,
+                "security_group_id_lists": [glue_sg],
+            },
+            tags=dict(args.tags),
+            # usable once created: routes to S3 / Secrets Manager and the group rules exist
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._rules + self._endpoints),
+        )
+        self.connection_name = self.connection.name
+        self.register_outputs({
+            "connectionName": self.connection.name,
+            "vpcId": self.vpc_id,
+            "subnetIds": self.subnet_ids,
+            "glueSecurityGroupId": glue_sg,
+            "dbEndpoint": self.db_endpoint,
+            "secretArn": self.secret_arn,
+        })
+
+    # --- policy for jobs using the connection --------------------------------------------
+
+    def job_statements(self, account_id: pulumi.Input[str], partition: str = "aws") -> pulumi.Output[list[dict]]:
+        """IAM statements a job role needs to run with this connection (see network_policies)."""
+        return pulumi.Output.all(
+            self.secret_arn, self.secret_kms_key_arn, account_id, self.vpc_id, self.subnet_ids[0], self.glue_security_group.id,
+        ).apply(lambda v: connection_job_statements(
+            secret_arn=v[0], secret_kms_key_arn=v[1], region=self._args.region, account_id=v[2],
+            vpc_id=v[3], subnet_ids=[v[4]], security_group_ids=[v[5]], partition=partition))
+
+    # --- network ------------------------------------------------------------------------
+
+    def _create_network(self) -> None:
+        name, args, child, base = self._name, self._args, self._child, self._args.name_prefix
+        vpc = aws.ec2.Vpc(
+            f"{name}-vpc",
+            cidr_block=args.network.vpc_cidr,
+            enable_dns_support=True,
+            enable_dns_hostnames=True,  # required by Glue connections and private DNS endpoints
+            tags=self._tags(f"{base}-vpc"),
+            opts=child,
+        )
+        self.vpc = vpc
+        self.vpc_id = vpc.id
+        self.vpc_cidr = vpc.cidr_block
+        # Deny everything on the default group: nothing here should ever use it.
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, tags=self._tags(f"{base}-default-unused"), opts=child)
+        azs = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
+        az_names = azs.names.apply(_two_zones)
+        self.route_table = aws.ec2.RouteTable(
+            f"{name}-private", vpc_id=vpc.id, tags=self._tags(f"{base}-private"), opts=child)  # local route only
+        self.subnets = []
+        for i, cidr in enumerate(private_subnet_cidrs(args.network.vpc_cidr)):
+            subnet = aws.ec2.Subnet(
+                f"{name}-private-{i + 1}",
+                vpc_id=vpc.id,
+                cidr_block=cidr,
+                availability_zone=az_names[i],
+                map_public_ip_on_launch=False,
+                tags=self._tags(f"{base}-private-{i + 1}"),
+                opts=child,
+            )
+            aws.ec2.RouteTableAssociation(f"{name}-private-{i + 1}", subnet_id=subnet.id,
+                                          route_table_id=self.route_table.id, opts=child)
+            self.subnets.append(subnet)
+        self.subnet_ids = [s.id for s in self.subnets]
+        self.connection_availability_zone = self.subnets[0].availability_zone
+
+        self.endpoint_security_group = aws.ec2.SecurityGroup(
+            f"{name}-endpoints",
+            name=f"{base}-vpc-endpoints",
+            description="Interface VPC endpoints, reachable from Glue only",
+            vpc_id=vpc.id,
+            tags=self._tags(f"{base}-vpc-endpoints"),
+            opts=child,
+        )
+        s3 = aws.ec2.VpcEndpoint(
+            f"{name}-s3",
+            vpc_id=vpc.id,
+            service_name=f"com.amazonaws.{args.region}.s3",
+            vpc_endpoint_type="Gateway",
+            route_table_ids=[self.route_table.id],
+            tags=self._tags(f"{base}-s3"),
+            opts=child,
+        )
+        secrets = aws.ec2.VpcEndpoint(
+            f"{name}-secretsmanager",
+            vpc_id=vpc.id,
+            service_name=f"com.amazonaws.{args.region}.secretsmanager",
+            vpc_endpoint_type="Interface",
+            private_dns_enabled=True,
+            subnet_ids=self.subnet_ids,
+            security_group_ids=[self.endpoint_security_group.id],
+            tags=self._tags(f"{base}-secretsmanager"),
+            opts=child,
+        )
+        self.s3_prefix_list_id = s3.prefix_list_id
+        self._endpoints = [s3, secrets]
+
+    def _existing_network(self) -> None:
+        args = self._args
+        invoke = pulumi.InvokeOutputOptions(parent=self)
+        vpc_id = args.network.vpc_id
+        self.vpc_id = pulumi.Output.from_input(vpc_id)
+        self.vpc_cidr = aws.ec2.get_vpc_output(id=vpc_id, opts=invoke).cidr_block
+        self.subnet_ids = [pulumi.Output.from_input(s) for s in args.network.subnet_ids]
+        first = aws.ec2.get_subnet_output(id=args.network.subnet_ids[0], opts=invoke)
+        self.connection_availability_zone = pulumi.Output.all(first.vpc_id, first.availability_zone).apply(
+            lambda v: _subnet_in_vpc(args.network.subnet_ids[0], v[0], vpc_id, v[1]))
+        self.s3_prefix_list_id = aws.ec2.get_prefix_list_output(
+            name=f"com.amazonaws.{args.region}.s3", opts=invoke).id
+        self._endpoints = []
+
+    # --- database -------------------------------------------------------------------------
+
+    def _create_database(self) -> None:
+        name, args, child, base = self._name, self._args, self._child, self._args.name_prefix
+        db = args.database
+        rds_sg = aws.ec2.SecurityGroup(
+            f"{name}-rds",
+            name=f"{base}-postgres",
+            description="PostgreSQL, reachable from the Glue connection only",
+            vpc_id=self.vpc_id,
+            tags=self._tags(f"{base}-postgres"),
+            opts=child,
+        )
+        self.rds_security_group = rds_sg
+        glue_sg = self.glue_security_group.id
+        self._rules += [
+            self._ingress("rds-from-glue", rds_sg.id, POSTGRES_PORT, POSTGRES_PORT, "PostgreSQL from Glue only",
+                          referenced_security_group_id=glue_sg),
+            self._egress("glue-rds", glue_sg, POSTGRES_PORT, POSTGRES_PORT, "PostgreSQL on RDS",
+                         referenced_security_group_id=rds_sg.id),
+        ]
+        subnet_group = aws.rds.SubnetGroup(
+            f"{name}-db",
+            name=f"{base}-postgres",
+            description="Private subnets of the lakehouse PostgreSQL",
+            subnet_ids=self.subnet_ids,
+            tags=dict(args.tags),
+            opts=child,
+        )
+        dev = args.environment == "dev"
+        self.db_instance = aws.rds.Instance(
+            f"{name}-postgres",
+            identifier=f"{base}-postgres",
+            engine="postgres",
+            engine_version=db.engine_version,
+            instance_class=db.instance_class,
+            allocated_storage=db.allocated_storage_gb,
+            storage_type="gp3",
+            storage_encrypted=True,
+            kms_key_id=args.kms_key_arn,
+            db_name=db.name,
+            port=POSTGRES_PORT,
+            username=MASTER_USERNAME,
+            manage_master_user_password=True,  # RDS generates, stores and rotates it in Secrets Manager
+            master_user_secret_kms_key_id=args.kms_key_arn,
+            iam_database_authentication_enabled=True,
+            publicly_accessible=False,
+            db_subnet_group_name=subnet_group.name,
+            vpc_security_group_ids=[rds_sg.id],
+            backup_retention_period=db.backup_retention_days,
+            multi_az=db.multi_az,
+            deletion_protection=db.deletion_protection,
+            skip_final_snapshot=dev,
+            final_snapshot_identifier=None if dev else f"{base}-postgres-final",
+            copy_tags_to_snapshot=True,
+            auto_minor_version_upgrade=True,
+            allow_major_version_upgrade=False,
+            tags=dict(args.tags),
+            opts=child,
+        )
+        self.db_endpoint = self.db_instance.endpoint
+        self.secret_arn = self.db_instance.master_user_secrets.apply(_secret_arn)
+        self.secret_kms_key_arn = pulumi.Output.from_input(args.kms_key_arn)
+
+    def _existing_database(self) -> None:
+        db = self._args.database
+        port = int(db.existing_endpoint.rpartition(":")[2])
+        self.db_instance = None
+        self._rules.append(self._egress("glue-db", self.glue_security_group.id, port, port,
+                                        "the existing PostgreSQL inside the VPC", cidr_ipv4=self.vpc_cidr))
+        self.db_endpoint = pulumi.Output.from_input(db.existing_endpoint)
+        self.secret_arn = pulumi.Output.from_input(db.existing_secret_arn)
+        self.secret_kms_key_arn = None  # not ours: the secret's owner grants its key (see README)
+
+    # --- helpers -------------------------------------------------------------------------
+
+    def _tags(self, name: str) -> dict[str, str]:
+        return {**self._args.tags, "Name": name}
+
+    def _ingress(self, suffix: str, group: pulumi.Input[str], lo: int, hi: int, description: str, **source):
+        return aws.vpc.SecurityGroupIngressRule(
+            f"{self._name}-{suffix}", security_group_id=group, ip_protocol="tcp", from_port=lo, to_port=hi,
+            description=description, tags=dict(self._args.tags), opts=self._child, **source)
+
+    def _egress(self, suffix: str, group: pulumi.Input[str], lo: int, hi: int, description: str, **target):
+        return aws.vpc.SecurityGroupEgressRule(
+            f"{self._name}-{suffix}", security_group_id=group, ip_protocol="tcp", from_port=lo, to_port=hi,
+            description=description, tags=dict(self._args.tags), opts=self._child, **target)
+
+
+def _two_zones(names: Optional[list[str]]) -> list[str]:
+    names = list(names or [])
+    if len(names) < 2:
+        raise ValueError(f"createNetwork needs two availability zones in the region, found {names}")
+    return names[:2]
+
+
+def _subnet_in_vpc(subnet_id: str, subnet_vpc: str, vpc_id: str, zone: str) -> str:
+    if subnet_vpc != vpc_id:
+        raise ValueError(f"glue-lakehouse:subnetIds: subnet {subnet_id} is in {subnet_vpc}; allowed: subnets of vpcId {vpc_id}")
+    return zone
+
+
+def _secret_arn(secrets) -> str:
+    """ARN of the RDS-managed master user secret (RDS reports a one-element list)."""
+    if not secrets or not secrets[0].secret_arn:
+        raise ValueError("RDS reported no master user secret although manage_master_user_password is true")
+    return secrets[0].secret_arn
