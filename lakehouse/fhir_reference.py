@@ -201,13 +201,13 @@ def _metrics_sql(as_of: date | None) -> str:
       WHERE rtype = 'Encounter' AND class_code IN ('IMP', 'ACUTE')
         AND coalesce(status, '') NOT IN ('entered-in-error', 'cancelled')
     ), as_of AS (
-      SELECT {f"DATE '{as_of.isoformat()}'" if as_of else "max(greatest(adm_date, coalesce(dis_date, adm_date)))"} AS d
-      FROM inpatient
+      SELECT {f"DATE '{as_of.isoformat()}' AS d" if as_of else
+              "max(greatest(adm_date, coalesce(dis_date, adm_date))) AS d FROM inpatient"}
     ), discharges AS (
       SELECT i.*, strftime(i.dis_date, '%Y-%m') AS month,
         greatest(1, i.dis_date - i.adm_date) AS los,
         (i.disposition IS NOT DISTINCT FROM '20'
-          OR p.deceased_date BETWEEN i.adm_date AND i.dis_date + 1) AS died
+          OR coalesce(p.deceased_date BETWEEN i.adm_date AND i.dis_date + 1, false)) AS died
       FROM inpatient i LEFT JOIN patients p ON p.id = i.patient_id
       WHERE i.dis_date IS NOT NULL
     ), index_stays AS (
