@@ -174,7 +174,9 @@ def retry_config(mode: str, max_attempts: int) -> Config:
         raise OpsError(f"--retry-mode {mode!r}: allowed {' | '.join(RETRY_MODES)}")
     if not 1 <= max_attempts <= 20:
         raise OpsError(f"--max-attempts {max_attempts}: allowed 1-20")
-    return Config(retries={"mode": mode, "max_attempts": max_attempts})
+    # botocore's Config "max_attempts" counts retries after the first call; the tool's
+    # --max-attempts counts every call, like AWS_MAX_ATTEMPTS and the CLI config file.
+    return Config(retries={"mode": mode, "max_attempts": max_attempts - 1})
 
 
 def connect(outputs: StackOutputs, profile: str | None, region: str | None,
