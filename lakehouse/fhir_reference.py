@@ -9,13 +9,13 @@ tuples in the table's column order (COLUMNS), sorted by facility and month.
 `quarantine_counts(input_dir)` returns {(resource type, reason): records} for reconciliation.
 
 Bad-record rules (a record quarantined here is one the Spark jobs quarantine; it counts nowhere):
-- A line is a record; empty lines are not records. Line numbers start at 1.
+- Every line of a file is a record (a blank line too: it is `invalid_json`); numbers start at 1.
 - Bronze, checked in this order, first failure wins:
   `invalid_json` the line is not a JSON object; `missing_resource_type` no string resourceType;
   `resource_type_mismatch` resourceType differs from the file name's type; `missing_id` no id.
 - Silver, checked in this order on what bronze accepted:
-  `missing_required_field` meta.lastUpdated missing; Encounter without subject, class.code or
-  period.start; Condition without subject or a code.coding entry;
+  `missing_required_field` Encounter without subject, class.code or period.start; Condition
+  without subject or a code.coding entry (a missing meta.lastUpdated is allowed: oldest version);
   `invalid_date` meta.lastUpdated, Patient birthDate / deceasedDateTime, Encounter period.start /
   period.end or Condition onsetDateTime present but not an ISO-8601 date or date-time;
   `end_before_start` Encounter period.end before period.start;
@@ -25,8 +25,8 @@ Bad-record rules (a record quarantined here is one the Spark jobs quarantine; it
 - Excluded, not quarantined (accepted, then left out of the metrics): Encounter status
   `entered-in-error` / `cancelled`; Condition `status` or `verificationStatus` `entered-in-error`.
 
-Ordering: the version kept per (resource type, id) has the greatest meta.lastUpdated instant; ties
-go to the greatest (source path relative to `fhir/`, line number) - what a from-scratch run
+Ordering: the version kept per (resource type, id) has the greatest meta.lastUpdated instant (none
+= older than any); ties go to the greatest (source path relative to `fhir/`, line number) - what a from-scratch run
 ingests last.
 
 Other decisions the contract leaves open (see docs/metrics.md): the disposition is the first
@@ -79,14 +79,13 @@ def _load_lines(con: duckdb.DuckDBPyConnection, files: list[tuple[str, str, Path
     con.execute("CREATE TEMP TABLE raw_lines (path VARCHAR, line_no BIGINT, file_type VARCHAR, text VARCHAR)")
     for rel, rtype, path in files:
         # One file at a time, read sequentially: row_number() over () is the line number.
-        # A delimiter that never occurs makes each line one column; blank lines are skipped.
+        # A delimiter that never occurs makes each line one column; a blank line reads as NULL.
         con.execute(
             """INSERT INTO raw_lines
-               SELECT ?, row_number() OVER (), ?, line
+               SELECT ?, row_number() OVER (), ?, coalesce(line, '')
                FROM read_csv(?, columns={'line': 'VARCHAR'}, delim=chr(1), quote='', escape='',
                              header=false, auto_detect=false, parallel=false, compression='auto',
-                             strict_mode=false)
-               WHERE line IS NOT NULL AND trim(line) <> ''""",
+                             strict_mode=false)""",
             [rel, rtype, str(path)],
         )
 
@@ -158,8 +157,7 @@ def _build(con: duckdb.DuckDBPyConnection, input_dir: str | Path) -> None:
         CREATE TEMP TABLE checked AS
         SELECT *,
           CASE
-            WHEN updated_raw IS NULL
-              OR (rtype = 'Encounter' AND (patient_id IS NULL OR class_code IS NULL OR start_raw IS NULL))
+            WHEN (rtype = 'Encounter' AND (patient_id IS NULL OR class_code IS NULL OR start_raw IS NULL))
               OR (rtype = 'Condition' AND (patient_id IS NULL OR n_codings = 0))
               THEN 'missing_required_field'
             WHEN {_bad_date('updated_raw')}
@@ -180,7 +178,7 @@ def _build(con: duckdb.DuckDBPyConnection, input_dir: str | Path) -> None:
         SELECT * EXCLUDE (rn) FROM (
           SELECT *, {_ts('updated_raw')} AS updated,
             row_number() OVER (PARTITION BY rtype, id
-                               ORDER BY {_ts('updated_raw')} DESC, path DESC, line_no DESC) AS rn
+                               ORDER BY {_ts('updated_raw')} DESC NULLS LAST, path DESC, line_no DESC) AS rn
           FROM checked WHERE reason IS NULL)
         WHERE rn = 1""")
 

@@ -81,6 +81,7 @@ def hand_input(tmp_path_factory) -> Path:
     write(b1 / "Patient.ndjson", [
         patient("p1"), patient("p2", deceased="2024-03-06T01:00:00+02:00"), patient("p3"), patient("p4"),
         patient("p5", deceased="31/12/2024"),  # invalid_date -> quarantined, so p5 is unknown
+        "",  # a blank line is a record too: invalid_json
     ])
     write(b1 / "Encounter.ndjson", [
         enc("e1", "p1", "2024-01-10T10:00:00Z", "2024-01-12T10:00:00Z", f"Organization/{A}", "01"),
@@ -128,6 +129,9 @@ def hand_input(tmp_path_factory) -> Path:
         cond("badc3", "p1", "e1", "91302008", "not-a-date"),
     ])
     write(b1 / "Observation.ndjson", [{"resourceType": "Observation", "id": "o1"}])  # not input
+    no_meta = enc("e2", "p1", "2024-01-13T08:00:00Z", "2024-01-13T20:00:00Z", f"Organization/{A}", "07")
+    del no_meta["meta"]  # no lastUpdated: older than any version, so it loses although ingested last
+    write(b2 / "Encounter.001.ndjson", [no_meta])
     write(b2 / "Condition.ndjson", [
         cond("c1", "p1", "e1", "91302008", "2024-01-12T08:00:00Z", updated="2024-01-13T00:00:00Z"),  # tie: wins
         cond("c7", "p3", "e7", "T80.211A", "2024-01-25T10:00:00Z", system=ICD10, updated="2024-01-09T00:00:00Z"),  # stale
@@ -188,6 +192,7 @@ def test_every_bad_record_is_quarantined_with_its_reason(hand_input):
         ("Condition", "unknown_patient"): 1,
         ("Condition", "invalid_date"): 1,
         ("Patient", "invalid_date"): 1,
+        ("Patient", "invalid_json"): 1,
     }
 
 
