@@ -146,3 +146,21 @@ def evaluate(build: Callable[[], Mapping[str, Any]], calls: Mapping[str, Callabl
 
     run()
     return Evaluation(resources=dict(mocks.registered), outputs=resolved)
+
+
+def policy_violations(ev: Evaluation, stack: str) -> list[str]:
+    """The project's resource policies run on what a test registered, with the stack's pack config.
+
+    Stack policies judge a whole stack (e.g. catalog encryption settings made elsewhere), so a
+    component alone is checked against the per-resource policies only."""
+    from pulumi_policy import ResourceValidationPolicy
+
+    from policy.lakehouse_policies import all_policies
+    from policy.offline import POLICY_DIR, Resource, evaluate as evaluate_policies, load_pack_config
+
+    resources = [Resource(type=r.type, name=r.name, urn=r.urn, inputs=r.inputs, parent=r.parent or None,
+                          dependencies=sorted(r.dependencies))
+                 for r in ev.resources.values()]
+    config = load_pack_config(POLICY_DIR / f"config.{stack}.json")
+    return [f"{v.level} {v.policy} {v.resource_name}: {v.message}" for v in evaluate_policies(
+        resources, config, [p for p in all_policies() if isinstance(p, ResourceValidationPolicy)])]

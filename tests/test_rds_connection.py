@@ -20,7 +20,7 @@ from components.glue_rds_connection import (
 from components.network_policies import STAR_ONLY_EC2_ACTIONS, connection_job_statements
 from lakehouse.config import DatabaseSettings, NetworkSettings
 from lakehouse.errors import ConfigError
-from mock_recorder import ACCOUNT, REGION, evaluate
+from mock_recorder import ACCOUNT, REGION, evaluate, policy_violations
 
 KMS = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1111aaaa-2222-bbbb-3333-cccc4444dddd"
 TAGS = {"Environment": "dev", "Project": "glue-lakehouse"}
@@ -293,3 +293,30 @@ def test_pure_helpers():
     with pytest.raises(ValueError, match="a connection needs subnets and security groups"):
         connection_job_statements(secret_arn="s", secret_kms_key_arn=None, region=REGION, account_id=ACCOUNT,
                                   vpc_id=EXISTING_VPC, subnet_ids=[], security_group_ids=["sg-1"])
+
+
+PROD_TAGS = {"Environment": "prod", "Project": "glue-lakehouse", "Owner": "data-platform", "CostCenter": "cc-1",
+             "DataClassification": "restricted", "ManagedBy": "pulumi", "Stack": "prod"}
+
+
+@pytest.mark.parametrize("network", [CREATED_NETWORK, EXISTING_NETWORK], ids=["created-network", "existing-network"])
+def test_prod_connection_passes_the_policy_pack(network):
+    def program():
+        GlueRdsConnection("lake", GlueRdsConnectionArgs(
+            name_prefix="lakehouse-prod", environment="prod", region=REGION, network=network,
+            database=PROD_DB, kms_key_arn=KMS, tags=PROD_TAGS))
+    ev = evaluate(program, CALLS, stack="prod")
+    assert policy_violations(ev, "prod") == []
+
+
+def test_policy_pack_refuses_a_dev_database_in_prod():
+    def program():
+        GlueRdsConnection("lake", GlueRdsConnectionArgs(
+            name_prefix="lakehouse-prod", environment="prod", region=REGION, network=CREATED_NETWORK,
+            database=CREATED_DB, kms_key_arn=KMS, tags=PROD_TAGS))
+    found = policy_violations(evaluate(program, CALLS, stack="prod"), "prod")
+    assert sorted(v.split(":")[0] for v in found) == [
+        "mandatory aws-rds-instance-configure-backup-retention lake-postgres",
+        "mandatory aws-rds-instance-enable-deletion-protection lake-postgres",
+        "mandatory aws-rds-instance-enable-multi-az lake-postgres",
+    ]

@@ -19,7 +19,7 @@ from components.network_policies import eventbridge_trust_policy, notify_workflo
 from lakehouse.config import WorkflowSettings
 from lakehouse.errors import ConfigError
 from lakehouse.pipelines import Access, JobSpec, PipelineSpec, dag_problems, parse_pipeline
-from mock_recorder import ACCOUNT, REGION, evaluate
+from mock_recorder import ACCOUNT, REGION, evaluate, policy_violations
 
 TRIGGER = "aws:glue/trigger:Trigger"
 WORKFLOW = "aws:glue/workflow:Workflow"
@@ -331,3 +331,15 @@ def test_glue_workflow_refuses_a_bad_dag_built_without_the_parser():
                                            job_names={"a": "a", "b": "b"}, settings=settings(), tags=TAGS))
     with pytest.raises(ConfigError, match=r"jobs.a.depends_on: got 'a -> b -> a'"):
         evaluate(program)
+
+
+def test_event_mode_workflow_passes_the_policy_pack():
+    tags = {"Environment": "prod", "Project": "glue-lakehouse", "Owner": "data-platform", "CostCenter": "cc-1",
+            "DataClassification": "restricted", "ManagedBy": "pulumi", "Stack": "prod"}
+
+    def program():
+        GlueWorkflow("fhir-workflow", GlueWorkflowArgs(
+            pipeline=SEED_002, workflow_name="lakehouse-prod-climate",
+            job_names={j.name: glue_name(SEED_002, j.name) for j in SEED_002.jobs},
+            settings=settings("EVENT"), tags=tags, raw_bucket="lakehouse-prod-raw", account_id=ACCOUNT))
+    assert policy_violations(evaluate(program, stack="prod"), "prod") == []
