@@ -46,7 +46,7 @@ class Stack:
             state: Mapping[str, Any] | None = None) -> Resource:
         """deps: property -> name of the resource it references (a property dependency)."""
         pdeps = {prop: [self.get(other).urn] for prop, other in (deps or {}).items()}
-        r = Resource(type=rtype, name=name, urn=urn(self.stack, rtype, name), inputs=dict(inputs),
+        r = Resource(type=rtype, name=name, urn=urn(self.stack, rtype, name), inputs=copy.deepcopy(dict(inputs)),
                      state=dict(state) if state else None,
                      dependencies=sorted({u for us in pdeps.values() for u in us}), property_dependencies=pdeps)
         self.resources.append(r)

@@ -16,6 +16,7 @@ from ._common import (
     Settings,
     as_list,
     is_allow,
+    is_map,
     policy_document,
     principal_values,
     resource_policy,
@@ -306,28 +307,39 @@ LINT_ISSUES = [
 ]
 
 
-def _lint(doc_text: str, kind: str, issues: set[str]) -> list[str]:
+def _findings(doc: Mapping[str, Any]) -> list[Any]:
     import parliament  # imported lazily: it loads the IAM action database on first use
 
-    policy = parliament.analyze_policy_string(doc_text, ignore_private_auditors=True)
-    doc = json.loads(doc_text) if policy.policy_json is not None else {}
-    literal = {a.lower() for st in statements(doc) for a in (str(x) for x in as_list(st.get("Action")))
-               if "*" not in a and "?" not in a}
-    out = []
-    for f in policy.findings:
-        if f.issue not in issues:
-            continue
-        detail = f.detail
-        if kind == "trust" and f.issue == "MALFORMED" and "neither Resource nor NotResource" in str(detail):
-            continue  # trust policies have no Resource element
-        if f.issue == "RESOURCE_MISMATCH":
-            # Only actions the document names: expansions of a wildcard are the wildcard policy's concern.
-            detail = [d for d in as_list(detail) if str(d.get("action", "")).lower() in literal]
-            if not detail:
-                continue
-            detail = "; ".join(f"{d['action']} needs a resource like {d['required_format']}" for d in detail)
-        where = f.location.get("string") if isinstance(f.location, dict) else None
-        out.append(f"{f.issue}: {detail}" + (f" ({where})" if where and where not in str(detail) else ""))
+    return parliament.analyze_policy_string(json.dumps(doc), ignore_private_auditors=True).findings
+
+
+def _format(issue: str, detail: Any, location: Any) -> str:
+    where = location.get("string") if isinstance(location, dict) else None
+    return f"{issue}: {detail}" + (f" ({where})" if where and where not in str(detail) else "")
+
+
+def _lint(doc: dict[str, Any], kind: str, issues: set[str]) -> list[str]:
+    if kind == "trust":
+        # A trust policy's statements apply to the role itself and carry no Resource element;
+        # give parliament one so it goes on to check actions and principals.
+        doc = {**doc, "Statement": [
+            {**st, "Resource": "*"} if is_map(st) and "Resource" not in st and "NotResource" not in st else st
+            for st in as_list(doc.get("Statement"))]}
+    out = [_format(f.issue, f.detail, f.location) for f in _findings(doc)
+           if f.issue in issues and f.issue != "RESOURCE_MISMATCH"]
+    if "RESOURCE_MISMATCH" in issues:
+        # Per statement, and only for actions the statement names: the expansion of a wildcard
+        # (s3:* on an object ARN) is aws-iam-disallow-wildcard-actions' finding, not a typo.
+        for st in statements(doc):
+            literal = {a.lower() for a in (str(x) for x in as_list(st.get("Action"))) if "*" not in a and "?" not in a}
+            one = {"Version": doc.get("Version", "2012-10-17"), "Statement": [st]}
+            for f in _findings(one):
+                if f.issue != "RESOURCE_MISMATCH":
+                    continue
+                named = [d for d in as_list(f.detail) if is_map(d) and str(d.get("action", "")).lower() in literal]
+                if named:
+                    out.append("RESOURCE_MISMATCH: " + "; ".join(
+                        f"{d['action']} needs a resource like {d['required_format']}" for d in named))
     return out
 
 
@@ -339,7 +351,7 @@ def _check_lint(args: ResourceValidationArgs, report: ReportViolation, settings:
         except BadDocument as e:
             report(f"{doc.where} {e}; expected a JSON IAM policy document")
             continue
-        for finding in _lint(json.dumps(parsed), doc.kind, issues):
+        for finding in _lint(parsed, doc.kind, issues):
             report(f"{doc.where}: parliament {finding}")
 
 
