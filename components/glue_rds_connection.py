@@ -169,10 +169,11 @@ class GlueRdsConnection(pulumi.ComponentResource):
     def job_statements(self, account_id: pulumi.Input[str], partition: str = "aws") -> pulumi.Output[list[dict]]:
         """IAM statements a job role needs to run with this connection (see network_policies)."""
         return pulumi.Output.all(
-            self.secret_arn, self.secret_kms_key_arn, account_id, self.vpc_id, self.subnet_ids[0], self.glue_security_group.id,
+            self.secret_arn, self.secret_kms_key_arn, account_id, self.vpc_id, self.subnet_ids[0],
+            self.glue_security_group.id, self.connection.name,
         ).apply(lambda v: connection_job_statements(
             secret_arn=v[0], secret_kms_key_arn=v[1], region=self._args.region, account_id=v[2],
-            vpc_id=v[3], subnet_ids=[v[4]], security_group_ids=[v[5]], partition=partition))
+            vpc_id=v[3], subnet_ids=[v[4]], security_group_ids=[v[5]], connection_name=v[6], partition=partition))
 
     # --- network ------------------------------------------------------------------------
 

@@ -62,6 +62,7 @@ def ec2_arn(partition: str, region: str, account_id: str, kind: str, resource_id
 
 def connection_job_statements(
     *,
+    connection_name: str,
     secret_arn: str,
     secret_kms_key_arn: Optional[str],
     region: str,
@@ -73,6 +74,8 @@ def connection_job_statements(
 ) -> list[dict]:
     """Statements a job role needs to run with the Glue JDBC connection, nothing wider.
 
+    - read exactly this connection's definition (Glue resolves it at job start, and
+      GlueContext.extract_jdbc_conf in the script reads it again);
     - read exactly the connection's secret (SECRET_ID), and decrypt it with its KMS key only
       when Secrets Manager asks on behalf of the role for that very secret;
     - create ENIs only in the connection's subnets with its security groups, tag them with
@@ -88,6 +91,14 @@ def connection_job_statements(
     subnet_arns = [ec2_arn(partition, region, account_id, "subnet", s) for s in subnets]
     eni_arn = ec2_arn(partition, region, account_id, "network-interface", "*")
     statements: list[dict] = [{
+        "Sid": "ReadConnection",
+        "Effect": "Allow",
+        "Action": "glue:GetConnection",
+        "Resource": [
+            f"arn:{partition}:glue:{region}:{account_id}:catalog",
+            f"arn:{partition}:glue:{region}:{account_id}:connection/{connection_name}",
+        ],
+    }, {
         "Sid": "ReadConnectionSecret",
         "Effect": "Allow",
         "Action": "secretsmanager:GetSecretValue",

@@ -236,10 +236,13 @@ def test_database_mode_none_makes_no_connection():
 
 # --- IAM for jobs using the connection ---------------------------------------------------------
 
-def expected_statements(secret: str, kms: str | None, vpc: str, subnet: str, sg: str) -> list[dict]:
+def expected_statements(secret: str, kms: str | None, vpc: str, subnet: str, sg: str,
+                        connection: str = "lakehouse-dev-postgres") -> list[dict]:
     eni = f"arn:aws:ec2:{REGION}:{ACCOUNT}:network-interface/*"
     subnet_arn = f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/{subnet}"
-    out = [{"Sid": "ReadConnectionSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret}]
+    out = [{"Sid": "ReadConnection", "Effect": "Allow", "Action": "glue:GetConnection", "Resource": [
+        f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog", f"arn:aws:glue:{REGION}:{ACCOUNT}:connection/{connection}"]}]
+    out += [{"Sid": "ReadConnectionSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret}]
     if kms:
         out.append({"Sid": "DecryptConnectionSecret", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms,
                     "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com",
@@ -274,7 +277,7 @@ def test_job_statements_of_an_existing_database_grant_no_key_we_do_not_own():
 
 def test_only_the_describe_actions_that_take_no_resource_use_a_star():
     statements = connection_job_statements(
-        secret_arn=EXISTING_SECRET, secret_kms_key_arn=KMS, region=REGION, account_id=ACCOUNT,
+        connection_name="lakehouse-dev-postgres", secret_arn=EXISTING_SECRET, secret_kms_key_arn=KMS, region=REGION, account_id=ACCOUNT,
         vpc_id=EXISTING_VPC, subnet_ids=EXISTING_SUBNETS, security_group_ids=["sg-0123456789abcdef0"])
     star = [s for s in statements if "*" in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
     assert star == [statements[-1]] and sorted(star[0]["Action"]) == sorted(STAR_ONLY_EC2_ACTIONS)
@@ -291,7 +294,7 @@ def test_pure_helpers():
     assert connection_properties("jdbc:postgresql://h:1/d", "arn:s") == {
         "JDBC_CONNECTION_URL": "jdbc:postgresql://h:1/d", "JDBC_ENFORCE_SSL": "true", "SECRET_ID": "arn:s"}
     with pytest.raises(ValueError, match="a connection needs subnets and security groups"):
-        connection_job_statements(secret_arn="s", secret_kms_key_arn=None, region=REGION, account_id=ACCOUNT,
+        connection_job_statements(connection_name="c", secret_arn="s", secret_kms_key_arn=None, region=REGION, account_id=ACCOUNT,
                                   vpc_id=EXISTING_VPC, subnet_ids=[], security_group_ids=["sg-1"])
 
 
