@@ -169,14 +169,31 @@ def render(status: RunStatus) -> Table:
 
 def watch(fetch: Callable[[], RunStatus], console: Console, interval: float,
           sleep: Callable[[float], None] = time.sleep) -> RunStatus:
-    """Poll until the run ends, redrawing the table; returns the final status."""
+    """Poll until the run ends, redrawing the table; returns the final status.
+
+    On a terminal the table updates in place; elsewhere (CI logs, pipes) each state change
+    is printed as one line and the table once at the end.
+    """
     status = fetch()
-    with Live(render(status), console=console, refresh_per_second=4) as live:
-        while not status.done:
-            sleep(interval)
-            status = fetch()
-            live.update(render(status))
-    return status
+    if console.is_terminal:
+        with Live(render(status), console=console, refresh_per_second=4) as live:
+            while not status.done:
+                sleep(interval)
+                status = fetch()
+                live.update(render(status))
+        return status
+    seen: dict[str, str] = {}
+    while True:
+        for r in status.rows:
+            if seen.get(r.job) != r.state:
+                seen[r.job] = r.state
+                console.print(f"{status.title}: {r.job} {r.state}" + (f" ({r.error})" if r.error else ""),
+                              soft_wrap=True, markup=False, highlight=False)
+        if status.done:
+            console.print(render(status))
+            return status
+        sleep(interval)
+        status = fetch()
 
 
 def summary(status: RunStatus) -> str:

@@ -281,6 +281,18 @@ def test_start_job_watch_follows_moto_state_progression_to_success(stack):
     assert f"SUCCEEDED: job lakehouse-dev-fhir-bronze run {run['Id']} ended SUCCEEDED" in out
 
 
+def test_watch_on_a_terminal_redraws_one_live_table(stack):
+    cfg, outputs, path = stack
+    out = io.StringIO()
+    console = Console(file=out, width=200, force_terminal=True, color_system=None)
+    code = ops.main(["--outputs", str(path), "start", "fhir", "--job", "gold", "--watch", "--interval", "0"],
+                    console=console, sleep=lambda s: None)
+    text = out.getvalue()
+    assert code == 0
+    assert "job lakehouse-dev-fhir-gold: gold" not in text  # no log lines on a terminal
+    assert "\x1b[" in text and "SUCCEEDED: job lakehouse-dev-fhir-gold run jr_" in text  # cursor moves, final line
+
+
 def test_watch_reports_a_failed_job_run_and_exits_1(stack, monkeypatch):
     cfg, outputs, path = stack
     real = ops_runs.fetch_job_run
@@ -311,6 +323,9 @@ def test_watch_workflow_run_shows_every_job_in_dag_order_until_it_completes(stac
     assert final == [["bronze", "SUCCEEDED", "0", "2m03s"], ["silver", "SUCCEEDED", "0", "2m03s"],
                      ["gold", "SUCCEEDED", "0", "2m03s"]]
     assert engine.fired == {"lakehouse-dev-fhir-start", "lakehouse-dev-fhir-after-silver", "lakehouse-dev-fhir-after-bronze"}
+    progress = [line for line in out.splitlines() if line.startswith("workflow lakehouse-dev-fhir: ")]
+    assert [p.split(": ")[1] for p in progress if ": gold " in p] == ["gold NOT STARTED", "gold RUNNING", "gold SUCCEEDED"]
+    assert progress.index("workflow lakehouse-dev-fhir: bronze SUCCEEDED") < progress.index("workflow lakehouse-dev-fhir: silver RUNNING")
     assert "SUCCEEDED: workflow lakehouse-dev-fhir run wr_" in out
 
 
