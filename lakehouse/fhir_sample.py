@@ -43,6 +43,7 @@ UTC = timezone.utc
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)  # data covers 2024
 DAYS = 366
 BASE_UPDATED = datetime(2025, 1, 1, tzinfo=UTC)  # batch K versions are updated after this + K days
+BAD_UPDATED = "2025-01-01T00:00:00.000Z"  # every bad record's meta.lastUpdated (no good one has it)
 
 SNOMED = "http://snomed.info/sct"
 ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -308,7 +309,7 @@ def bad_record(rtype: str, kind: str, rng: random.Random, pid: str, enc_id: str)
                "verificationStatus": {"coding": [{"code": "confirmed"}]},
                "subject": {"reference": f"Patient/{pid}"}, "encounter": {"reference": f"Encounter/{enc_id}"},
                "onsetDateTime": fmt_instant(start + timedelta(days=2), 0)}
-    res["meta"] = {"lastUpdated": fmt_instant(BASE_UPDATED, 0, millis=True, z=True)}
+    res["meta"] = {"lastUpdated": BAD_UPDATED}
     if kind == "invalid_json":
         return json.dumps(res)[:-7]  # truncated mid-object
     if kind == "missing_id":
