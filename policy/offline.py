@@ -65,6 +65,7 @@ class Resource:
     dependencies: list[str] = field(default_factory=list)
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)
     custom: bool = True
+    secret_keys: frozenset[str] = frozenset()  # top-level inputs that are ciphertexts in a state export
 
     @property
     def stack_props(self) -> Mapping[str, Any]:
@@ -85,6 +86,10 @@ def _hide_ciphertexts(value: Any) -> Any:
     if isinstance(value, list):
         return [_hide_ciphertexts(v) for v in value]
     return value
+
+
+def _secret_keys(values: Mapping[str, Any]) -> frozenset[str]:
+    return frozenset(k for k, v in values.items() if _hide_ciphertexts(v) != v)
 
 
 def resources_from_export(export: Mapping[str, Any]) -> list[Resource]:
@@ -108,6 +113,7 @@ def resources_from_export(export: Mapping[str, Any]) -> list[Resource]:
             dependencies=list(r.get("dependencies") or []),
             property_dependencies={k: list(v) for k, v in (r.get("propertyDependencies") or {}).items()},
             custom=bool(r.get("custom", False)),
+            secret_keys=_secret_keys(dict(r.get("inputs") or {})) | _secret_keys(dict(r.get("outputs") or {})),
         ))
     return out
 
@@ -243,13 +249,16 @@ def _props(values: Mapping[str, Any]) -> Mapping[str, Any]:
     return unknown_checking_proxy(deserialize_properties(json.loads(json.dumps(values, default=str))))
 
 
-def _run(validate, args, report) -> str | None:
+def _run(validate, args, report, secrets: frozenset[str] = frozenset()) -> str | None:
     """Call a validation like the engine does; the reason when it could not run."""
     try:
         result = validate(args, report)
         if isawaitable(result):
             asyncio.run(result)
     except UnknownValueError as e:
+        if e.props and e.props[0] in secrets:
+            return (f"{'.'.join(e.props)} is a secret in the state file; export with "
+                    "`pulumi stack export --show-secrets` to check it")
         return e.message
     except _NotApplicableError:
         return None
@@ -281,9 +290,9 @@ def evaluate(resources: Sequence[Resource], pack_config: Mapping[str, Any] | Non
                     continue  # stack and provider resources carry no AWS settings
                 args = ResourceValidationArgs(r.type, _props(r.inputs), r.urn, r.name, _opts(r), None,
                                               dict(c.config), {})
-                reason = _run(c.policy.validate, args, lambda msg, urn=None, c=c, r=r: emit(c, r, msg))
+                reason = _run(c.policy.validate, args, lambda msg, urn=None, c=c, r=r: emit(c, r, msg), r.secret_keys)
                 if reason:
-                    emit(c, r, f"can't run policy: {reason}", EnforcementLevel.ADVISORY)
+                    emit(c, r, f"not evaluated: {reason}", EnforcementLevel.ADVISORY)
         elif isinstance(c.policy, StackValidationPolicy):
             policy_resources = {r.urn: PolicyResource(r.type, _props(r.stack_props), r.urn, r.name, _opts(r), None,
                                                       None, [], {}) for r in resources}
@@ -297,7 +306,7 @@ def evaluate(resources: Sequence[Resource], pack_config: Mapping[str, Any] | Non
             reason = _run(c.policy.validate, args,
                           lambda msg, urn=None, c=c: emit(c, by_urn.get(urn) if urn else None, msg))
             if reason:
-                emit(c, None, f"can't run policy: {reason}", EnforcementLevel.ADVISORY)
+                emit(c, None, f"not evaluated: {reason}", EnforcementLevel.ADVISORY)
     return out
 
 
@@ -311,7 +320,10 @@ def render(violations: Sequence[Violation], title: str, console=None) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    console = console or Console()
+    if console is None:
+        console = Console()
+        if not console.is_terminal:
+            console = Console(width=max(console.width, 180))  # CI logs: one line per violation
     if not violations:
         console.print(f"[green]{title}: no policy violations[/green]")
         return

@@ -194,7 +194,7 @@ def _check_multi_az(args: ResourceValidationArgs, report: ReportViolation, _: Se
 
 rds_multi_az = resource_policy(
     name="aws-rds-instance-enable-multi-az",
-    description="RDS instances run Multi-AZ.",
+    description="RDS instances run Multi-AZ, with a standby in a second availability zone.",
     severity=Severity.MEDIUM,
     remediation="Set multi_az=True (prod).",
     types=[T.RDS_INSTANCE],
