@@ -1,0 +1,220 @@
+"""Orchestration of the climate-health jobs: read (raw files, PostgreSQL), transform
+(lakelib.climate, pure), write (PostgreSQL through lakelib.jdbc, Iceberg bookkeeping).
+
+Ingest jobs (one per feed) take the CSV files under `<raw_path>climate/<feed>/` that the
+bronze table `climate_ingested_files` does not list yet, validate them, upsert the accepted
+rows into PostgreSQL, then append the quarantined rows, the correction audit rows and
+finally the ingested files to bronze. A run that fails before that last append leaves the
+files un-ingested, so the next run retries them (the upsert makes that safe).
+`run_metrics` recomputes the gold per-location daily metrics from PostgreSQL (full refresh).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from urllib.parse import unquote
+
+import pyspark.sql.functions as F
+from pyspark.sql import DataFrame, SparkSession, Window
+
+from . import climate, jdbc
+from .args import ArgSpec, base_uri, identifier, resolve
+from .climate_schema import DDL
+
+RAW_PREFIX = "climate/"
+EXTRACTS_PREFIX = "climate/extracts/"
+JDBC_ARGS = {"jdbc_url": None, "jdbc_secret_file": None, "connection_name": None, "jdbc_database": None}
+COMMON_ARGS = {"run_id": None, "JOB_RUN_ID": None, "warehouse": None, **JDBC_ARGS}
+INGEST_ARGS = ArgSpec(required=("catalog", "raw_path", "bronze_database"), optional=COMMON_ARGS)
+METRICS_ARGS = ArgSpec(required=("catalog", "gold_path", "gold_database"), optional=COMMON_ARGS)
+
+INGESTED_FILES = "climate_ingested_files"
+QUARANTINE = "climate_quarantine"
+CORRECTIONS = "climate_corrections"
+METRICS_TABLE = "climate_daily_metrics"
+BRONZE_TABLES = {
+    INGESTED_FILES: "feed string, source_file string, size bigint, lines bigint, run_id string, "
+                    "ingested_at timestamp",
+    QUARANTINE: "feed string, source_file string, source_line int, raw_line string, reason string, "
+                "run_id string, quarantined_at timestamp",
+    CORRECTIONS: "table_name string, row_key string, column_name string, original_value string, "
+                 "corrected_value string, rule string, run_id string, source_file string, source_line int, "
+                 "corrected_at timestamp",
+}
+
+
+def run_id_of(a: dict) -> str:
+    return a.get("JOB_RUN_ID") or a.get("run_id") or uuid.uuid4().hex
+
+
+def reconcile(result: dict) -> dict:
+    if result["input"] != result["accepted"] + result["quarantined"]:
+        raise RuntimeError(f"input {result['input']} != accepted {result['accepted']} + "
+                           f"quarantined {result['quarantined']}: {result}")
+    return result
+
+
+# --- raw files ---------------------------------------------------------------------------
+# lakelib.raw_files lists FHIR file names only; these two are its CSV counterparts (same
+# listing through Hadoop FileSystem, same block-aware line numbering). Candidates to move
+# into raw_files once its API settles.
+
+@dataclass(frozen=True)
+class CsvFile:
+    source_file: str  # relative to the raw zone root, e.g. climate/health/batch-0001/health.csv
+    path: str  # as Spark reads it (Hadoop Path string)
+    uri_path: str  # escaped path part of the URI: the join key with _metadata.file_path
+    size: int
+
+
+def list_csv_files(spark: SparkSession, raw_path: str, prefix: str) -> list[CsvFile]:
+    """Every *.csv / *.csv.gz under raw_path+prefix (recursively), sorted by path."""
+    jvm = spark.sparkContext._jvm
+    if raw_path.startswith("file:"):  # as_uri() escapes spaces; Hadoop's Path wants them plain
+        raw_path = unquote(raw_path)
+    root = jvm.org.apache.hadoop.fs.Path(raw_path + prefix)
+    fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(root):
+        return []
+    root_path = fs.makeQualified(root).toUri().getPath().rstrip("/") + "/"
+    out = []
+    it = fs.listFiles(root, True)
+    while it.hasNext():
+        status = it.next()
+        path = status.getPath()
+        if not path.getName().endswith((".csv", ".csv.gz")):
+            continue
+        full = path.toUri().getPath()
+        rel = full[len(root_path):] if full.startswith(root_path) else path.getName()
+        out.append(CsvFile(prefix + rel, path.toString(), path.toUri().getRawPath(), int(status.getLen())))
+    return sorted(out, key=lambda f: f.source_file)
+
+
+def read_lines(spark: SparkSession, files: list[CsvFile]) -> DataFrame:
+    """value, _source_file, _source_line (1-based physical line) of every line of `files`.
+    A large file is read in blocks by several tasks; within a task ids are consecutive, so a
+    line's number is its offset in its block plus the lines of the file's earlier blocks."""
+    mapping = spark.createDataFrame([(f.uri_path, f.source_file) for f in files],
+                                    "file_uri string, _source_file string")
+    raw = spark.read.text([f.path for f in files]).select(
+        F.regexp_replace(F.col("_metadata.file_path"), r"^[A-Za-z][A-Za-z0-9+.-]*:(//[^/]*)?", "").alias("file_uri"),
+        F.col("_metadata.file_block_start").alias("block_start"),
+        F.monotonically_increasing_id().alias("mid"), "value")
+    blocks = raw.groupBy("file_uri", "block_start").agg(F.min("mid").alias("first_mid"),
+                                                         F.count(F.lit(1)).alias("n"))
+    earlier = Window.partitionBy("file_uri").orderBy("block_start").rowsBetween(Window.unboundedPreceding, -1)
+    blocks = blocks.withColumn("offset", F.coalesce(F.sum("n").over(earlier), F.lit(0)))
+    return (raw.join(F.broadcast(blocks), ["file_uri", "block_start"]).join(F.broadcast(mapping), "file_uri")
+            .select("value", "_source_file",
+                    (F.col("mid") - F.col("first_mid") + F.col("offset") + 1).cast("bigint").alias("_source_line")))
+
+
+# --- Iceberg bookkeeping -------------------------------------------------------------------
+
+def ensure_tables(spark: SparkSession, catalog: str, database: str, tables: dict[str, str]) -> None:
+    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {catalog}.{database}")
+    for name, columns in tables.items():
+        spark.sql(f"CREATE TABLE IF NOT EXISTS {catalog}.{database}.{name} ({columns}) USING iceberg")
+
+
+def append(df: DataFrame, fq: str) -> None:
+    columns = spark_columns(df.sparkSession, fq)
+    df.select(*columns).writeTo(fq).append()
+
+
+def spark_columns(spark: SparkSession, fq: str) -> list[str]:
+    return spark.table(fq).columns
+
+
+# --- ingest jobs -----------------------------------------------------------------------------
+
+def run_ingest(spark: SparkSession, args: dict, feed_name: str) -> dict:
+    """One feed: new CSV files -> validated rows -> PostgreSQL upsert + bronze audit."""
+    a = resolve(args, INGEST_ARGS)
+    catalog = identifier("catalog", a["catalog"])
+    bronze = identifier("bronze_database", a["bronze_database"])
+    raw = base_uri("raw_path", a["raw_path"])
+    run_id = run_id_of(a)
+    fd = climate.feed(feed_name)
+    target = jdbc.resolve_target(spark, a)
+    # Idempotent; process_locations runs first in the DAG, so by the time the three
+    # parallel jobs get here everything exists and none of them races to create it.
+    jdbc.apply_schema(spark, target, DDL)
+    ensure_tables(spark, catalog, bronze, BRONZE_TABLES)
+
+    fq = lambda t: f"{catalog}.{bronze}.{t}"  # noqa: E731
+    files = list_csv_files(spark, raw, f"{RAW_PREFIX}{fd.name}/")
+    done = {r[0] for r in spark.table(fq(INGESTED_FILES)).where(F.col("feed") == fd.name)
+            .select("source_file").collect()}
+    new = [f for f in files if f.source_file not in done]
+    result = {"input": 0, "accepted": 0, "quarantined": 0, "corrected": 0, "files": len(new),
+              "skipped_files": len(files) - len(new), "upserted": 0, "table": fd.table, "run_id": run_id}
+    if not new:
+        return result
+
+    lines = read_lines(spark, new)
+    known = None if fd.name == "locations" else jdbc.read_table(spark, target, "locations", ["location_id"])
+    validated = climate.validate(climate.parse_lines(lines, fd), fd, known).persist()
+    try:
+        counts = {r["ok"]: r["n"] for r in validated.groupBy(F.col("_reason").isNull().alias("ok"))
+                  .agg(F.count(F.lit(1)).alias("n")).collect()}
+        corrections = climate.corrections(validated, fd, run_id).withColumn("corrected_at", F.current_timestamp())
+        n_corrections = corrections.count()
+        result.update(input=sum(counts.values()), accepted=counts.get(True, 0),
+                      quarantined=counts.get(False, 0), corrected=n_corrections)
+        reconcile(result)
+        result["upserted"] = jdbc.upsert(spark, target, climate.accepted(validated, fd), fd.table, fd.key, run_id,
+                                         compare=[c for c in fd.columns if c not in fd.key])
+        append(climate.quarantined(validated, fd, run_id).withColumn("quarantined_at", F.current_timestamp()),
+               fq(QUARANTINE))
+        if n_corrections:
+            append(corrections, fq(CORRECTIONS))
+        per_file = validated.groupBy(F.col("_source_file").alias("source_file")).agg(
+            F.count(F.lit(1)).alias("lines"))
+        ingested = (spark.createDataFrame([(f.source_file, f.size) for f in new], "source_file string, size bigint")
+                    .join(per_file, "source_file", "left")
+                    .select(F.lit(fd.name).alias("feed"), "source_file", "size",
+                            F.coalesce("lines", F.lit(0)).cast("bigint").alias("lines"),
+                            F.lit(run_id).alias("run_id"), F.current_timestamp().alias("ingested_at")))
+        append(ingested, fq(INGESTED_FILES))
+    finally:
+        validated.unpersist()
+    return result
+
+
+# --- derived metrics -------------------------------------------------------------------------
+
+def run_metrics(spark: SparkSession, args: dict) -> dict:
+    """Gold per-location daily metrics from PostgreSQL: Iceberg table + CSV/JSON extracts."""
+    a = resolve(args, METRICS_ARGS)
+    catalog = identifier("catalog", a["catalog"])
+    gold = identifier("gold_database", a["gold_database"])
+    gold_path = base_uri("gold_path", a["gold_path"])
+    target = jdbc.resolve_target(spark, a)
+    tables = {name: jdbc.read_table(spark, target, climate.feed(name).table, climate.feed(name).columns)
+              for name in climate.FEEDS}
+    metrics = climate.daily_metrics(tables["locations"], tables["climate"], tables["health"],
+                                    tables["hospital"]).orderBy("location_id", "date").persist()
+    try:
+        keys = (tables["climate"].select("location_id", "date")
+                .unionByName(tables["health"].select("location_id", "date"))
+                .unionByName(tables["hospital"].select("location_id", "date")).distinct())
+        n_input = keys.count()
+        n_rows = metrics.count()
+        # Keys whose location is missing cannot be computed; the foreign keys make this 0.
+        result = reconcile({"input": n_input, "accepted": n_rows, "quarantined": n_input - n_rows,
+                            "table": f"{gold}.{METRICS_TABLE}"})
+        fq = f"{catalog}.{gold}.{METRICS_TABLE}"
+        spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {catalog}.{gold}")
+        if not spark.catalog.tableExists(fq):
+            metrics.writeTo(fq).using("iceberg").create()
+        else:
+            metrics.writeTo(fq).overwrite(F.lit(True))  # full refresh in one snapshot
+        extract = f"{gold_path}{EXTRACTS_PREFIX}daily_metrics/"
+        metrics.coalesce(1).write.mode("overwrite").option("header", "true").csv(extract + "csv/")
+        metrics.coalesce(1).write.mode("overwrite").json(extract + "json/")
+        result["extracts"] = [extract + "csv/", extract + "json/"]
+        return result
+    finally:
+        metrics.unpersist()
