@@ -12,7 +12,7 @@ from typing import Any, Callable, Iterable, Mapping
 
 from botocore.exceptions import ClientError
 
-from .config import StackConfig, project_schema, stack_file_values
+from .config import StackConfig, WorkflowSettings
 from .job_args import LakeLocation, job_arguments
 from .ops_aws import Aws, StackOutputs, error_code, is_not_found
 from .pipelines import LAKE_ZONES, ZONES, JobSpec, PipelineSpec
@@ -33,6 +33,10 @@ MANAGED_VALUES: Mapping[str, str | None] = {
     "--extra-py-files": None,
     "--conf": None,
 }
+# Substrings a managed argument must hold: the Iceberg catalog named glue_catalog.
+MANAGED_CONTAINS: Mapping[str, str] = {
+    "--conf": "spark.sql.catalog.glue_catalog=org.apache.iceberg.spark.SparkCatalog",
+}
 
 
 @dataclass(frozen=True)
@@ -49,16 +53,6 @@ def _ok(check: str, target: str, reason: str) -> Check:
 
 def _fail(check: str, target: str, reason: str) -> Check:
     return Check(check, target, False, reason)
-
-
-def start_mode(cfg: StackConfig) -> str:
-    """The workflows' start trigger type: ON_DEMAND | SCHEDULED | EVENT."""
-    workflow = getattr(cfg, "workflow", None)
-    if workflow is not None and getattr(workflow, "start_mode", None):
-        return str(workflow.start_mode)
-    values = stack_file_values(cfg.stack)
-    default = project_schema().get("workflowStartMode", {}).get("default", "ON_DEMAND")
-    return str(values.get("glue-lakehouse:workflowStartMode", default))
 
 
 class KeyMatcher:
@@ -199,12 +193,21 @@ def workflow_triggers(aws: Aws, workflow: str) -> dict[str, dict[str, Any]]:
     return found
 
 
-def trigger_problems(plan: TriggerPlan, trigger: Mapping[str, Any], physical: Mapping[str, str], mode: str) -> list[str]:
+def trigger_problems(plan: TriggerPlan, trigger: Mapping[str, Any], physical: Mapping[str, str],
+                     settings: WorkflowSettings) -> list[str]:
     """What differs between a planned trigger and the deployed one; empty = matches."""
     problems = []
-    expected_type = mode if plan.kind == "START" else "CONDITIONAL"
+    expected_type = settings.start_mode if plan.kind == "START" else "CONDITIONAL"
     if trigger.get("Type") != expected_type:
         problems.append(f"type {trigger.get('Type')}, expected {expected_type}")
+    elif expected_type == "SCHEDULED" and trigger.get("Schedule") != settings.schedule:
+        problems.append(f"schedule {trigger.get('Schedule')!r}, expected {settings.schedule!r}")
+    elif expected_type == "EVENT":
+        batching = trigger.get("EventBatchingCondition") or {}
+        got = (batching.get("BatchSize"), batching.get("BatchWindow"))
+        want = (settings.event_batch_size, settings.event_batch_window_seconds)
+        if got != want:
+            problems.append(f"event batching (size, window) {got}, expected {want}")
     actions = [a.get("JobName") for a in trigger.get("Actions", [])]
     expected_actions = [physical[a] for a in plan.actions]
     if actions != expected_actions:
@@ -218,7 +221,7 @@ def trigger_problems(plan: TriggerPlan, trigger: Mapping[str, Any], physical: Ma
         if conds != expected:
             problems.append("conditions " + _conds(conds) + ", expected " + _conds(expected))
     if expected_type != "ON_DEMAND" and trigger.get("State") != "ACTIVATED":
-        problems.append(f"state {trigger.get('State')}, expected ACTIVATED (a {expected_type} trigger that is not activated never fires)")
+        problems.append(f"state {trigger.get('State')}, expected ACTIVATED ({expected_type} triggers fire only when ACTIVATED)")
     return problems
 
 
@@ -226,14 +229,19 @@ def _conds(conds: list[tuple]) -> str:
     return "[" + ", ".join(f"{j} {op} {st}" for j, op, st in conds) + "]"
 
 
-def check_workflow(aws: Aws, pipeline: PipelineSpec, workflow: str, physical: Mapping[str, str], mode: str) -> list[Check]:
+def check_workflow(aws: Aws, pipeline: PipelineSpec, workflow: str, physical: Mapping[str, str],
+                   settings: WorkflowSettings) -> list[Check]:
     try:
-        aws.glue.get_workflow(Name=workflow)
+        found = aws.glue.get_workflow(Name=workflow)["Workflow"]
     except ClientError as e:
         if is_not_found(e):
             return [_fail("workflow", workflow, f"not found in region {aws.region}")]
         raise
-    rows = [_ok("workflow", workflow, f"exists ({pipeline.name})")]
+    runs = found.get("MaxConcurrentRuns")
+    rows = [_ok("workflow", workflow, f"{pipeline.name}, max concurrent runs {runs}")
+            if runs == settings.max_concurrent_runs
+            else _fail("workflow", workflow, f"max concurrent runs {runs}, expected {settings.max_concurrent_runs}")]
+    mode = settings.start_mode
     deployed = workflow_triggers(aws, workflow)
     planned = trigger_plan(pipeline)
     for plan in planned:
@@ -243,7 +251,7 @@ def check_workflow(aws: Aws, pipeline: PipelineSpec, workflow: str, physical: Ma
         if name not in deployed:
             rows.append(_fail("trigger", name, f"missing: expected {want}"))
             continue
-        problems = trigger_problems(plan, deployed[name], physical, mode)
+        problems = trigger_problems(plan, deployed[name], physical, settings)
         rows.append(_fail("trigger", name, "; ".join(problems)) if problems else _ok("trigger", name, want))
     expected_names = {f"{workflow}-{p.suffix}" for p in planned}
     for extra in sorted(set(deployed) - expected_names):
@@ -275,6 +283,9 @@ def argument_problems(actual: Mapping[str, str], job: JobSpec, cfg: StackConfig,
             problems.append(f"{key} missing" + (f" (expected {value!r})" if value is not None else ""))
         elif value is not None and actual[key] != value:
             problems.append(f"{key}={actual[key]!r}, expected {value!r}")
+    for key, part in MANAGED_CONTAINS.items():
+        if key in actual and part not in actual[key]:
+            problems.append(f"{key} lacks {part!r}")
     for key, prefix in prefixes.items():
         if not str(actual.get(key, "")).startswith(prefix):
             problems.append(f"{key}={actual.get(key)!r}, expected under {prefix}")
@@ -338,10 +349,9 @@ def verify(aws: Aws, outputs: StackOutputs, cfg: StackConfig) -> list[Check]:
     rows += check_security_configuration(aws, str(outputs.get("securityConfiguration")), same_key)
     for zone in LAKE_ZONES:
         rows.append(check_database(aws, zone, outputs.item("databases", zone), buckets[zone]))
-    mode = start_mode(cfg)
     for pipeline in cfg.pipelines:
         physical = {j.name: outputs.item("jobs", j.key) for j in pipeline.jobs}
-        rows += check_workflow(aws, pipeline, outputs.item("workflows", pipeline.name), physical, mode)
+        rows += check_workflow(aws, pipeline, outputs.item("workflows", pipeline.name), physical, cfg.workflow)
         for job in pipeline.topological_order():
             rows += check_job(aws, job, physical[job.name], cfg, outputs)
     return rows

@@ -22,7 +22,9 @@ from lakehouse import ops, ops_aws, ops_runs
 from lakehouse.config import load_stack_config
 from lakehouse.job_args import LakeLocation, job_arguments
 from lakehouse.ops_aws import OpsError, StackOutputs, connect, load_outputs, parse_sets
-from lakehouse.ops_verify import Check, verify
+from lakehouse.config import WorkflowSettings
+from lakehouse.ops_verify import Check, trigger_problems, verify
+from lakehouse.workflow_plan import TriggerPlan
 from lakehouse.workflow_plan import trigger_plan
 
 REGION = "us-east-1"
@@ -97,7 +99,7 @@ def deploy(cfg):
                 ExecutionProperty={"MaxConcurrentRuns": s.max_concurrent_runs}, SecurityConfiguration=sec)
             jobs[job.key] = name
         workflow = cfg.resource_name(pipeline.name)
-        glue.create_workflow(Name=workflow)
+        glue.create_workflow(Name=workflow, MaxConcurrentRuns=cfg.workflow.max_concurrent_runs)
         for plan in trigger_plan(pipeline):
             kwargs = dict(Name=f"{workflow}-{plan.suffix}", WorkflowName=workflow,
                           Actions=[{"JobName": jobs[f"{pipeline.name}.{a}"]} for a in plan.actions])
@@ -445,9 +447,29 @@ def test_verify_names_wrong_predicates_inactive_triggers_and_extra_triggers(stac
         Check("trigger", "lakehouse-dev-fhir-after-bronze", False,
               "predicate logical ANY, expected AND; conditions [lakehouse-dev-fhir-bronze EQUALS FAILED], expected "
               "[lakehouse-dev-fhir-bronze EQUALS SUCCEEDED]; state CREATED, expected ACTIVATED "
-              "(a CONDITIONAL trigger that is not activated never fires)"),
+              "(CONDITIONAL triggers fire only when ACTIVATED)"),
         Check("trigger", "lakehouse-dev-fhir-manual", False, "not in the pipeline's trigger plan (left over or hand-made)"),
     ]
+
+
+def test_start_trigger_must_match_the_configured_start_mode():
+    plan = TriggerPlan("start", "START", ("bronze",))
+    physical = {"bronze": "w-bronze"}
+    scheduled = WorkflowSettings("SCHEDULED", "cron(0 2 * * ? *)", 10, 900, 1)
+    on_demand = {"Name": "w-start", "Type": "ON_DEMAND", "State": "CREATED", "Actions": [{"JobName": "w-bronze"}]}
+    assert trigger_problems(plan, on_demand, physical, scheduled) == [
+        "type ON_DEMAND, expected SCHEDULED",
+        "state CREATED, expected ACTIVATED (SCHEDULED triggers fire only when ACTIVATED)"]
+    hourly = {**on_demand, "Type": "SCHEDULED", "Schedule": "cron(0 * * * ? *)", "State": "ACTIVATED"}
+    assert trigger_problems(plan, hourly, physical, scheduled) == [
+        "schedule 'cron(0 * * * ? *)', expected 'cron(0 2 * * ? *)'"]
+    event = WorkflowSettings("EVENT", "", 10, 900, 1)
+    deployed = {**on_demand, "Type": "EVENT", "State": "DEACTIVATED",
+                "EventBatchingCondition": {"BatchSize": 1, "BatchWindow": 900}}
+    assert trigger_problems(plan, deployed, physical, event) == [
+        "event batching (size, window) (1, 900), expected (10, 900)",
+        "state DEACTIVATED, expected ACTIVATED (EVENT triggers fire only when ACTIVATED)"]
+    assert trigger_problems(plan, on_demand, physical, WorkflowSettings("ON_DEMAND", "", 10, 900, 1)) == []
 
 
 def test_verify_checks_jobs_security_configuration_and_public_access(stack):
@@ -456,6 +478,7 @@ def test_verify_checks_jobs_security_configuration_and_public_access(stack):
     gold = glue.get_job(JobName="lakehouse-dev-fhir-gold")["Job"]
     args = {k: v for k, v in gold["DefaultArguments"].items() if k != "--silver_database"}
     args["--datalake-formats"] = "delta"
+    args["--conf"] = "spark.sql.catalog.spark_catalog=org.apache.iceberg.spark.SparkSessionCatalog"
     glue.delete_job(JobName="lakehouse-dev-fhir-gold")  # moto has no update_job
     glue.create_job(
         Name="lakehouse-dev-fhir-gold", Role=gold["Role"], Command=gold["Command"], DefaultArguments=args,
@@ -476,7 +499,8 @@ def test_verify_checks_jobs_security_configuration_and_public_access(stack):
               "None, expected 'lakehouse-dev-security'"),
         Check("job glue version", "fhir.gold: lakehouse-dev-fhir-gold", False, "'4.0', expected '5.0' (stack config)"),
         Check("job arguments", "fhir.gold: lakehouse-dev-fhir-gold", False,
-              "--silver_database missing (expected 'lakehouse_dev_silver'); --datalake-formats='delta', expected 'iceberg'"),
+              "--silver_database missing (expected 'lakehouse_dev_silver'); --datalake-formats='delta', expected 'iceberg'; "
+              "--conf lacks 'spark.sql.catalog.glue_catalog=org.apache.iceberg.spark.SparkCatalog'"),
     ]
 
 
