@@ -124,6 +124,11 @@ def upload(aws: Aws, outputs: StackOutputs, paths: Sequence[str], prefix: str, r
         except ClientError as e:
             if error_code(e) == "NoSuchBucket":
                 raise aws.not_found("raw bucket", bucket) from None
+            if error_code(e) in ("403", "AccessDenied"):
+                raise OpsError(f"access denied reading s3://{bucket}/{u.key} (HeadObject): uploading needs "
+                               f"s3:GetObject, s3:PutObject and s3:ListBucket on the raw bucket (without "
+                               f"ListBucket S3 answers 403 for keys that do not exist) and "
+                               f"kms:GenerateDataKey on the stack key") from None
             raise
         status = "new" if stored is None else "unchanged" if stored == u.sha256 else "changed"
         checked.append(Upload(u.path, u.key, u.sha256, u.size, status))

@@ -648,3 +648,23 @@ def test_clients_carry_the_retry_configuration(aws_env):
     with pytest.raises(OpsError, match=r"--retry-mode 'legacy': allowed standard \| adaptive"):
         connect(StackOutputs({"region": "eu-central-1"}, "test"), None, None, "legacy", 7)
     assert aws.glue.meta.region_name == "eu-central-1"
+
+
+def test_upload_without_list_permission_explains_the_403(stack, tmp_path, monkeypatch):
+    cfg, outputs, path = stack
+    real = ops_aws.Aws.client
+
+    def client(self, service):
+        new = service not in self._clients
+        c = real(self, service)
+        if new and service == "s3":  # S3 answers HeadObject of a missing key with 403 without s3:ListBucket
+            c.meta.events.register_first("before-send.s3.HeadObject", lambda request, **kw: AWSResponse(
+                request.url, 403, {}, MockRawResponse(b"")))
+        return c
+
+    monkeypatch.setattr(ops_aws.Aws, "client", client)
+    data = write_batch(tmp_path / "fhir", **{"batch-0001/Patient.ndjson": "{}\n"})
+    code, out = run_cli("--outputs", str(path), "upload", str(data), "--prefix", "fhir/")
+    assert code == 2
+    assert (f"error: access denied reading s3://{outputs['buckets']['raw']}/fhir/batch-0001/Patient.ndjson (HeadObject): "
+            "uploading needs s3:GetObject, s3:PutObject and s3:ListBucket on the raw bucket") in out
