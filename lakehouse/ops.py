@@ -13,6 +13,7 @@ import argparse
 import hashlib
 import sys
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Sequence
 
@@ -158,10 +159,6 @@ class Target:
     job: str | None  # a pipeline job name, or None for the whole workflow
     glue_name: str  # the Glue workflow or job name
 
-    @property
-    def label(self) -> str:
-        return f"{self.pipeline}.{self.job}" if self.job else self.pipeline
-
 
 def resolve(outputs: StackOutputs, pipeline: str, job: str | None) -> Target:
     if job:
@@ -256,14 +253,14 @@ def runs_table(aws: Aws, target: Target, limit: int) -> Table:
         for col in ("Run id", "Started", "State", "Attempt", "Duration", "DPU-seconds", "Error"):
             table.add_column(col, overflow="fold")
         for r in runs:
-            row = ops_runs.job_row(target.job, r, ops_runs.datetime.now(ops_runs.timezone.utc))
+            row = ops_runs.job_row(target.job, r, datetime.now(timezone.utc))
             table.add_row(row.run_id, f"{r['StartedOn']:%Y-%m-%d %H:%M:%S}", row.state, str(row.attempt),
                           ops_runs.fmt_seconds(row.seconds), ops_runs.fmt_dpu(row), row.error)
     else:
         for col in ("Run id", "Started", "Status", "Duration", "Succeeded", "Failed", "Total actions", "Error"):
             table.add_column(col, overflow="fold")
         for r in runs:
-            end = r.get("CompletedOn") or ops_runs.datetime.now(ops_runs.timezone.utc)
+            end = r.get("CompletedOn") or datetime.now(timezone.utc)
             stats = r.get("Statistics") or {}
             failed = sum(int(stats.get(k) or 0) for k in ("FailedActions", "TimeoutActions", "ErroredActions", "StoppedActions"))
             table.add_row(r["WorkflowRunId"], f"{r['StartedOn']:%Y-%m-%d %H:%M:%S}", r["Status"],
