@@ -509,7 +509,9 @@ def test_verify_reports_resources_missing_from_the_region(stack):
     glue = boto3.client("glue", region_name=REGION)
     glue.delete_workflow(Name="lakehouse-dev-fhir")
     glue.delete_job(JobName="lakehouse-dev-fhir-bronze")
+    boto3.client("s3", region_name=REGION).delete_bucket(Bucket=outputs["buckets"]["temp"])
     found = failures(outputs, cfg)
+    assert Check("bucket", f"temp: {outputs['buckets']['temp']}", False, "not found") in found
     assert Check("workflow", "lakehouse-dev-fhir", False, "not found in region us-east-1") in found
     assert Check("job", "fhir.bronze: lakehouse-dev-fhir-bronze", False, "not found in region us-east-1") in found
 
@@ -668,3 +670,18 @@ def test_upload_without_list_permission_explains_the_403(stack, tmp_path, monkey
     assert code == 2
     assert (f"error: access denied reading s3://{outputs['buckets']['raw']}/fhir/batch-0001/Patient.ndjson (HeadObject): "
             "uploading needs s3:GetObject, s3:PutObject and s3:ListBucket on the raw bucket") in out
+
+
+def test_access_log_target_bucket_may_use_sse_s3_but_no_other_bucket(stack):
+    cfg, outputs, path = stack
+    s3 = boto3.client("s3", region_name=REGION)
+    logs, raw = outputs["buckets"]["logs"], outputs["buckets"]["raw"]
+    s3.put_bucket_encryption(Bucket=logs, ServerSideEncryptionConfiguration={"Rules": [
+        {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    assert failures(outputs, cfg) == [Check("bucket kms encryption", f"logs: {logs}", False,
+                                            "default encryption AES256, expected aws:kms with the stack key")]
+    s3.put_bucket_policy(Bucket=logs, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
+        "Resource": f"arn:aws:s3:::{logs}/*"}]}))
+    s3.put_bucket_logging(Bucket=raw, BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": logs, "TargetPrefix": "raw/"}})
+    assert failures(outputs, cfg) == []
