@@ -1,0 +1,94 @@
+"""glue-lakehouse: read the stack's configuration, compose the components, export what users need.
+
+Every key declared in Pulumi.yaml is read raw through pulumi.Config and validated by
+lakehouse.config.parse_stack_config before any resource exists: a bad configuration
+fails with one error listing every problem and registers nothing.
+"""
+
+import pulumi
+import pulumi_aws as aws
+
+from components import (
+    AwsContext, GlueJob, GlueJobArgs, GlueLibrary, GlueLibraryArgs, JobAlerts, JobAlertsArgs, LakeBuckets,
+    LakeBucketsArgs, LakeCatalog, LakeCatalogArgs, lake_names, name_problems,
+)
+from components.glue_rds_connection import GlueRdsConnection, GlueRdsConnectionArgs
+from components.glue_workflow import GlueWorkflow, GlueWorkflowArgs, enable_raw_eventbridge
+from components.tagging import standard_tags_transform
+from lakehouse.config import PROJECT, StackConfig, parse_stack_config, project_schema
+from lakehouse.pipelines import GLUE_SCRIPTS_DIR, LAKE_ZONES
+
+
+def read_config() -> StackConfig:
+    config = pulumi.Config(PROJECT)
+    raw = {key: config.get(key) for key in project_schema()}
+    return parse_stack_config(pulumi.get_stack(), {k: v for k, v in raw.items() if v is not None})
+
+
+def aws_context(region: str) -> AwsContext:
+    identity, partition = aws.get_caller_identity(), aws.get_partition()
+    return AwsContext(identity.account_id, region, partition.partition, partition.dns_suffix)
+
+
+def main() -> None:
+    cfg = read_config()
+    region = pulumi.Config("aws").require("region")
+    ctx = aws_context(region)
+    names = lake_names(cfg, ctx.account_id)
+    name_problems(cfg, names).raise_if_any()
+    protect = cfg.environment == "prod"  # deletion protection where it applies
+
+    pulumi.runtime.register_resource_transform(standard_tags_transform(cfg.tags))
+    provider = aws.Provider("aws", region=region, default_tags=aws.ProviderDefaultTagsArgs(tags=dict(cfg.tags)))
+    opts = pulumi.ResourceOptions(providers={"aws": provider})
+
+    lake = LakeBuckets("lake", LakeBucketsArgs(names, ctx, cfg.buckets, cfg.kms_deletion_window_days, protect), opts)
+    after_lake = opts.merge(pulumi.ResourceOptions(depends_on=[lake]))
+    catalog = LakeCatalog("catalog", LakeCatalogArgs(
+        databases=names.databases, zone_buckets={z: lake.names[z] for z in LAKE_ZONES}, kms_key_arn=lake.key_arn,
+        security_configuration_name=names.security_configuration, protect=protect), opts)
+    jobs_in_order = [(p, j) for p in cfg.pipelines for j in p.topological_order()]
+    alerts = JobAlerts("alerts", JobAlertsArgs(
+        topic_name=names.alerts_topic, aws=ctx, kms_key_arn=lake.key_arn, email=cfg.alert_email,
+        rule_names=[names.job(cfg, j).failure_rule for _, j in jobs_in_order]), opts)
+    library = GlueLibrary("lakelib", GlueLibraryArgs(GLUE_SCRIPTS_DIR / "lakelib", names.buckets["scripts"],
+                                                     lake.key_arn), after_lake)
+    connection = None
+    if cfg.needs_connection:
+        connection = GlueRdsConnection("postgres", GlueRdsConnectionArgs(
+            name_prefix=names.base, environment=cfg.environment, region=region, network=cfg.network,
+            database=cfg.database, kms_key_arn=lake.key_arn, tags=cfg.tags), opts)
+
+    jobs: dict[str, GlueJob] = {}
+    for pipeline, job in jobs_in_order:
+        with_connection = connection is not None and job.connection
+        jobs[job.key] = GlueJob(f"{pipeline.name}-{job.name}", GlueJobArgs(
+            job=job, settings=cfg.job_settings[job.key], names=names.job(cfg, job), aws=ctx, buckets=names.buckets,
+            databases=names.databases, kms_key_arn=lake.key_arn, security_configuration=names.security_configuration,
+            library_key=library.key, library_uri=library.uri, alerts_topic_arn=alerts.topic_arn,
+            log_retention_days=cfg.log_retention_days, protect=protect,
+            connections=[connection.connection_name] if with_connection else (),
+            extra_statements=connection.job_statements(ctx.account_id, ctx.partition) if with_connection else None,
+        ), opts.merge(pulumi.ResourceOptions(depends_on=[lake, catalog, library])))
+
+    workflows = {}
+    for pipeline in cfg.pipelines:
+        workflows[pipeline.name] = GlueWorkflow(pipeline.name, GlueWorkflowArgs(
+            pipeline=pipeline, workflow_name=cfg.resource_name(pipeline.name),
+            job_names={j.name: jobs[j.key].name for j in pipeline.jobs}, settings=cfg.workflow, tags=cfg.tags,
+            account_id=ctx.account_id, raw_bucket=lake.names["raw"]), opts)
+    if cfg.workflow.start_mode == "EVENT":
+        enable_raw_eventbridge("raw-eventbridge", lake.names["raw"], after_lake)
+
+    pulumi.export("region", region)
+    pulumi.export("kmsKeyArn", lake.key_arn)
+    pulumi.export("buckets", lake.names)
+    pulumi.export("databases", catalog.database_names)
+    pulumi.export("jobs", {key: job.name for key, job in jobs.items()})
+    pulumi.export("securityConfiguration", catalog.security_configuration_name)
+    pulumi.export("alertsTopicArn", alerts.topic_arn)
+    pulumi.export("workflows", {name: wf.name for name, wf in workflows.items()})
+
+
+if __name__ == "__main__":
+    main()

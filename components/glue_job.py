@@ -1,0 +1,239 @@
+"""GlueJob: one Glue 5.0 Spark job, its own least-privilege role, logs and failure alerts.
+
+What the component creates for a job declared in pipelines/<name>.yaml:
+- an IAM role only Glue (for this account) can assume, with one inline policy generated
+  by components.policies.job_role_policy from what the job declares it reads and writes;
+- its script in the scripts bucket under a key carrying the script's content hash;
+- its own CloudWatch log group (lake key, stack retention) for continuous logging;
+- the job itself: the stack's security configuration, the platform's default arguments
+  (`default_arguments`), sizes from lakehouse.config JobSettings;
+- an EventBridge rule sending the job's FAILED / TIMEOUT / ERROR events to the alert topic.
+
+Jobs declaring `connection: true` get `connections` and the connection's extra IAM
+statements from the program (GlueRdsConnection); without them the job is refused.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from lakehouse.config import JobSettings
+from lakehouse.errors import ConfigError, Problems
+from lakehouse.job_args import LakeLocation, job_arguments
+from lakehouse.pipelines import GLUE_SCRIPTS_DIR, LAKE_ZONES, MANAGED_ARGUMENTS, ZONES, JobSpec
+
+from .naming import AwsContext, JobNames
+from .packaging import script_key
+from .policies import JobGrant, glue_trust_policy, job_log_groups, job_role_policy
+
+TYPE = "glue-lakehouse:components:GlueJob"
+ICEBERG_CATALOG = "glue_catalog"  # the Spark catalog name of the Iceberg tables on AWS
+FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR")
+
+
+def iceberg_conf(warehouse: str, catalog: str = ICEBERG_CATALOG) -> str:
+    """The one --conf value that makes `catalog` an Iceberg catalog backed by the Glue Data Catalog.
+
+    Glue 5 takes catalog settings only through --conf (not spark.conf.set in the script).
+    Tables resolve to their database's LocationUri (the zone bucket), so the warehouse is
+    only Iceberg's fallback location for databases without one.
+    """
+    return " --conf ".join([
+        "spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+        f"spark.sql.catalog.{catalog}=org.apache.iceberg.spark.SparkCatalog",
+        f"spark.sql.catalog.{catalog}.warehouse={warehouse}",
+        f"spark.sql.catalog.{catalog}.catalog-impl=org.apache.iceberg.aws.glue.GlueCatalog",
+        f"spark.sql.catalog.{catalog}.io-impl=org.apache.iceberg.aws.s3.S3FileIO",
+    ])
+
+
+def warehouse_zone(job: JobSpec) -> str:
+    """The lake zone whose bucket is the job's Iceberg warehouse: the first it writes, else reads."""
+    for accesses in (job.writes, job.reads):
+        for zone in LAKE_ZONES:
+            if any(a.zone == zone for a in accesses):
+                return zone
+    return LAKE_ZONES[0]
+
+
+def bool_arg(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def platform_arguments(job: JobSpec, settings: JobSettings, names: JobNames, buckets: Mapping[str, str],
+                       library_uri: str) -> dict[str, str]:
+    """Arguments the platform sets on every job (each one is in MANAGED_ARGUMENTS)."""
+    args = {
+        "--job-language": "python",
+        "--enable-glue-datacatalog": "true",
+        "--enable-continuous-cloudwatch-log": "true",
+        "--enable-continuous-log-filter": "true",
+        "--continuous-log-logGroup": names.log_group,
+        "--enable-metrics": "true",
+        "--enable-observability-metrics": "true",
+        "--enable-spark-ui": bool_arg(settings.spark_ui),
+        "--TempDir": f"s3://{buckets['temp']}/{names.temp_prefix}",
+        # Jobs track their increments in the lake (ingested files, snapshot ids), not in bookmarks.
+        "--job-bookmark-option": "job-bookmark-disable",
+        "--enable-auto-scaling": bool_arg(settings.auto_scaling),
+        "--datalake-formats": "iceberg",
+        "--conf": iceberg_conf(f"s3://{buckets[warehouse_zone(job)]}/"),
+        "--extra-py-files": library_uri,
+    }
+    if settings.spark_ui:
+        args["--spark-event-logs-path"] = f"s3://{buckets['logs']}/{names.spark_ui_prefix}"
+    return args
+
+
+def default_arguments(job: JobSpec, settings: JobSettings, names: JobNames, buckets: Mapping[str, str],
+                      databases: Mapping[str, str], library_uri: str) -> dict[str, str]:
+    """Platform arguments, then lakehouse.job_args.job_arguments bound to the stack's buckets and databases.
+
+    A declared argument may never replace a platform one (the declaration parser already
+    refuses MANAGED_ARGUMENTS; this guards JobSpecs built in code too).
+    """
+    problems = Problems()
+    for key in sorted(set(job.arguments) & set(MANAGED_ARGUMENTS)):
+        problems.add(f"{job.key}: arguments.{key}", job.arguments[key],
+                     f"no platform-managed argument ({key} is {MANAGED_ARGUMENTS[key]})")
+    problems.raise_if_any()
+    platform = platform_arguments(job, settings, names, buckets, library_uri)
+    lake = LakeLocation(
+        catalog=ICEBERG_CATALOG,
+        zone_uris={zone: f"s3://{buckets[zone]}/" for zone in ZONES},
+        databases=dict(databases),
+    )
+    declared = job_arguments(job, lake)
+    return {**platform, **declared}
+
+
+def failure_event_pattern(job_name: str) -> dict:
+    return {
+        "source": ["aws.glue"],
+        "detail-type": ["Glue Job State Change"],
+        "detail": {"jobName": [job_name], "state": list(FAILURE_STATES)},
+    }
+
+
+@dataclass(frozen=True)
+class GlueJobArgs:
+    job: JobSpec
+    settings: JobSettings
+    names: JobNames
+    aws: AwsContext
+    buckets: Mapping[str, str]  # role -> bucket name (zones, scripts, temp, logs)
+    databases: Mapping[str, str]  # lake zone -> Glue database
+    kms_key_arn: pulumi.Input[str]
+    security_configuration: str
+    library_key: str  # in the scripts bucket (GlueLibrary)
+    library_uri: str
+    alerts_topic_arn: pulumi.Input[str]
+    log_retention_days: int
+    script_path: Optional[Path] = None  # default glue_scripts/<job.script>
+    connections: Sequence[pulumi.Input[str]] = ()  # Glue connection names (jobs with connection: true)
+    extra_statements: Optional[pulumi.Input[list]] = None  # IAM statements the connection needs
+    protect: bool = False  # prod: log group deletion protection
+
+
+def validate_job(args: GlueJobArgs) -> Path:
+    p = Problems()
+    path = args.script_path or GLUE_SCRIPTS_DIR / args.job.script
+    if not path.is_file():
+        p.add(f"{args.job.key}: script", str(path), "an existing Glue script file")
+    if args.job.connection and not args.connections:
+        p.add(f"{args.job.key}: connection", True, "a Glue connection from the program (GlueRdsConnection) "
+              "for a job declaring connection: true")
+    if not args.job.connection and args.connections:
+        p.add(f"{args.job.key}: connections", list(args.connections), "none: the job does not declare connection: true")
+    p.raise_if_any()
+    return path
+
+
+def job_grant(args: GlueJobArgs, script: str) -> JobGrant:
+    n = args.names
+    return JobGrant(
+        role_name=n.role,
+        reads=args.job.reads,
+        writes=args.job.writes,
+        buckets=args.buckets,
+        databases=args.databases,
+        script_key=script,
+        library_key=args.library_key,
+        temp_prefix=n.temp_prefix,
+        spark_ui_prefix=n.spark_ui_prefix if args.settings.spark_ui else None,
+        log_groups=job_log_groups(n.log_group, args.security_configuration, n.role),
+    )
+
+
+def role_policy_json(args: GlueJobArgs, script: str, key_arn: str, extra: Optional[list]) -> str:
+    doc = job_role_policy(args.aws, job_grant(args, script), key_arn)
+    doc["Statement"].extend(extra or [])
+    return json.dumps(doc)
+
+
+class GlueJob(pulumi.ComponentResource):
+    job: aws.glue.Job
+    role: aws.iam.Role
+    log_group: aws.cloudwatch.LogGroup
+    name: pulumi.Output[str]
+
+    def __init__(self, name: str, args: GlueJobArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(TYPE, name, {}, opts)
+        path = validate_job(args)
+        n, s, job = args.names, args.settings, args.job
+        child = pulumi.ResourceOptions(parent=self)
+        code = path.read_bytes()
+        key = script_key(job.pipeline, job.script, code)
+        arguments = default_arguments(job, s, n, args.buckets, args.databases, args.library_uri)
+
+        self.role = aws.iam.Role(f"{name}-role", name=n.role, description=f"Glue job {n.job}",
+                                 assume_role_policy=json.dumps(glue_trust_policy(args.aws)), opts=child)
+        self.policy = aws.iam.RolePolicy(
+            f"{name}-policy", role=self.role.id,
+            policy=pulumi.Output.all(args.kms_key_arn, args.extra_statements).apply(
+                lambda v: role_policy_json(args, key, v[0], v[1])),
+            opts=child)
+        self.script = aws.s3.BucketObjectv2(
+            f"{name}-script", bucket=args.buckets["scripts"], key=key, source=pulumi.FileAsset(str(path)),
+            content_type="text/x-python", server_side_encryption="aws:kms", kms_key_id=args.kms_key_arn,
+            bucket_key_enabled=True, opts=child)
+        self.log_group = aws.cloudwatch.LogGroup(
+            f"{name}-logs", name=n.log_group, retention_in_days=args.log_retention_days,
+            kms_key_id=args.kms_key_arn, deletion_protection_enabled=args.protect, opts=child)
+        self.job = aws.glue.Job(
+            name,
+            name=n.job,
+            description=job.description,
+            role_arn=self.role.arn,
+            glue_version=s.glue_version,
+            command=aws.glue.JobCommandArgs(name="glueetl", python_version="3",
+                                            script_location=f"s3://{args.buckets['scripts']}/{key}"),
+            default_arguments=arguments,
+            worker_type=s.worker_type,
+            number_of_workers=s.number_of_workers,
+            timeout=s.timeout_minutes,
+            max_retries=s.max_retries,
+            execution_class=s.execution_class,
+            execution_property=aws.glue.JobExecutionPropertyArgs(max_concurrent_runs=s.max_concurrent_runs),
+            notification_property=aws.glue.JobNotificationPropertyArgs(notify_delay_after=s.notify_delay_minutes),
+            job_run_queuing_enabled=s.job_run_queuing,
+            security_configuration=args.security_configuration,
+            connections=list(args.connections) or None,
+            # runnable once its permissions, log group and script exist
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy, self.log_group, self.script]),
+        )
+        self.failure_rule = aws.cloudwatch.EventRule(
+            f"{name}-failed", name=n.failure_rule, description=f"{n.job} ended {'/'.join(FAILURE_STATES)}",
+            event_pattern=json.dumps(failure_event_pattern(n.job)), state="ENABLED", opts=child)
+        aws.cloudwatch.EventTarget(f"{name}-failed", rule=self.failure_rule.name, arn=args.alerts_topic_arn,
+                                   target_id="job-alerts", opts=child)
+
+        self.name = self.job.name
+        self.register_outputs({"name": self.name, "roleArn": self.role.arn, "logGroup": self.log_group.name,
+                               "scriptKey": key})

@@ -1,0 +1,52 @@
+"""JobAlerts: the stack's one SNS topic for job failures, encrypted with the lake key.
+
+Each GlueJob adds its own EventBridge rule (FAILED / TIMEOUT / ERROR of that job) targeting
+this topic. The topic policy lets EventBridge publish only from those rules, in this
+account, over TLS. An e-mail subscription is added when alertEmail is set (the address
+must confirm it).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from .naming import AwsContext
+from .policies import alerts_topic_policy
+
+TYPE = "glue-lakehouse:components:JobAlerts"
+
+
+@dataclass(frozen=True)
+class JobAlertsArgs:
+    topic_name: str
+    aws: AwsContext
+    kms_key_arn: pulumi.Input[str]
+    rule_names: Sequence[str]  # the jobs' failure rules allowed to publish
+    email: str = ""
+
+
+class JobAlerts(pulumi.ComponentResource):
+    topic: aws.sns.Topic
+    topic_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: JobAlertsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__(TYPE, name, {}, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        self.topic = aws.sns.Topic(name, name=args.topic_name, display_name=f"{args.topic_name} (Glue job failures)",
+                                   kms_master_key_id=args.kms_key_arn, opts=child)
+        rule_arns = [args.aws.arn("events", f"rule/{r}") for r in args.rule_names]
+        self.policy = aws.sns.TopicPolicy(
+            f"{name}-policy", arn=self.topic.arn,
+            policy=self.topic.arn.apply(lambda arn: json.dumps(alerts_topic_policy(args.aws, arn, rule_arns))),
+            opts=child)
+        self.subscription: Optional[aws.sns.TopicSubscription] = None
+        if args.email:
+            self.subscription = aws.sns.TopicSubscription(
+                f"{name}-email", topic=self.topic.arn, protocol="email", endpoint=args.email, opts=child)
+        self.topic_arn = self.topic.arn
+        self.register_outputs({"topicArn": self.topic_arn})

@@ -1,0 +1,111 @@
+"""Physical names of everything the program creates, derived once from the stack config.
+
+Pure (no Pulumi): the program, the IAM/bucket policy builders and the tests all use the
+same names, so a policy can name a bucket, a log group or a rule ARN before that resource
+exists. Bucket names end with the account id because S3 names are global: two accounts
+(or a stack re-created elsewhere) never collide. The longest possible name fits S3's
+63 characters: namePrefix (<= 20) - stack (<= 20) - role (<= 7) - account (12).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+from lakehouse.config import StackConfig
+from lakehouse.errors import Problems
+from lakehouse.pipelines import LAKE_ZONES, ZONES, JobSpec
+
+BUCKET_ROLES = ZONES + ("scripts", "temp", "logs")  # raw, bronze, silver, gold, scripts, temp, logs
+IAM_ROLE_NAME_MAX = 64
+S3_BUCKET_NAME_MAX = 63
+
+
+@dataclass(frozen=True)
+class AwsContext:
+    """Where the stack deploys: the account, region and partition (from the provider)."""
+
+    account_id: str
+    region: str
+    partition: str = "aws"
+    dns_suffix: str = "amazonaws.com"
+
+    def service(self, name: str, regional: bool = False) -> str:
+        """Service principal, e.g. glue.amazonaws.com or logs.us-east-1.amazonaws.com."""
+        return f"{name}.{self.region}.{self.dns_suffix}" if regional else f"{name}.{self.dns_suffix}"
+
+    def s3_arn(self, bucket: str, key: str | None = None) -> str:
+        return f"arn:{self.partition}:s3:::{bucket}" + (f"/{key}" if key is not None else "")
+
+    def arn(self, service: str, resource: str) -> str:
+        """Regional ARN in this account: arn:<p>:<service>:<region>:<account>:<resource>."""
+        return f"arn:{self.partition}:{service}:{self.region}:{self.account_id}:{resource}"
+
+    @property
+    def root_arn(self) -> str:
+        return f"arn:{self.partition}:iam::{self.account_id}:root"
+
+
+@dataclass(frozen=True)
+class JobNames:
+    """Names of one Glue job and what belongs to it alone."""
+
+    job: str  # Glue job name, cfg.resource_name(pipeline, job)
+    role: str  # its IAM role (same name: one role per job)
+    log_group: str  # continuous logging target, KMS-encrypted, with retention
+    failure_rule: str  # EventBridge rule sending FAILED/TIMEOUT/ERROR to the alert topic
+    temp_prefix: str  # its --TempDir prefix in the temp bucket
+    spark_ui_prefix: str  # its Spark UI event logs prefix in the logs bucket
+
+
+@dataclass(frozen=True)
+class LakeNames:
+    """Names shared by the whole stack."""
+
+    base: str  # <namePrefix>-<stack>
+    buckets: Mapping[str, str]  # role (raw, bronze, ..., logs) -> bucket name
+    databases: Mapping[str, str]  # lake zone -> Glue database
+    key_alias: str
+    security_configuration: str
+    alerts_topic: str
+    log_group_prefix: str  # every job log group name starts with it (/aws-glue/jobs/<base>-)
+
+    def job(self, cfg: StackConfig, job: JobSpec) -> JobNames:
+        name = cfg.resource_name(job.pipeline, job.name)
+        return JobNames(
+            job=name,
+            role=name,
+            log_group=f"/aws-glue/jobs/{name}",
+            failure_rule=f"{name}-failed",
+            temp_prefix=f"{name}/",
+            spark_ui_prefix=f"spark-ui/{name}/",
+        )
+
+
+def lake_names(cfg: StackConfig, account_id: str) -> LakeNames:
+    base = cfg.resource_name()
+    return LakeNames(
+        base=base,
+        buckets={role: f"{cfg.resource_name(role)}-{account_id}" for role in BUCKET_ROLES},
+        databases={zone: cfg.database_name(zone) for zone in LAKE_ZONES},
+        key_alias=f"alias/{base}-lake",
+        security_configuration=f"{base}-jobs",
+        alerts_topic=f"{base}-alerts",
+        log_group_prefix=f"/aws-glue/jobs/{base}-",
+    )
+
+
+def name_problems(cfg: StackConfig, names: LakeNames) -> Problems:
+    """Names AWS would refuse, found before any resource is registered."""
+    p = Problems()
+    for role, bucket in names.buckets.items():
+        if len(bucket) > S3_BUCKET_NAME_MAX:
+            p.add(f"bucket name ({role})", bucket, f"at most {S3_BUCKET_NAME_MAX} characters (shorten namePrefix)")
+    for pipeline in cfg.pipelines:
+        for job in pipeline.jobs:
+            role = names.job(cfg, job).role
+            if len(role) > IAM_ROLE_NAME_MAX:
+                p.add(f"{pipeline.source}: jobs.{job.name}", role,
+                      f"a job name of at most {IAM_ROLE_NAME_MAX} characters with prefix and stack "
+                      "(it names the job's IAM role): shorten namePrefix, the pipeline or the job name")
+    return p

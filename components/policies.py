@@ -1,0 +1,359 @@
+"""IAM, KMS key, S3 bucket and SNS topic policy documents, as pure functions returning dicts.
+
+No Pulumi here: components call these inside `.apply` with resolved ARNs, tests call them
+directly (and lint them with parliament). Every statement has a Sid, so a diff of a policy
+reads as a list of named grants. Names come from components.naming, so a document can name
+a bucket, a log group or a rule before that resource exists.
+
+Least privilege for a Glue job (`job_role_policy`): S3 only on the exact prefixes the job
+declares (Iceberg tables are `<table>/` in their zone bucket), its own script and library
+objects, its temp and Spark UI prefixes; the lake key; Glue Catalog actions only on its
+databases and tables; CloudWatch Logs only on its own log groups. The one statement on
+Resource "*" is cloudwatch:PutMetricData, which supports no resource-level permission: it is
+constrained to the Glue metric namespace by the cloudwatch:namespace condition (the
+documented allow-list exception).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Mapping, Optional, Sequence
+
+from lakehouse.pipelines import LAKE_ZONES, Access
+
+from .naming import AwsContext
+
+VERSION = "2012-10-17"
+GLUE_METRICS_NAMESPACE = "Glue"  # job metrics and observability metrics
+S3_ACCESS_LOG_PREFIX = "s3-access/"  # server access logs in the logs bucket: s3-access/<bucket>/
+
+# Key administration by the account (IAM policies decide who): the actions of AWS's default
+# key policy for key administrators, listed rather than kms:* so nothing is granted by accident.
+KEY_ADMIN_ACTIONS = [
+    "kms:CancelKeyDeletion", "kms:Create*", "kms:Delete*", "kms:Describe*", "kms:Disable*", "kms:Enable*",
+    "kms:Get*", "kms:List*", "kms:Put*", "kms:Revoke*", "kms:RotateKeyOnDemand", "kms:ScheduleKeyDeletion",
+    "kms:TagResource", "kms:UntagResource", "kms:Update*",
+]
+# Cryptographic use by principals of the account whose IAM policy allows it (the job roles).
+KEY_USE_ACTIONS = [
+    "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom", "kms:ReEncryptTo",
+]
+# What CloudWatch Logs needs to encrypt a log group (CloudWatch Logs user guide, encrypt-log-data-kms),
+# spelled out: AWS's example uses kms:Describe*, but DescribeKey carries no encryption context,
+# so under the log-group condition it could never be allowed anyway.
+LOGS_KEY_ACTIONS = [
+    "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:ReEncryptFrom", "kms:ReEncryptTo",
+]
+
+JOB_KEY_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]
+OBJECT_READ_ACTIONS = ["s3:GetObject"]
+OBJECT_WRITE_ACTIONS = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+CATALOG_READ_ACTIONS = ["glue:GetDatabase", "glue:GetTable"]
+CATALOG_WRITE_ACTIONS = ["glue:CreateTable", "glue:GetTable", "glue:UpdateTable"]
+LOG_ACTIONS = ["logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+
+
+def document(*statements: Optional[dict]) -> dict:
+    return {"Version": VERSION, "Statement": [s for s in statements if s]}
+
+
+# --- KMS ------------------------------------------------------------------------------------
+
+def lake_key_policy(
+    ctx: AwsContext,
+    *,
+    log_group_prefix: str,
+    alerts_topic_arn: str,
+    access_logged_bucket_arns: Sequence[str],
+) -> dict:
+    """Key policy of the lake key. No statement names the '*' principal.
+
+    - the account administers and uses the key through IAM (the job roles' own policies);
+    - CloudWatch Logs encrypts only the stack's job log groups (encryption-context ARN);
+    - EventBridge publishes to the encrypted alert topic only (SNS encryption context);
+    - S3 server access logging writes SSE-KMS log objects for the stack's own buckets only
+      (aws:SourceAccount + aws:SourceArn), because the logs bucket is SSE-KMS with this key.
+    """
+    return document(
+        {
+            "Sid": "AccountAdministersKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": ctx.root_arn},
+            "Action": KEY_ADMIN_ACTIONS,
+            "Resource": "*",
+        },
+        {
+            "Sid": "AccountIamPoliciesUseKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": ctx.root_arn},
+            "Action": KEY_USE_ACTIONS,
+            "Resource": "*",
+        },
+        {
+            "Sid": "CloudWatchLogsEncryptJobLogGroups",
+            "Effect": "Allow",
+            "Principal": {"Service": ctx.service("logs", regional=True)},
+            "Action": LOGS_KEY_ACTIONS,
+            "Resource": "*",
+            # StringLike, not ArnLike: the encryption-context key is typed String (parliament agrees)
+            "Condition": {"StringLike": {
+                "kms:EncryptionContext:aws:logs:arn": ctx.arn("logs", f"log-group:{log_group_prefix}*"),
+            }},
+        },
+        {
+            "Sid": "EventBridgePublishesToAlertTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": ctx.service("events")},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": alerts_topic_arn}},
+        },
+        {
+            "Sid": "S3ServerAccessLogDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": ctx.service("logging.s3")},
+            "Action": ["kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": ctx.account_id},
+                "ArnLike": {"aws:SourceArn": sorted(access_logged_bucket_arns)},
+            },
+        },
+    )
+
+
+# --- S3 bucket policies ---------------------------------------------------------------------
+
+def deny_insecure_transport(ctx: AwsContext, bucket: str) -> list[dict]:
+    """Refuse plain HTTP for every caller (a Deny on '*' restricts, it grants nothing)."""
+    return [{
+        "Sid": "DenyInsecureTransport",
+        "Effect": "Deny",
+        "Principal": "*",
+        "Action": "s3:*",
+        "Resource": [ctx.s3_arn(bucket), ctx.s3_arn(bucket, "*")],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+    }]
+
+
+def bucket_policy(ctx: AwsContext, bucket: str) -> dict:
+    return document(*deny_insecure_transport(ctx, bucket))
+
+
+def logs_bucket_policy(ctx: AwsContext, bucket: str, source_buckets: Iterable[str]) -> dict:
+    """The logs bucket also admits S3 server access log delivery from the stack's own buckets.
+
+    With ACLs disabled (BucketOwnerEnforced) the logging service principal must be granted
+    in the bucket policy; aws:SourceAccount and aws:SourceArn stop other buckets from
+    writing here (confused deputy).
+    """
+    return document(
+        *deny_insecure_transport(ctx, bucket),
+        {
+            "Sid": "S3ServerAccessLogDelivery",
+            "Effect": "Allow",
+            "Principal": {"Service": ctx.service("logging.s3")},
+            "Action": "s3:PutObject",
+            "Resource": ctx.s3_arn(bucket, f"{S3_ACCESS_LOG_PREFIX}*"),
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": ctx.account_id},
+                "ArnLike": {"aws:SourceArn": sorted(ctx.s3_arn(b) for b in source_buckets)},
+            },
+        },
+    )
+
+
+# --- SNS ------------------------------------------------------------------------------------
+
+def alerts_topic_policy(ctx: AwsContext, topic_arn: str, rule_arns: Iterable[str]) -> dict:
+    """EventBridge may publish, only from this stack's job-failure rules; no plain HTTP."""
+    return document(
+        {
+            "Sid": "EventBridgePublishesJobAlerts",
+            "Effect": "Allow",
+            "Principal": {"Service": ctx.service("events")},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": ctx.account_id},
+                "ArnLike": {"aws:SourceArn": sorted(rule_arns)},
+            },
+        },
+        {
+            "Sid": "DenyInsecureTransport",
+            "Effect": "Deny",
+            "Principal": "*",
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+        },
+    )
+
+
+# --- Glue job role --------------------------------------------------------------------------
+
+def glue_trust_policy(ctx: AwsContext) -> dict:
+    """Only Glue, acting for this account, assumes a job role (confused-deputy guard)."""
+    return document({
+        "Sid": "GlueAssumesRole",
+        "Effect": "Allow",
+        "Principal": {"Service": ctx.service("glue")},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": ctx.account_id}},
+    })
+
+
+@dataclass(frozen=True)
+class JobGrant:
+    """Everything one job may touch, as names (resolved before the document is built)."""
+
+    role_name: str
+    reads: tuple[Access, ...]
+    writes: tuple[Access, ...]
+    buckets: Mapping[str, str]  # role -> bucket name (zones, scripts, temp, logs)
+    databases: Mapping[str, str]  # lake zone -> Glue database
+    script_key: str  # in the scripts bucket
+    library_key: str  # in the scripts bucket
+    temp_prefix: str  # in the temp bucket
+    spark_ui_prefix: Optional[str]  # in the logs bucket; None when the Spark UI is off
+    log_groups: tuple[str, ...]  # log group names the job writes to
+
+
+def access_prefixes(access: Access) -> tuple[str, ...]:
+    """Object prefixes of one declared access: `<table>/` per Iceberg table, then the prefixes."""
+    return tuple(f"{t}/" for t in access.tables) + tuple(access.prefixes)
+
+
+def _by_bucket(grant: JobGrant, accesses: Iterable[Access]) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for a in accesses:
+        out.setdefault(grant.buckets[a.zone], []).extend(access_prefixes(a))
+    return {b: sorted(set(p)) for b, p in sorted(out.items())}
+
+
+def _objects(ctx: AwsContext, by_bucket: Mapping[str, Sequence[str]]) -> list[str]:
+    return sorted(ctx.s3_arn(b, f"{p}*") for b, prefixes in by_bucket.items() for p in prefixes)
+
+
+def _list_statements(ctx: AwsContext, by_bucket: Mapping[str, Sequence[str]]) -> list[dict]:
+    """s3:ListBucket per bucket, limited to the job's prefixes by the s3:prefix condition."""
+    out = []
+    for bucket, prefixes in sorted(by_bucket.items()):
+        values = sorted({v for p in prefixes for v in (p, f"{p}*")})
+        out.append({
+            "Sid": "ListPrefixes" + "".join(ch for ch in bucket.title() if ch.isalnum()),
+            "Effect": "Allow",
+            "Action": "s3:ListBucket",
+            "Resource": ctx.s3_arn(bucket),
+            "Condition": {"StringLike": {"s3:prefix": values}},
+        })
+    return out
+
+
+def _tables(accesses: Iterable[Access]) -> dict[str, list[str]]:
+    out: dict[str, set[str]] = {}
+    for a in accesses:
+        if a.zone in LAKE_ZONES and a.tables:
+            out.setdefault(a.zone, set()).update(a.tables)
+    return {z: sorted(t) for z, t in out.items()}
+
+
+def _table_arns(ctx: AwsContext, grant: JobGrant, tables: Mapping[str, Sequence[str]]) -> list[str]:
+    return [ctx.arn("glue", f"table/{grant.databases[z]}/{t}") for z in sorted(tables) for t in tables[z]]
+
+
+def job_role_policy(ctx: AwsContext, grant: JobGrant, key_arn: str) -> dict:
+    """The inline policy of one job's role: exactly what the job declares, nothing else."""
+    reads = _by_bucket(grant, grant.reads)
+    writes = _by_bucket(grant, grant.writes)
+    own = {grant.buckets["temp"]: [grant.temp_prefix]}
+    if grant.spark_ui_prefix:
+        own[grant.buckets["logs"]] = [grant.spark_ui_prefix]
+    listed: dict[str, list[str]] = {}
+    for part in (reads, writes, own):
+        for bucket, prefixes in part.items():
+            listed[bucket] = sorted(set(listed.get(bucket, [])) | set(prefixes))
+
+    read_tables, write_tables = _tables(grant.reads), _tables(grant.writes)
+    zones = sorted({a.zone for a in grant.reads + grant.writes if a.zone in LAKE_ZONES})
+    catalog = ctx.arn("glue", "catalog")
+    # Spark with --enable-glue-datacatalog looks up the `default` database when it starts.
+    databases = [ctx.arn("glue", f"database/{grant.databases[z]}") for z in zones] + [ctx.arn("glue", "database/default")]
+    all_tables = {z: sorted(set(read_tables.get(z, [])) | set(write_tables.get(z, []))) for z in zones}
+
+    statements: list[Optional[dict]] = [
+        {
+            "Sid": "ReadOwnScriptAndLibrary",
+            "Effect": "Allow",
+            "Action": OBJECT_READ_ACTIONS,
+            "Resource": sorted(ctx.s3_arn(grant.buckets["scripts"], k) for k in (grant.script_key, grant.library_key)),
+        },
+        {
+            "Sid": "ReadDeclaredObjects",
+            "Effect": "Allow",
+            "Action": OBJECT_READ_ACTIONS,
+            "Resource": _objects(ctx, reads),
+        } if reads else None,
+        {
+            "Sid": "WriteDeclaredObjects",
+            "Effect": "Allow",
+            "Action": OBJECT_WRITE_ACTIONS,
+            "Resource": _objects(ctx, writes),
+        } if writes else None,
+        {
+            "Sid": "UseOwnTempAndSparkUiPrefixes",
+            "Effect": "Allow",
+            "Action": OBJECT_WRITE_ACTIONS,
+            "Resource": _objects(ctx, own),
+        },
+        *_list_statements(ctx, listed),
+        {
+            "Sid": "UseLakeKey",
+            "Effect": "Allow",
+            "Action": JOB_KEY_ACTIONS,
+            "Resource": key_arn,
+        },
+        {
+            "Sid": "ReadCatalog",
+            "Effect": "Allow",
+            "Action": CATALOG_READ_ACTIONS,
+            "Resource": [catalog] + databases + _table_arns(ctx, grant, all_tables),
+        },
+        {
+            "Sid": "WriteCatalogTables",
+            "Effect": "Allow",
+            "Action": CATALOG_WRITE_ACTIONS,
+            "Resource": [catalog]
+            + [ctx.arn("glue", f"database/{grant.databases[z]}") for z in sorted(write_tables)]
+            + _table_arns(ctx, grant, write_tables),
+        } if write_tables else None,
+        {
+            "Sid": "WriteOwnLogGroups",
+            "Effect": "Allow",
+            "Action": LOG_ACTIONS,
+            "Resource": sorted(ctx.arn("logs", f"log-group:{g}:*") for g in grant.log_groups),
+        },
+        {
+            "Sid": "PublishGlueMetrics",
+            "Effect": "Allow",
+            "Action": "cloudwatch:PutMetricData",
+            "Resource": "*",  # PutMetricData has no resource-level permission: scoped by namespace
+            "Condition": {"StringEquals": {"cloudwatch:namespace": GLUE_METRICS_NAMESPACE}},
+        },
+    ]
+    return document(*statements)
+
+
+def job_log_groups(log_group: str, security_configuration: str, role_name: str) -> tuple[str, ...]:
+    """Log groups a job writes to.
+
+    - its own continuous-logging group, and the same name suffixed with the security
+      configuration (Glue appends it when the configuration encrypts CloudWatch logs);
+    - the output/error groups Glue uses for a job with a CloudWatch-encrypting security
+      configuration: /aws-glue/jobs/<security configuration>-role/<role>/{output,error}.
+    Every name is specific to this job's role, so no job can write another job's logs.
+    """
+    standard = f"/aws-glue/jobs/{security_configuration}-role/{role_name}"
+    return (log_group, f"{log_group}-{security_configuration}", f"{standard}/output", f"{standard}/error")
