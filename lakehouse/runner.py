@@ -280,16 +280,40 @@ def _cell(v: Any) -> str:
     return str(v)
 
 
-def print_gold(console, name: str, columns: list[str], rows: list[tuple], limit: int = 25) -> None:
+def print_gold(console, name: str, columns: list[str], rows: list[tuple], warehouse: Path) -> None:
+    """Per facility over all months (rates recomputed from the counts), then where the full table is."""
     from rich.table import Table
 
-    t = Table(title=f"{CATALOG}.{name}: {len(rows)} rows" + (f" (first {limit})" if len(rows) > limit else ""),
-              title_justify="left")
-    for c in columns:
-        t.add_column(c, justify="left" if c in ("facility_id", "month") else "right")
-    for r in rows[:limit]:
-        t.add_row(*(_cell(v) for v in r))
-    console.print(t)
+    idx = {c: i for i, c in enumerate(columns)}
+    counts = ("discharges", "deaths", "patient_days", "index_stays", "readmissions", "hai_count")
+    pct = lambda n, d: "" if not d else f"{100 * n / d:.1f}%"  # noqa: E731
+    if "facility_id" not in idx or not all(c in idx for c in counts):  # not the FHIR gold shape
+        console.print(f"{CATALOG}.{name}: {len(rows)} rows")
+    else:
+        per: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            f = per.setdefault(r[idx["facility_id"]], {"months": set(), **{c: 0 for c in counts}})
+            f["months"].add(r[idx["month"]])
+            for c in counts:
+                f[c] += r[idx[c]] or 0
+        total = {"months": {m for f in per.values() for m in f["months"]},
+                 **{c: sum(f[c] for f in per.values()) for c in counts}}
+        t = Table(title=f"{CATALOG}.{name}: {len(rows)} rows (facility x month), summed per facility",
+                  title_justify="left")
+        for col in ("facility", "months", "discharges", "deaths", "mortality", "ALOS", "index stays",
+                    "readmitted", "readmission", "HAI", "HAI/1000 pd"):
+            t.add_column(col, justify="left" if col == "facility" else "right", no_wrap=col == "facility")
+        for fid, f in [*sorted(per.items()), ("all facilities", total)]:
+            t.add_row(fid, str(len(f["months"])), f"{f['discharges']:,}", f"{f['deaths']:,}",
+                      pct(f["deaths"], f["discharges"]),
+                      f"{f['patient_days'] / f['discharges']:.2f}" if f["discharges"] else "",
+                      f"{f['index_stays']:,}", f"{f['readmissions']:,}", pct(f["readmissions"], f["index_stays"]),
+                      f"{f['hai_count']:,}",
+                      f"{1000 * f['hai_count'] / f['patient_days']:.1f}" if f["patient_days"] else "",
+                      style="bold" if f is total else None)
+        console.print(t)
+    zone, table = ("gold", name.split(".", 1)[1]) if "." in name else ("gold", name)
+    console.print(f"every row: python -m lakehouse.runner show {zone}.{table} --warehouse {warehouse}")
 
 
 # --- the report --------------------------------------------------------------------------
@@ -441,7 +465,8 @@ td,th{{border:1px solid #ddd;padding:4px 8px;text-align:right}}th{{background:#f
 def _console():
     from rich.console import Console
 
-    return Console(stderr=False, highlight=False)
+    # Piped output (CI logs, tests) gets a fixed width wide enough for the summary table.
+    return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
 def cmd_run(a: argparse.Namespace) -> int:
@@ -505,7 +530,7 @@ def _run(console, cfg, pipeline, input_dir, warehouse, as_of, fp, state, state_p
         for fq in gold_tables(pipeline, cfg):
             cols, rows = read_table(spark, fq)
             gold[fq] = {"columns": cols, "rows": [list(r) for r in rows]}
-            print_gold(console, fq, cols, rows)
+            print_gold(console, fq, cols, rows, warehouse)
     report = {
         "run_id": run_id, "status": "failed" if failed else "succeeded", "stack": cfg.stack,
         "pipeline": pipeline.name, "input": str(input_dir.resolve()), "warehouse": str(warehouse.resolve()),
