@@ -1,30 +1,252 @@
-"""Orchestration of the FHIR jobs: read (tables/raw_files), transform (pure modules), write."""
+"""Orchestration of the FHIR jobs: read (tables / raw_files), transform (pure modules), write.
+
+Atomicity (details in docs/fhir-data-model.md):
+- bronze: data and quarantine appends first, the ingest log last. Every row carries the
+  run's `ingest_seq` (= last logged seq + 1). A run that died before its log commit left rows
+  with ingest_seq >= the next seq; the retry computes the same seq, re-reads the unlogged
+  files and appends only the (source_file, line_number) keys not already stored.
+- silver: MERGE by id keeping the newer version (idempotent), quarantine by insert-if-missing,
+  the checkpoint of consumed bronze snapshots appended last. A crash replays, never skips.
+- gold: full recompute, one atomic overwrite.
+"""
 
 from __future__ import annotations
 
-from ..args import ArgSpec
+import datetime as dt
+import uuid
+from typing import Mapping
 
-BRONZE_ARGS = ArgSpec(
-    required=("catalog", "raw_path", "bronze_database"),
-    optional={"run_id": None, "JOB_RUN_ID": None, "warehouse": None},
+from pyspark import StorageLevel
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from ..args import ArgSpec, base_uri, identifier, resolve
+from ..quarantine import QUARANTINE_KEY, QUARANTINE_SCHEMA, to_quarantine_rows
+from ..raw_files import list_fhir_files, read_lines
+from ..tables import Lake, Table
+from . import bronze as B
+from . import gold as G
+from . import silver as S
+from .schemas import (
+    BRONZE,
+    BRONZE_TABLES,
+    CHECKPOINT_TABLE,
+    CHECKPOINTS,
+    CMS_FACILITY_MONTHLY,
+    GOLD_TABLE,
+    INGEST_LOG,
+    INGEST_LOG_TABLE,
+    QUARANTINE_TABLE,
+    RESOURCE_TYPES,
+    SILVER_SCHEMAS,
+    SILVER_TABLES,
 )
-SILVER_ARGS = ArgSpec(
-    required=("catalog", "bronze_database", "silver_database"),
-    optional={"run_id": None, "JOB_RUN_ID": None, "warehouse": None},
-)
+
+_COMMON = {"run_id": None, "JOB_RUN_ID": None, "warehouse": None}
+BRONZE_ARGS = ArgSpec(required=("catalog", "raw_path", "bronze_database"), optional=dict(_COMMON))
+SILVER_ARGS = ArgSpec(required=("catalog", "bronze_database", "silver_database"), optional=dict(_COMMON))
 GOLD_ARGS = ArgSpec(
     required=("catalog", "silver_database", "gold_database"),
-    optional={"as_of": None, "hai_codes": None, "run_id": None, "JOB_RUN_ID": None, "warehouse": None},
+    optional={"as_of": None, "hai_codes": G.DEFAULT_HAI_CODES, **_COMMON},
 )
+SILVER_CONSUMER = "fhir.silver"
 
 
-def run_bronze(spark, args):
-    raise NotImplementedError("bronze transforms are being written")
+class ReconciliationError(RuntimeError):
+    """input != accepted + quarantined: a job lost or invented rows."""
 
 
-def run_silver(spark, args):
-    raise NotImplementedError("silver transforms are being written")
+def _run_id(a: Mapping[str, str | None]) -> str:
+    return a.get("run_id") or a.get("JOB_RUN_ID") or (
+        f"local-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    )
 
 
-def run_gold(spark, args):
-    raise NotImplementedError("gold transforms are being written")
+def _reconcile(job: str, metrics: dict) -> dict:
+    if metrics["input"] != metrics["accepted"] + metrics["quarantined"]:
+        raise ReconciliationError(
+            f"{job}: input {metrics['input']} != accepted {metrics['accepted']} + quarantined "
+            f"{metrics['quarantined']}; metrics: {metrics}"
+        )
+    return metrics
+
+
+# --- bronze ------------------------------------------------------------------------------
+
+def run_bronze(spark: SparkSession, args: Mapping[str, str]) -> dict:
+    a = resolve(args, BRONZE_ARGS)
+    raw_path = base_uri("raw_path", a["raw_path"])
+    db = identifier("bronze_database", a["bronze_database"])
+    run_id = _run_id(a)
+    lake = Lake(spark, a["catalog"], run_id)
+    data_tables = {rt: lake.table(db, BRONZE_TABLES[rt]) for rt in RESOURCE_TYPES}
+    log_t, quarantine_t = lake.table(db, INGEST_LOG_TABLE), lake.table(db, QUARANTINE_TABLE)
+    for t in data_tables.values():
+        lake.ensure_table(t, BRONZE)
+    lake.ensure_table(log_t, INGEST_LOG)
+    lake.ensure_table(quarantine_t, QUARANTINE_SCHEMA)
+
+    listed = list_fhir_files(spark, raw_path)
+    files = [f for f in listed if f.resource_type in RESOURCE_TYPES]
+    logged = lake.read(log_t).agg(F.collect_set("source_file").alias("files"), F.max("ingest_seq").alias("seq")).first()
+    already = set(logged["files"] or [])
+    pending = [f for f in files if f.source_file not in already]
+    seq = (logged["seq"] or 0) + 1
+    metrics = {
+        "run_id": run_id, "ingest_seq": seq, "input": 0, "accepted": 0, "quarantined": 0,
+        "files_ingested": len(pending), "files_already_ingested": len(files) - len(pending),
+        "files_ignored": len(listed) - len(files), "recovered": 0,
+        "written": {t.name: 0 for t in [*data_tables.values(), quarantine_t]},
+    }
+    if not pending:
+        return _reconcile("fhir.bronze", metrics)
+
+    classified = B.with_line_classification(read_lines(spark, pending)).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        per_file = {r["source_file"]: r for r in B.file_counts(classified).collect()}  # one row per file
+        log_rows = []
+        for f in pending:
+            r = per_file.get(f.source_file)
+            acc, qua = (r["accepted"], r["quarantined"]) if r else (0, 0)
+            lines = r["lines"] if r else 0
+            if lines != acc + qua:
+                raise ReconciliationError(f"fhir.bronze: {f.source_file}: {lines} lines read but "
+                                          f"{acc} accepted + {qua} quarantined")
+            log_rows.append((f.source_file, f.resource_type, f.size, lines, acc, qua, seq, run_id, None))
+            metrics["input"] += lines
+            metrics["accepted"] += acc
+            metrics["quarantined"] += qua
+        accepted_by_type = {rt: sum(r[4] for r in log_rows if r[1] == rt) for rt in RESOURCE_TYPES}
+
+        def unstored(rows: DataFrame, t: Table, where=F.lit(True)) -> DataFrame:
+            # keys left by an earlier run with this seq that died before its ingest log
+            # (pruned to files of this seq by Iceberg's min/max statistics)
+            return B.without_keys(rows, lake.read(t).where((F.col("ingest_seq") >= seq) & where))
+
+        for rt, t in data_tables.items():
+            if accepted_by_type[rt]:
+                rows = unstored(B.to_bronze_rows(classified, rt, seq, run_id), t)
+                metrics["written"][t.name] = lake.append(rows, t)
+        if metrics["quarantined"]:
+            q = to_quarantine_rows(B.with_quarantine_columns(classified, seq), "bronze", run_id)
+            metrics["written"][quarantine_t.name] = lake.append(
+                unstored(q, quarantine_t, F.col("stage") == "bronze"), quarantine_t)
+    finally:
+        classified.unpersist()
+
+    written = sum(metrics["written"].values())
+    metrics["recovered"] = metrics["accepted"] + metrics["quarantined"] - written
+    if metrics["recovered"] < 0:
+        raise ReconciliationError(f"fhir.bronze: wrote {written} rows for {metrics['input']} input lines")
+    log = spark.createDataFrame(log_rows, INGEST_LOG).withColumn("ingested_at", F.current_timestamp())
+    lake.append(log, log_t)  # last: commits the files as ingested
+    return _reconcile("fhir.bronze", metrics)
+
+
+# --- silver ------------------------------------------------------------------------------
+
+def _last_checkpoints(lake: Lake, t: Table) -> tuple[dict[str, int], int]:
+    rows = (
+        lake.read(t).where(F.col("consumer") == SILVER_CONSUMER)
+        .groupBy("source_table").agg(F.max_by("snapshot_id", "checkpoint_seq").alias("snapshot_id"),
+                                     F.max("checkpoint_seq").alias("seq"))
+        .collect()  # one row per bronze table
+    )
+    return {r["source_table"]: int(r["snapshot_id"]) for r in rows}, max([r["seq"] for r in rows], default=0)
+
+
+def run_silver(spark: SparkSession, args: Mapping[str, str]) -> dict:
+    a = resolve(args, SILVER_ARGS)
+    bronze_db = identifier("bronze_database", a["bronze_database"])
+    silver_db = identifier("silver_database", a["silver_database"])
+    run_id = _run_id(a)
+    lake = Lake(spark, a["catalog"], run_id)
+    targets = {rt: lake.table(silver_db, SILVER_TABLES[rt]) for rt in RESOURCE_TYPES}
+    quarantine_t, checkpoint_t = lake.table(silver_db, QUARANTINE_TABLE), lake.table(silver_db, CHECKPOINT_TABLE)
+    for rt, t in targets.items():
+        lake.ensure_table(t, SILVER_SCHEMAS[rt])
+    lake.ensure_table(quarantine_t, QUARANTINE_SCHEMA)
+    lake.ensure_table(checkpoint_t, CHECKPOINTS)
+
+    consumed, ckpt_seq = _last_checkpoints(lake, checkpoint_t)
+    metrics: dict = {"run_id": run_id, "input": 0, "accepted": 0, "quarantined": 0, "by_type": {}}
+    checkpoint_rows = []
+    parsers = {"Patient": S.parse_patients, "Encounter": S.parse_encounters, "Condition": S.parse_conditions}
+    quarantined_frames = []
+    persisted = []
+    try:
+        for rt in RESOURCE_TYPES:  # Patient first: encounters/conditions are checked against it
+            source = lake.table(bronze_db, BRONZE_TABLES[rt])
+            upto = lake.current_snapshot_id(source) if lake.exists(source) else None
+            after = consumed.get(source.name)
+            if upto is None or upto == after:
+                metrics["by_type"][rt] = {"input": 0, "accepted": 0, "quarantined": 0}
+                continue
+            checkpoint_rows.append((SILVER_CONSUMER, source.name, upto, ckpt_seq + 1, run_id, None))
+            parsed = parsers[rt](lake.read_appended(source, after, upto))
+            if rt != "Patient":
+                parsed = S.with_unknown_patient(parsed, lake.read(targets["Patient"]).select("patient_id"))
+            parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
+            persisted.append(parsed)
+            c = S.counts(parsed).first().asDict()
+            metrics["by_type"][rt] = c
+            for k in ("input", "accepted", "quarantined"):
+                metrics[k] += c[k]
+            if c["accepted"]:
+                lake.upsert(S.latest_versions(parsed, rt, run_id), targets[rt], S.SILVER_KEYS[rt],
+                            S.NEWER_VERSION_SQL)
+            if c["quarantined"]:
+                quarantined_frames.append(to_quarantine_rows(parsed, "silver", run_id))
+        if quarantined_frames:
+            q = quarantined_frames[0]
+            for more in quarantined_frames[1:]:
+                q = q.unionByName(more)
+            lake.insert_missing(q, quarantine_t, QUARANTINE_KEY)
+    finally:
+        for p in persisted:
+            p.unpersist()
+    if checkpoint_rows:  # last: marks the bronze snapshots as consumed
+        rows = spark.createDataFrame(checkpoint_rows, CHECKPOINTS).withColumn("committed_at", F.current_timestamp())
+        lake.append(rows, checkpoint_t)
+    metrics["bronze_snapshots"] = {r[1]: r[2] for r in checkpoint_rows}
+    return _reconcile("fhir.silver", metrics)
+
+
+# --- gold --------------------------------------------------------------------------------
+
+def run_gold(spark: SparkSession, args: Mapping[str, str]) -> dict:
+    a = resolve(args, GOLD_ARGS)
+    silver_db = identifier("silver_database", a["silver_database"])
+    gold_db = identifier("gold_database", a["gold_database"])
+    hai = G.parse_hai_codes(a["hai_codes"])
+    as_of = G.parse_as_of(a["as_of"])
+    run_id = _run_id(a)
+    lake = Lake(spark, a["catalog"], run_id)
+    sources = {rt: lake.table(silver_db, SILVER_TABLES[rt]) for rt in RESOURCE_TYPES}
+    missing = [t.qualified for t in sources.values() if not lake.exists(t)]
+    if missing:
+        raise RuntimeError(f"fhir.gold: silver tables {missing} do not exist; run the silver job first")
+    patients, encounters, conditions = (lake.read(sources[rt]) for rt in RESOURCE_TYPES)
+    target = lake.table(gold_db, GOLD_TABLE)
+    lake.ensure_table(target, CMS_FACILITY_MONTHLY)
+
+    stays = G.inpatient_stays(encounters)
+    seen = encounters.agg(
+        F.count(F.lit(1)).alias("input"),
+        F.count(F.when(F.col("status").isin(*G.EXCLUDED_ENCOUNTER_STATUS), 1)).alias("excluded_status"),
+    ).first()
+    facts = stays.agg(
+        F.count(F.when(F.col("discharge_date").isNotNull(), 1)).alias("discharges"),
+        F.max(F.greatest("admit_date", "discharge_date")).alias("latest_date"),
+    ).first()
+    table = G.cms_facility_monthly(patients, encounters, conditions, hai, as_of)
+    rows = lake.overwrite(table, target)
+    written = lake.read(target).agg(F.coalesce(F.sum("discharges"), F.lit(0)).alias("d")).first()["d"]
+    if written != facts["discharges"]:
+        raise ReconciliationError(f"fhir.gold: {facts['discharges']} discharges in silver but {written} in gold")
+    metrics = {
+        "run_id": run_id, "input": seen["input"], "accepted": seen["input"], "quarantined": 0,
+        "excluded_status": seen["excluded_status"], "discharges": facts["discharges"], "rows": rows,
+        "as_of": str(as_of or facts["latest_date"]), "hai_codes": len(hai),
+    }
+    return _reconcile("fhir.gold", metrics)

@@ -1,0 +1,81 @@
+"""Bronze transforms (pure): classify raw NDJSON lines, shape bronze and ingest-log rows."""
+
+from __future__ import annotations
+
+from pyspark.sql import Column, DataFrame
+from pyspark.sql import functions as F
+
+from ..quarantine import first_reason
+from .schemas import CORRUPT, HEADER_JSON
+
+
+def _blank(c: Column) -> Column:
+    return c.isNull() | (F.trim(c) == "")
+
+
+def with_line_classification(lines: DataFrame) -> DataFrame:
+    """Lines (source_file, file_resource_type, line_number, value) + resource_type, resource_id,
+    reason, detail. reason is null for a line bronze accepts.
+
+    Bronze checks only what makes a line a resource of its file: valid JSON object,
+    resourceType present and equal to the file's type, id present. Everything else is
+    silver's job, so bronze keeps the raw line untouched.
+    """
+    header = F.from_json(F.col("value"), HEADER_JSON, {"columnNameOfCorruptRecord": CORRUPT})
+    df = lines.withColumn("_h", header)
+    rtype = F.col("_h.resourceType")
+    rid = F.col("_h.id")
+    reason, detail = first_reason(
+        # from_json stops at the end of the first value: also require the line to be one object
+        (F.col("_h").isNull() | F.col(f"_h.{CORRUPT}").isNotNull()
+         | ~(F.trim("value").startswith("{") & F.trim("value").endswith("}")), "invalid_json", None),
+        (_blank(rtype), "missing_resource_type", None),
+        (rtype != F.col("file_resource_type"), "resource_type_mismatch",
+         F.concat(F.lit("resourceType="), rtype, F.lit(" in a "), F.col("file_resource_type"), F.lit(" file"))),
+        (_blank(rid), "missing_id", None),
+    )
+    return (
+        df.withColumn("reason", reason)
+        .withColumn("detail", detail)
+        .withColumn("resource_type", F.col("file_resource_type"))  # what the file holds
+        .withColumn("resource_id", F.when(~_blank(rid), rid))
+        .drop("_h")
+    )
+
+
+def to_bronze_rows(classified: DataFrame, resource_type: str, ingest_seq: int, run_id: str) -> DataFrame:
+    """Accepted lines of one resource type -> the bronze table schema (raw JSON kept as is)."""
+    return classified.where(
+        F.col("reason").isNull() & (F.col("file_resource_type") == resource_type)
+    ).select(
+        F.col("resource_id"),
+        F.col("resource_type"),
+        F.col("value").alias("raw"),
+        F.col("source_file"),
+        F.col("line_number"),
+        F.lit(ingest_seq).cast("bigint").alias("ingest_seq"),
+        F.lit(run_id).alias("run_id"),
+        F.current_timestamp().alias("ingested_at"),
+    )
+
+
+def with_quarantine_columns(classified: DataFrame, ingest_seq: int) -> DataFrame:
+    """The columns lakelib.quarantine.to_quarantine_rows expects."""
+    return classified.withColumn("raw", F.col("value")).withColumn(
+        "ingest_seq", F.lit(ingest_seq).cast("bigint")
+    )
+
+
+def file_counts(classified: DataFrame) -> DataFrame:
+    """Per source file: lines read, accepted and quarantined lines (one small aggregate)."""
+    return classified.groupBy("source_file").agg(
+        F.max("line_number").alias("lines"),  # line numbers are 1..n, so max = lines read
+        F.count(F.when(F.col("reason").isNull(), 1)).alias("accepted"),
+        F.count(F.when(F.col("reason").isNotNull(), 1)).alias("quarantined"),
+    )
+
+
+def without_keys(df: DataFrame, existing_keys: DataFrame) -> DataFrame:
+    """Rows whose (source_file, line_number) is not already stored (recovery of a run that
+    crashed after writing some tables but before its ingest log)."""
+    return df.join(existing_keys.select("source_file", "line_number"), ["source_file", "line_number"], "left_anti")

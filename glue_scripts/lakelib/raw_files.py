@@ -1,0 +1,95 @@
+"""Raw-zone files: listing (Hadoop FileSystem: s3:// on Glue, file:// locally) and
+line-numbered reads. The only module that touches raw files."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Iterable
+from urllib.parse import unquote
+
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from .fhir.schemas import LINES
+
+# <ResourceType>.ndjson or <ResourceType>.<part>.ndjson, optionally .gz (brief: FHIR raw files)
+FHIR_FILE_RE = re.compile(r"^(?P<rt>[A-Z][A-Za-z]*)(?:\.(?P<part>[A-Za-z0-9_-]+))?\.ndjson(?:\.gz)?$")
+
+
+@dataclass(frozen=True)
+class RawFile:
+    source_file: str  # relative to the raw zone root, e.g. fhir/batch-0001/Patient.ndjson
+    uri_path: str  # the escaped path part of the file's URI: the join key with _metadata.file_path
+    path: str  # as Spark reads it (Hadoop Path string)
+    resource_type: str
+    size: int
+
+
+def fhir_resource_type(name: str) -> str | None:
+    m = FHIR_FILE_RE.match(name)
+    return m.group("rt") if m else None
+
+
+def list_fhir_files(spark: SparkSession, raw_path: str, prefix: str = "fhir/") -> list[RawFile]:
+    """Every `<ResourceType>[.<part>].ndjson[.gz]` under raw_path+prefix (recursively), sorted
+    by source path (the ingestion order of the brief). Other files are not returned."""
+    jvm = spark.sparkContext._jvm
+    if raw_path.startswith("file:"):  # Path.as_uri() escapes spaces; Hadoop's Path wants them plain
+        raw_path = unquote(raw_path)
+    root = jvm.org.apache.hadoop.fs.Path(raw_path + prefix)
+    fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
+    if not fs.exists(root):
+        return []
+    root_path = fs.makeQualified(root).toUri().getPath().rstrip("/") + "/"
+    out: list[RawFile] = []
+    it = fs.listFiles(root, True)
+    while it.hasNext():
+        status = it.next()
+        path = status.getPath()
+        rt = fhir_resource_type(path.getName())
+        if rt is None:
+            continue
+        full = path.toUri().getPath()
+        rel = full[len(root_path):] if full.startswith(root_path) else path.getName()
+        out.append(RawFile(prefix + rel, path.toUri().getRawPath(), path.toString(), rt, int(status.getLen())))
+    return sorted(out, key=lambda f: f.source_file)
+
+
+def read_lines(spark: SparkSession, files: Iterable[RawFile]) -> DataFrame:
+    """Lines of `files` with exact 1-based line numbers: schema LINES.
+
+    Spark splits a large plain file into blocks read by different tasks. Within a task rows
+    get consecutive monotonically_increasing_id values, so a line's number is its offset in
+    its (file, block) plus the line count of the file's earlier blocks. That needs one small
+    aggregate per (file, block), not a sort or a Python UDF.
+    """
+    files = list(files)
+    if not files:
+        return spark.createDataFrame([], LINES)
+    mapping = spark.createDataFrame(
+        [(f.uri_path, f.source_file, f.resource_type) for f in files],
+        "file_uri string, source_file string, file_resource_type string",
+    )
+    raw = spark.read.text([f.path for f in files]).select(
+        # scheme and authority differ in form (file:/x vs file:///x); the escaped path does not
+        F.regexp_replace(F.col("_metadata.file_path"), r"^[A-Za-z][A-Za-z0-9+.-]*:(//[^/]*)?", "").alias("file_uri"),
+        F.col("_metadata.file_block_start").alias("block_start"),
+        F.monotonically_increasing_id().alias("mid"),
+        F.col("value"),
+    )
+    blocks = raw.groupBy("file_uri", "block_start").agg(
+        F.min("mid").alias("first_mid"), F.count(F.lit(1)).alias("n")
+    )
+    earlier = Window.partitionBy("file_uri").orderBy("block_start").rowsBetween(Window.unboundedPreceding, -1)
+    blocks = blocks.withColumn("offset", F.coalesce(F.sum("n").over(earlier), F.lit(0)))
+    return (
+        raw.join(F.broadcast(blocks), ["file_uri", "block_start"])
+        .join(F.broadcast(mapping), "file_uri")
+        .select(
+            "source_file",
+            "file_resource_type",
+            (F.col("mid") - F.col("first_mid") + F.col("offset") + 1).cast("bigint").alias("line_number"),
+            "value",
+        )
+    )

@@ -1,0 +1,28 @@
+"""Shared pytest fixtures.
+
+`spark`: one local SparkSession for the whole test session (local[2], 2 shuffle partitions,
+UI off, UTC), with the Iceberg Hadoop catalog `local` rooted at a temporary warehouse.
+Tests that need their own empty warehouse call `lakelib.session.local_spark_session(tmp_path)`,
+which returns a session sharing the same JVM but with its own `local` catalog.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+GLUE_SCRIPTS = Path(__file__).resolve().parent.parent / "glue_scripts"
+if str(GLUE_SCRIPTS) not in sys.path:
+    sys.path.insert(0, str(GLUE_SCRIPTS))
+
+
+@pytest.fixture(scope="session")
+def spark(tmp_path_factory):
+    from lakelib.session import local_spark_session
+
+    session = local_spark_session(tmp_path_factory.mktemp("warehouse"), app_name="glue-lakehouse-tests",
+                                  shuffle_partitions=2)
+    yield session
+    session.stop()
