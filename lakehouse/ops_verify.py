@@ -26,12 +26,15 @@ GLUE_CATALOG = "glue_catalog"
 MANAGED_VALUES: Mapping[str, str | None] = {
     "--datalake-formats": "iceberg",
     "--enable-continuous-cloudwatch-log": "true",
+    "--enable-continuous-log-filter": "true",
+    "--continuous-log-logGroup": None,
     "--enable-metrics": None,
     "--enable-observability-metrics": "true",
     "--enable-glue-datacatalog": "true",
     "--job-language": "python",
     "--extra-py-files": None,
     "--conf": None,
+    "--job-bookmark-option": "job-bookmark-disable",  # jobs track increments in the lake
 }
 # Substrings a managed argument must hold: the Iceberg catalog named glue_catalog.
 MANAGED_CONTAINS: Mapping[str, str] = {
@@ -273,11 +276,12 @@ def argument_problems(actual: Mapping[str, str], job: JobSpec, cfg: StackConfig,
     expected: dict[str, str | None] = {**expected_arguments(job, outputs), **MANAGED_VALUES}
     prefixes = {"--TempDir": f"s3://{outputs.item('buckets', 'temp')}/"}
     if settings.spark_ui:
-        expected["--enable-spark-ui"] = "true"
         prefixes["--spark-event-logs-path"] = f"s3://{outputs.item('buckets', 'logs')}/"
-    if settings.auto_scaling:
-        expected["--enable-auto-scaling"] = "true"
     problems = []
+    # Flags following the stack config; Glue treats an absent flag as false.
+    for key, on in (("--enable-spark-ui", settings.spark_ui), ("--enable-auto-scaling", settings.auto_scaling)):
+        if actual.get(key, "false") != ("true" if on else "false"):
+            problems.append(f"{key}={actual.get(key)!r}, expected {'true' if on else 'false'!r} (stack config)")
     for key, value in expected.items():
         if key not in actual:
             problems.append(f"{key} missing" + (f" (expected {value!r})" if value is not None else ""))

@@ -43,20 +43,23 @@ def platform_arguments(cfg, job, buckets, databases):
     """What the GlueJob component sets (MANAGED_ARGUMENTS) plus lakehouse.job_args."""
     settings = cfg.job_settings[job.key]
     args = {
-        "--datalake-formats": "iceberg",
-        "--enable-continuous-cloudwatch-log": "true",
-        "--enable-metrics": "",
-        "--enable-observability-metrics": "true",
-        "--enable-glue-datacatalog": "true",
         "--job-language": "python",
-        "--extra-py-files": f"s3://{buckets['scripts']}/lakelib.zip",
-        "--conf": "spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions "
-                  "--conf spark.sql.catalog.glue_catalog=org.apache.iceberg.spark.SparkCatalog",
+        "--enable-glue-datacatalog": "true",
+        "--enable-continuous-cloudwatch-log": "true",
+        "--enable-continuous-log-filter": "true",
+        "--continuous-log-logGroup": f"/aws-glue/jobs/{job.key}",
+        "--enable-metrics": "true",
+        "--enable-observability-metrics": "true",
+        "--enable-spark-ui": "true" if settings.spark_ui else "false",
         "--TempDir": f"s3://{buckets['temp']}/{job.key}/",
         "--job-bookmark-option": "job-bookmark-disable",
+        "--enable-auto-scaling": "true" if settings.auto_scaling else "false",
+        "--datalake-formats": "iceberg",
+        "--conf": "spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions "
+                  "--conf spark.sql.catalog.glue_catalog=org.apache.iceberg.spark.SparkCatalog",
+        "--extra-py-files": f"s3://{buckets['scripts']}/lakelib.zip",
     }
     if settings.spark_ui:
-        args["--enable-spark-ui"] = "true"
         args["--spark-event-logs-path"] = f"s3://{buckets['logs']}/spark-ui/{job.key}/"
     where = LakeLocation("glue_catalog", {z: f"s3://{b}/" for z, b in buckets.items()}, databases)
     return {**args, **job_arguments(job, where)}
@@ -478,6 +481,7 @@ def test_verify_checks_jobs_security_configuration_and_public_access(stack):
     gold = glue.get_job(JobName="lakehouse-dev-fhir-gold")["Job"]
     args = {k: v for k, v in gold["DefaultArguments"].items() if k != "--silver_database"}
     args["--datalake-formats"] = "delta"
+    args["--enable-auto-scaling"] = "true"
     args["--conf"] = "spark.sql.catalog.spark_catalog=org.apache.iceberg.spark.SparkSessionCatalog"
     glue.delete_job(JobName="lakehouse-dev-fhir-gold")  # moto has no update_job
     glue.create_job(
@@ -499,7 +503,8 @@ def test_verify_checks_jobs_security_configuration_and_public_access(stack):
               "None, expected 'lakehouse-dev-security'"),
         Check("job glue version", "fhir.gold: lakehouse-dev-fhir-gold", False, "'4.0', expected '5.0' (stack config)"),
         Check("job arguments", "fhir.gold: lakehouse-dev-fhir-gold", False,
-              "--silver_database missing (expected 'lakehouse_dev_silver'); --datalake-formats='delta', expected 'iceberg'; "
+              "--enable-auto-scaling='true', expected 'false' (stack config); --silver_database missing (expected "
+              "'lakehouse_dev_silver'); --datalake-formats='delta', expected 'iceberg'; "
               "--conf lacks 'spark.sql.catalog.glue_catalog=org.apache.iceberg.spark.SparkCatalog'"),
     ]
 
