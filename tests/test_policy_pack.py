@@ -220,3 +220,18 @@ def test_taggable_types_are_current_for_the_installed_pulumi_aws():
     assert data["types"] == taggable.scan_pulumi_aws()
     assert {T.S3_BUCKET, T.GLUE_JOB, T.KMS_KEY, T.LOG_GROUP, T.RDS_INSTANCE} <= set(data["types"])
     assert not {T.S3_SSE, T.IAM_ROLE_POLICY, T.GLUE_SECURITY_CONFIGURATION} & set(data["types"])
+
+
+def test_docs_table_lists_every_policy_with_its_level_per_stack():
+    text = (ROOT / "docs" / "policy-pack.md").read_text()
+    rows = re.findall(r"^\| `([a-z0-9-]+)`(?: \(S\))? \| .+? \| (\w+) \| (\w+) \| (\w+) \|(.*?)\|$", text, re.M)
+    documented = {name: (sev, dev, prod, cfg) for name, sev, dev, prod, cfg in rows}
+    assert set(documented) == set(policies_by_name())
+    dev, prod = _levels("dev"), _levels("prod")
+    for name, policy in policies_by_name().items():
+        sev, d, p, cfg = documented[name]
+        assert (sev, d, p) == (policy.severity.value, dev[name], prod[name]), name
+        keys = set(re.findall(r"`(\w+)`", cfg))
+        assert keys == (set(policy.config_schema.properties) if policy.config_schema else set()), name
+        stack_marked = re.search(rf"^\| `{name}` \(S\)", text, re.M) is not None
+        assert stack_marked == isinstance(policy, StackValidationPolicy), name
