@@ -191,6 +191,9 @@ class GlueJob(pulumi.ComponentResource):
         code = path.read_bytes()
         key = script_key(job.pipeline, job.script, code)
         arguments = default_arguments(job, s, n, args.buckets, args.databases, args.library_uri)
+        if args.connections:
+            # lakelib.jdbc resolves URL and credentials through the job's Glue connection
+            arguments["--connection_name"] = args.connections[0]
 
         self.role = aws.iam.Role(f"{name}-role", name=n.role, description=f"Glue job {n.job}",
                                  assume_role_policy=json.dumps(glue_trust_policy(args.aws)), opts=child)
