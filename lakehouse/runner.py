@@ -582,9 +582,29 @@ def cmd_show(a: argparse.Namespace) -> int:
     w = csv.writer(sys.stdout, lineterminator="\n")
     w.writerow(cols)
     for r in rows[: a.limit] if a.limit else rows:
-        w.writerow(["" if v is None else (json.dumps(v, default=str) if isinstance(v, (list, dict)) else v) for v in r])
+        w.writerow([_csv_value(v) for v in r])
     sys.stdout.flush()
     return 0
+
+
+def _plain(v: Any) -> Any:
+    """Spark Rows (structs) -> dicts, recursively, for JSON."""
+    if hasattr(v, "asDict"):
+        return {k: _plain(x) for k, x in v.asDict().items()}
+    if isinstance(v, (list, tuple)):
+        return [_plain(x) for x in v]
+    if isinstance(v, dict):
+        return {k: _plain(x) for k, x in v.items()}
+    return v
+
+
+def _csv_value(v: Any) -> Any:
+    """Scalars as they are; structs, arrays and maps as JSON; null as an empty field."""
+    if v is None:
+        return ""
+    if hasattr(v, "asDict") or isinstance(v, (list, tuple, dict)):
+        return json.dumps(_plain(v), default=str, separators=(",", ":"))
+    return v
 
 
 def cmd_tables(a: argparse.Namespace) -> int:
