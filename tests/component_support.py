@@ -1,0 +1,68 @@
+"""Helpers for the foundation component tests: mock runs, fixture specs, IAM linting."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Callable
+
+from components.naming import AwsContext
+from lakehouse.config import JobSettings
+from lakehouse.offline import ACCOUNT, LakehouseMocks, StackEvaluation, run_program
+
+REGION = "eu-west-1"  # not the stacks' region, so nothing passes by accident
+CTX = AwsContext(ACCOUNT, REGION)
+FIXTURES = Path(__file__).resolve().parent / "fixtures" / "foundation"
+BLOCKING_SEVERITIES = {"MEDIUM", "HIGH", "CRITICAL"}
+# parliament rates a misspelt action LOW; for generated documents that is a bug all the same
+BLOCKING_LOW_ISSUES = {"UNKNOWN_ACTION", "UNKNOWN_PREFIX"}
+
+
+def run(build: Callable[[], Any], mocks: LakehouseMocks | None = None) -> StackEvaluation:
+    """Run `build` (creating components) under mocks in a test stack."""
+    return run_program(build, stack="test", config_values={"aws:region": REGION},
+                       mocks=mocks or LakehouseMocks(region=REGION))
+
+
+def policy_doc(value: Any) -> dict:
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def settings(**overrides: Any) -> JobSettings:
+    base = dict(glue_version="5.0", worker_type="G.1X", number_of_workers=2, timeout_minutes=60, max_retries=0,
+                execution_class="FLEX", auto_scaling=False, max_concurrent_runs=1, job_run_queuing=True,
+                notify_delay_minutes=15, spark_ui=True)
+    return JobSettings(**{**base, **overrides})
+
+
+def parliament_findings(doc: dict, trust: bool = False) -> list[tuple[str, str, str]]:
+    """(issue, severity, detail) of parliament's findings above LOW, and unknown actions.
+
+    Accepted LOW finding: RESOURCE_STAR, on key policies (a key policy's Resource is always
+    "*": the key itself) and on cloudwatch:PutMetricData (no resource-level permission;
+    constrained by cloudwatch:namespace).
+
+    A trust policy has no Resource element (it applies to the role): parliament is given
+    one so it checks the rest instead of stopping at MALFORMED.
+    """
+    import parliament
+
+    if trust:
+        doc = {**doc, "Statement": [{**st, "Resource": "*"} for st in doc["Statement"]]}
+    findings = [parliament.enhance_finding(f) for f in parliament.analyze_policy_string(json.dumps(doc)).findings]
+    return [(f.issue, f.severity, str(f.detail)) for f in findings if f.severity in BLOCKING_SEVERITIES or f.issue in BLOCKING_LOW_ISSUES]
+
+
+def lake_names_fixture():
+    """Names of a small test stack (prefix lh, stack test), independent of the repo's stack files."""
+    from components.naming import BUCKET_ROLES, LakeNames
+
+    return LakeNames(
+        base="lh-test",
+        buckets={r: f"lh-test-{r}-{ACCOUNT}" for r in BUCKET_ROLES},
+        databases={"bronze": "lh_test_bronze", "silver": "lh_test_silver", "gold": "lh_test_gold"},
+        key_alias="alias/lh-test-lake",
+        security_configuration="lh-test-jobs",
+        alerts_topic="lh-test-alerts",
+        log_group_prefix="/aws-glue/jobs/lh-test-",
+    )
