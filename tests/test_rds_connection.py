@@ -9,6 +9,9 @@ from dataclasses import replace
 
 import parliament
 import pytest
+import yaml
+
+import lakehouse.pipelines as pipelines
 
 from components.glue_rds_connection import (
     GlueRdsConnection,
@@ -20,6 +23,7 @@ from components.glue_rds_connection import (
 from components.network_policies import STAR_ONLY_EC2_ACTIONS, connection_job_statements
 from lakehouse.config import DatabaseSettings, NetworkSettings
 from lakehouse.errors import ConfigError
+from lakehouse.offline import LakehouseMocks, evaluate_stack
 from mock_recorder import ACCOUNT, REGION, evaluate, policy_violations
 
 KMS = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1111aaaa-2222-bbbb-3333-cccc4444dddd"
@@ -34,6 +38,7 @@ EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
 ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 RDS = "aws:rds/instance:Instance"
 CONNECTION = "aws:glue/connection:Connection"
+TRIGGER = "aws:glue/trigger:Trigger"
 
 CREATED_NETWORK = NetworkSettings(create=True, vpc_cidr="10.42.0.0/16", vpc_id="", subnet_ids=())
 EXISTING_NETWORK = NetworkSettings(create=False, vpc_cidr="10.42.0.0/16", vpc_id=EXISTING_VPC, subnet_ids=EXISTING_SUBNETS)
@@ -323,3 +328,79 @@ def test_policy_pack_refuses_a_dev_database_in_prod():
         "mandatory aws-rds-instance-enable-deletion-protection lake-postgres",
         "mandatory aws-rds-instance-enable-multi-az lake-postgres",
     ]
+
+
+# --- wired into the program: both stacks, and the job role ----------------------------------------
+
+class ConnectionMocks(LakehouseMocks):
+    """The program's offline mocks, plus what AWS reports for RDS and gateway endpoints."""
+
+    def new_resource(self, args):
+        rid, out = super().new_resource(args)
+        if args.typ == RDS:
+            address = f"{args.inputs['identifier']}.abc123.{self.region}.rds.amazonaws.com"
+            out.update(address=address, endpoint=f"{address}:{int(args.inputs['port'])}", masterUserSecrets=[{
+                "secretArn": f"arn:aws:secretsmanager:{self.region}:{self.account_id}:secret:rds!db-{rid}-AbCdEf",
+                "kmsKeyId": args.inputs["masterUserSecretKmsKeyId"], "secretStatus": "active"}])
+        if args.typ == ENDPOINT and args.inputs.get("vpcEndpointType") == "Gateway":
+            out["prefixListId"] = "pl-63a5400a"
+        return [rid, out]
+
+
+def declare_gold_on_connection(tmp_path, monkeypatch):
+    """pipelines/fhir.yaml with `connection: true` on gold (the declared change that attaches it)."""
+    data = yaml.safe_load((pipelines.PIPELINES_DIR / "fhir.yaml").read_text())
+    for j in data["jobs"]:
+        j["connection"] = j["name"] == "gold"
+    (tmp_path / "fhir.yaml").write_text(yaml.safe_dump(data))
+    monkeypatch.setattr(pipelines, "PIPELINES_DIR", tmp_path)
+
+
+@pytest.fixture
+def gold_on_connection(tmp_path, monkeypatch):
+    declare_gold_on_connection(tmp_path, monkeypatch)
+
+
+def role_policy(ev, job: str) -> dict:
+    return json.loads(ev.get("aws:iam/rolePolicy:RolePolicy", f"fhir-{job}-policy").inputs["policy"])
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_both_stacks_evaluate_with_workflows_and_the_connection(stack, gold_on_connection):
+    ev = evaluate_stack(stack, mocks=ConnectionMocks())
+    base = f"lakehouse-{stack}"
+    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-postgres-postgres-id-AbCdEf"
+    endpoint = f"{base}-postgres.abc123.{REGION}.rds.amazonaws.com:5432"
+    assert ev.outputs["workflows"] == {"fhir": f"{base}-fhir"}
+    assert ev.outputs["connection"] == {
+        "name": f"{base}-postgres", "jdbcUrl": f"jdbc:postgresql://{endpoint}/lakehouse", "vpcId": "postgres-vpc-id",
+        "subnetId": "postgres-private-1-id", "securityGroupId": "postgres-glue-id"}
+    assert ev.outputs["database"] == {"endpoint": endpoint, "name": "lakehouse", "secretArn": secret}
+    (rds,) = ev.of_type(RDS)
+    db = rds.inputs
+    prod = stack == "prod"
+    assert (db["multiAz"], db["deletionProtection"], db["backupRetentionPeriod"], db["skipFinalSnapshot"]) == (
+        prod, prod, 14 if prod else 1, not prod)
+    gold = ev.get("aws:glue/job:Job", "fhir-gold").inputs
+    bronze = ev.get("aws:glue/job:Job", "fhir-bronze").inputs
+    assert gold["connections"] == [f"{base}-postgres"] and gold["defaultArguments"]["--connection_name"] == f"{base}-postgres"
+    assert "connections" not in bronze and "--connection_name" not in bronze["defaultArguments"]
+    assert [t.inputs["name"] for t in ev.of_type(TRIGGER)] == [
+        f"{base}-fhir-start", f"{base}-fhir-after-bronze", f"{base}-fhir-after-silver"]
+    start = ev.get(TRIGGER, "fhir-start").inputs
+    assert start["type"] == ("SCHEDULED" if prod else "ON_DEMAND")
+    assert [a["jobName"] for a in start["actions"]] == [f"{base}-fhir-bronze"]
+
+
+def test_attaching_the_connection_adds_exactly_its_statements_to_the_job_role(tmp_path, monkeypatch):
+    plain = evaluate_stack("dev", mocks=ConnectionMocks())  # fhir as declared: no job uses the connection
+    assert "connection" not in plain.outputs and not plain.of_type(CONNECTION)
+    declare_gold_on_connection(tmp_path, monkeypatch)
+    attached = evaluate_stack("dev", mocks=ConnectionMocks())
+    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-postgres-postgres-id-AbCdEf"
+    added = expected_statements(secret, attached.outputs["kmsKeyArn"], "postgres-vpc-id", "postgres-private-1-id",
+                                "postgres-glue-id")
+    before, after = role_policy(plain, "gold"), role_policy(attached, "gold")
+    assert after == {**before, "Statement": before["Statement"] + added}
+    for job in ("bronze", "silver"):  # jobs without `connection: true` keep their policy
+        assert role_policy(attached, job) == role_policy(plain, job)
