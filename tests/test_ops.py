@@ -690,3 +690,15 @@ def test_access_log_target_bucket_may_use_sse_s3_but_no_other_bucket(stack):
         "Resource": f"arn:aws:s3:::{logs}/*"}]}))
     s3.put_bucket_logging(Bucket=raw, BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": logs, "TargetPrefix": "raw/"}})
     assert failures(outputs, cfg) == []
+
+
+def test_python_dash_m_entrypoint_reports_errors_on_stderr(aws_env, tmp_path, monkeypatch):
+    monkeypatch.delenv("AWS_ACCESS_KEY_ID")
+    monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")
+    import sys
+    proc = subprocess.run([sys.executable, "-m", "lakehouse.ops", "--set", "region=us-east-1",
+                           "--set", "workflows.fhir=lakehouse-dev-fhir", "start", "fhir"],
+                          capture_output=True, text=True, cwd=ops_aws.REPO_ROOT, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stdout == ""
+    assert proc.stderr.startswith("error: no AWS credentials found.")
