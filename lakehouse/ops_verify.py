@@ -296,6 +296,21 @@ def argument_problems(actual: Mapping[str, str], job: JobSpec, cfg: StackConfig,
     return problems
 
 
+def connection_problems(glue_job: Mapping[str, Any], job: JobSpec, outputs: StackOutputs) -> list[str]:
+    """A `connection: true` job runs on the stack's Glue connection and is told its name; others get none."""
+    attached = list((glue_job.get("Connections") or {}).get("Connections") or [])
+    argument = (glue_job.get("DefaultArguments") or {}).get("--connection_name")
+    if not job.connection:
+        return [f"connections {attached}, expected none (the job does not declare connection: true)"] if attached else []
+    name = outputs.item("connection", "name")
+    problems = []
+    if attached != [name]:
+        problems.append(f"connections {attached}, expected [{name!r}]")
+    if argument != name:
+        problems.append(f"--connection_name={argument!r}, expected {name!r}")
+    return problems
+
+
 def check_job(aws: Aws, job: JobSpec, name: str, cfg: StackConfig, outputs: StackOutputs) -> list[Check]:
     try:
         glue_job = aws.glue.get_job(JobName=name)["Job"]
@@ -321,6 +336,10 @@ def check_job(aws: Aws, job: JobSpec, name: str, cfg: StackConfig, outputs: Stac
     problems = argument_problems(glue_job.get("DefaultArguments") or {}, job, cfg, outputs)
     rows.append(_fail("job arguments", target, "; ".join(problems)) if problems
                 else _ok("job arguments", target, "platform and declared arguments as expected"))
+    problems = connection_problems(glue_job, job, outputs)
+    if problems or job.connection:
+        rows.append(_fail("job connection", target, "; ".join(problems)) if problems
+                    else _ok("job connection", target, outputs.item("connection", "name")))
     actual = {
         "workerType": glue_job.get("WorkerType"), "numberOfWorkers": glue_job.get("NumberOfWorkers"),
         "timeoutMinutes": glue_job.get("Timeout"), "maxRetries": glue_job.get("MaxRetries"),

@@ -23,7 +23,8 @@ from lakehouse.config import load_stack_config
 from lakehouse.job_args import LakeLocation, job_arguments
 from lakehouse.ops_aws import OpsError, StackOutputs, connect, load_outputs, parse_sets
 from lakehouse.config import WorkflowSettings
-from lakehouse.ops_verify import Check, trigger_problems, verify
+from lakehouse.ops_verify import Check, connection_problems, trigger_problems, verify
+from lakehouse.pipelines import JobSpec
 from lakehouse.workflow_plan import TriggerPlan
 from lakehouse.workflow_plan import trigger_plan
 
@@ -702,3 +703,19 @@ def test_python_dash_m_entrypoint_reports_errors_on_stderr(aws_env, tmp_path, mo
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.startswith("error: no AWS credentials found.")
+
+
+def test_connection_jobs_run_on_the_stack_connection_and_others_on_none():
+    outputs = StackOutputs({"connection": {"name": "lakehouse-prod-postgres"}}, "test")
+    jdbc = JobSpec(pipeline="climate", name="load", script="climate/load.py", connection=True)
+    plain = JobSpec(pipeline="climate", name="gold", script="climate/gold.py")
+    good = {"Connections": {"Connections": ["lakehouse-prod-postgres"]},
+            "DefaultArguments": {"--connection_name": "lakehouse-prod-postgres"}}
+    assert connection_problems(good, jdbc, outputs) == []
+    assert connection_problems({"DefaultArguments": {}}, jdbc, outputs) == [
+        "connections [], expected ['lakehouse-prod-postgres']", "--connection_name=None, expected 'lakehouse-prod-postgres'"]
+    assert connection_problems(good, plain, outputs) == [
+        "connections ['lakehouse-prod-postgres'], expected none (the job does not declare connection: true)"]
+    assert connection_problems({}, plain, outputs) == []
+    with pytest.raises(OpsError, match=r"stack outputs \(test\) have no 'connection'"):
+        connection_problems(good, jdbc, StackOutputs({}, "test"))
