@@ -200,7 +200,7 @@ def validate(parsed: DataFrame, fd: Feed, known_locations: DataFrame | None = No
     df = parsed
     for f in fd.fields:
         df = df.withColumn(f.name, _typed(F.col(f"_raw.{f.name}"), f.kind))
-    reasons = [F.col("_parse_reason")] + _field_reasons(fd)
+    reasons = _field_reasons(fd)
     if known_locations is not None and fd.name != "locations":
         known = known_locations.select(F.col("location_id").alias("_known_id")).distinct()
         df = df.join(F.broadcast(known), F.col("location_id") == F.col("_known_id"), "left")
@@ -210,8 +210,10 @@ def validate(parsed: DataFrame, fd: Feed, known_locations: DataFrame | None = No
         df = df.withColumn("_reason", _join_reasons(reasons)).drop("_known_id")
     else:
         df = df.withColumn("_reason", _join_reasons(reasons))
-    # Value rules only judge rows whose fields all parsed (one message per problem).
-    df = df.withColumn("_reason", F.coalesce(F.col("_reason"), _join_reasons(_value_reasons(fd))))
+    # A malformed line or a file with the wrong header is reported as that alone; value
+    # rules only judge rows whose fields all parsed (one message per problem).
+    df = df.withColumn("_reason", F.coalesce(F.col("_parse_reason"), F.col("_reason"),
+                                             _join_reasons(_value_reasons(fd))))
 
     fixes = _corrections(fd)
     audit = [
