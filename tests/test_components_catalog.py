@@ -1,0 +1,101 @@
+"""LakeCatalog, JobAlerts and GlueLibrary under the SDK's mocks."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import zipfile
+
+import pytest
+from component_support import ACCOUNT, CTX, FIXTURES, REGION, lake_names_fixture, run
+
+from components.glue_library import GlueLibrary, GlueLibraryArgs
+from components.job_alerts import JobAlerts, JobAlertsArgs
+from components.lake_catalog import LakeCatalog, LakeCatalogArgs
+from components.packaging import library_key, library_zip
+from components.policies import alerts_topic_policy
+
+NAMES = lake_names_fixture()
+KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def catalog(protect: bool = False):
+    return run(lambda: LakeCatalog("catalog", LakeCatalogArgs(
+        databases=NAMES.databases, zone_buckets={z: NAMES.buckets[z] for z in ("bronze", "silver", "gold")},
+        kms_key_arn=KEY, security_configuration_name="lh-test-jobs", protect=protect)))
+
+
+@pytest.fixture(scope="module")
+def cat():
+    return catalog()
+
+
+@pytest.mark.parametrize("zone", ["bronze", "silver", "gold"])
+def test_one_database_per_zone_located_at_the_zone_bucket_root(cat, zone):
+    db = cat.get("aws:glue/catalogDatabase:CatalogDatabase", f"catalog-{zone}")
+    assert db.inputs == {"name": f"lh_test_{zone}", "description": f"Iceberg tables of the {zone} zone",
+                         "locationUri": f"s3://lh-test-{zone}-{ACCOUNT}/"}
+    assert db.protect is False
+
+
+def test_catalog_metadata_and_connection_passwords_are_encrypted_with_the_lake_key(cat):
+    settings = cat.get("aws:glue/dataCatalogEncryptionSettings:DataCatalogEncryptionSettings", "catalog-encryption")
+    assert settings.inputs["dataCatalogEncryptionSettings"] == {
+        "encryptionAtRest": {"catalogEncryptionMode": "SSE-KMS", "sseAwsKmsKeyId": KEY},
+        "connectionPasswordEncryption": {"returnConnectionPasswordEncrypted": True, "awsKmsKeyId": KEY},
+    }
+
+
+def test_security_configuration_encrypts_s3_logs_and_bookmarks_with_kms(cat):
+    sc = cat.get("aws:glue/securityConfiguration:SecurityConfiguration", "catalog-jobs")
+    assert sc.inputs == {"name": "lh-test-jobs", "encryptionConfiguration": {
+        "s3Encryption": {"s3EncryptionMode": "SSE-KMS", "kmsKeyArn": KEY},
+        "cloudwatchEncryption": {"cloudwatchEncryptionMode": "SSE-KMS", "kmsKeyArn": KEY},
+        "jobBookmarksEncryption": {"jobBookmarksEncryptionMode": "CSE-KMS", "kmsKeyArn": KEY},
+    }}
+
+
+def test_databases_are_protected_in_prod():
+    assert sorted(r.name for r in catalog(protect=True) if r.protect) == ["catalog-bronze", "catalog-gold", "catalog-silver"]
+
+
+# --- alerts --------------------------------------------------------------------------------------
+
+def alerts(email: str = ""):
+    return run(lambda: JobAlerts("alerts", JobAlertsArgs(
+        topic_name="lh-test-alerts", aws=CTX, kms_key_arn=KEY, rule_names=["lh-test-a-failed", "lh-test-b-failed"],
+        email=email)))
+
+
+def test_alert_topic_is_kms_encrypted_and_only_the_job_rules_may_publish():
+    ev = alerts()
+    topic = ev.get("aws:sns/topic:Topic", "alerts")
+    assert topic.inputs["name"] == "lh-test-alerts" and topic.inputs["kmsMasterKeyId"] == KEY
+    arn = f"arn:aws:sns:{REGION}:{ACCOUNT}:lh-test-alerts"
+    policy = ev.get("aws:sns/topicPolicy:TopicPolicy", "alerts-policy")
+    assert policy.inputs["arn"] == arn
+    assert json.loads(policy.inputs["policy"]) == alerts_topic_policy(CTX, arn, [
+        f"arn:aws:events:{REGION}:{ACCOUNT}:rule/lh-test-a-failed", f"arn:aws:events:{REGION}:{ACCOUNT}:rule/lh-test-b-failed"])
+    assert ev.of_type("aws:sns/topicSubscription:TopicSubscription") == []
+
+
+def test_an_alert_email_subscribes_to_the_topic():
+    sub = alerts("oncall@example.com").get("aws:sns/topicSubscription:TopicSubscription", "alerts-email")
+    assert sub.inputs == {"topic": f"arn:aws:sns:{REGION}:{ACCOUNT}:lh-test-alerts", "protocol": "email",
+                          "endpoint": "oncall@example.com"}
+
+
+# --- library -------------------------------------------------------------------------------------
+
+def test_the_library_is_uploaded_once_as_a_deterministic_zip():
+    ev = run(lambda: GlueLibrary("lib", GlueLibraryArgs(FIXTURES / "demolib", NAMES.buckets["scripts"], KEY)))
+    data = library_zip(FIXTURES / "demolib")
+    obj = ev.get("aws:s3/bucketObjectv2:BucketObjectv2", "lib").inputs
+    assert {k: v for k, v in obj.items() if k != "contentBase64"} == {
+        "bucket": NAMES.buckets["scripts"], "key": library_key("demolib", data), "contentType": "application/zip",
+        "serverSideEncryption": "aws:kms", "kmsKeyId": KEY, "bucketKeyEnabled": True}
+    uploaded = base64.b64decode(obj["contentBase64"])
+    assert uploaded == data
+    assert zipfile.ZipFile(io.BytesIO(uploaded)).namelist() == [
+        "demolib/__init__.py", "demolib/io/__init__.py", "demolib/io/read.py"]

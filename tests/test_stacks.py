@@ -1,0 +1,198 @@
+"""Each stack's whole program under mocks, with its own Pulumi.<stack>.yaml read from the file.
+
+dev and prod come from the same components; only configuration differs. A bad
+configuration fails with the config layer's error before anything is registered.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from components.naming import BUCKET_ROLES, lake_names
+from components.tagging import is_taggable
+from lakehouse.config import PROJECT, load_stack_config, stack_file_values
+from lakehouse.errors import ConfigError
+from lakehouse.offline import ACCOUNT, LakehouseMocks, evaluate_stack
+
+STACKS = ("dev", "prod")
+JOB_TYPE = "aws:glue/job:Job"
+
+
+@pytest.fixture(scope="module", params=STACKS)
+def stack(request):
+    return request.param, evaluate_stack(request.param)
+
+
+def test_outputs_name_what_users_and_the_ops_tool_need(stack):
+    name, ev = stack
+    cfg = load_stack_config(name)
+    names = lake_names(cfg, ACCOUNT)
+    region = stack_file_values(name)["aws:region"]
+    key = ev.of_type("aws:kms/key:Key")[0]
+    assert ev.outputs == {
+        "region": region,
+        "kmsKeyArn": f"arn:aws:kms:{region}:{ACCOUNT}:key/{key.id}",
+        "buckets": {role: f"lakehouse-{name}-{role}-{ACCOUNT}" for role in BUCKET_ROLES},
+        "databases": {z: f"lakehouse_{name}_{z}" for z in ("bronze", "silver", "gold")},
+        "jobs": {f"fhir.{j}": f"lakehouse-{name}-fhir-{j}" for j in ("bronze", "silver", "gold")},
+        "securityConfiguration": f"lakehouse-{name}-jobs",
+        "alertsTopicArn": f"arn:aws:sns:{region}:{ACCOUNT}:lakehouse-{name}-alerts",
+        "workflows": {"fhir": f"lakehouse-{name}-fhir"},
+    }
+    assert ev.outputs["buckets"] == dict(names.buckets)
+
+
+def test_glue_jobs_take_their_sizes_from_the_stack_file(stack):
+    name, ev = stack
+    cfg = load_stack_config(name)
+    jobs = {r.inputs["name"]: r.inputs for r in ev.of_type(JOB_TYPE)}
+    for job_key, s in cfg.job_settings.items():
+        job = jobs[cfg.resource_name(*job_key.split("."))]
+        assert (job["glueVersion"], job["workerType"], job["numberOfWorkers"], job["timeout"], job["maxRetries"],
+                job["executionClass"], job["jobRunQueuingEnabled"]) == (
+            s.glue_version, s.worker_type, s.number_of_workers, s.timeout_minutes, s.max_retries,
+            s.execution_class, s.job_run_queuing)
+        assert job["executionProperty"] == {"maxConcurrentRuns": s.max_concurrent_runs}
+        assert job["notificationProperty"] == {"notifyDelayAfter": s.notify_delay_minutes}
+        assert job["defaultArguments"]["--enable-auto-scaling"] == ("true" if s.auto_scaling else "false")
+        assert job["securityConfiguration"] == f"lakehouse-{name}-jobs"
+
+
+def test_dev_is_small_flex_short_lived_and_destroyable():
+    ev = evaluate_stack("dev")
+    assert {(j.inputs["executionClass"], j.inputs["workerType"], j.inputs["numberOfWorkers"])
+            for j in ev.of_type(JOB_TYPE)} == {("FLEX", "G.1X", 2)}
+    assert {j.inputs["defaultArguments"]["--enable-auto-scaling"] for j in ev.of_type(JOB_TYPE)} == {"false"}
+    assert {b.inputs["forceDestroy"] for b in ev.of_type("aws:s3/bucket:Bucket")} == {True}
+    assert {g.inputs["retentionInDays"] for g in ev.of_type("aws:cloudwatch/logGroup:LogGroup")} == {7}
+    assert {g.inputs["deletionProtectionEnabled"] for g in ev.of_type("aws:cloudwatch/logGroup:LogGroup")} == {False}
+    assert ev.of_type("aws:kms/key:Key")[0].inputs["deletionWindowInDays"] == 7
+    assert not any(r.protect for r in ev)
+
+
+def test_prod_is_bigger_auto_scaling_standard_long_lived_and_protected():
+    ev = evaluate_stack("prod")
+    sizes = {j.inputs["name"]: (j.inputs["executionClass"], j.inputs["workerType"], j.inputs["numberOfWorkers"])
+             for j in ev.of_type(JOB_TYPE)}
+    assert sizes == {"lakehouse-prod-fhir-bronze": ("STANDARD", "G.2X", 10),
+                     "lakehouse-prod-fhir-silver": ("STANDARD", "G.2X", 10),
+                     "lakehouse-prod-fhir-gold": ("STANDARD", "G.2X", 4)}  # pipelines/fhir.yaml stacks.prod
+    assert {j.inputs["defaultArguments"]["--enable-auto-scaling"] for j in ev.of_type(JOB_TYPE)} == {"true"}
+    assert {b.inputs["forceDestroy"] for b in ev.of_type("aws:s3/bucket:Bucket")} == {False}
+    assert {g.inputs["retentionInDays"] for g in ev.of_type("aws:cloudwatch/logGroup:LogGroup")} == {365}
+    assert {g.inputs["deletionProtectionEnabled"] for g in ev.of_type("aws:cloudwatch/logGroup:LogGroup")} == {True}
+    protected = {(r.type, r.name) for r in ev if r.protect}
+    assert protected == ({("aws:kms/key:Key", "lake-key")}
+                         | {("aws:s3/bucket:Bucket", f"lake-{role}") for role in BUCKET_ROLES}
+                         | {("aws:glue/catalogDatabase:CatalogDatabase", f"catalog-{z}") for z in ("bronze", "silver", "gold")})
+
+
+def test_every_taggable_resource_carries_the_stack_tags_in_its_inputs(stack):
+    name, ev = stack
+    tags = dict(load_stack_config(name).tags)
+    taggable = [r for r in ev if r.custom and is_taggable(r.type)]
+    assert len(taggable) >= 30
+    for r in taggable:
+        assert {k: r.inputs.get("tags", {}).get(k) for k in tags} == tags, (r.type, r.name)
+    provider = ev.get("pulumi:providers:aws", "aws")
+    assert json.loads(provider.inputs["defaultTags"]) == {"tags": tags}
+    assert provider.inputs["region"] == stack_file_values(name)["aws:region"]
+
+
+def test_every_resource_is_parented_and_named_from_its_component(stack):
+    _, ev = stack
+    components = {r.urn: r for r in ev if not r.custom}
+    for r in ev:
+        if r.type == "pulumi:providers:aws":
+            continue
+        if r.custom:
+            assert r.parent in components, (r.type, r.name)
+            assert r.name.startswith(components[r.parent].name), (r.type, r.name, components[r.parent].name)
+        assert r.provider == "" or r.provider.startswith(ev.get("pulumi:providers:aws", "aws").urn)
+
+
+def test_every_aws_resource_uses_the_stack_provider(stack):
+    _, ev = stack
+    provider = ev.get("pulumi:providers:aws", "aws")
+    for r in ev:
+        if r.custom and r.type.startswith("aws:"):
+            assert r.provider.startswith(provider.urn + "::"), (r.type, r.name, r.provider)
+
+
+def test_one_alert_topic_and_one_failure_rule_per_job_targeting_it(stack):
+    name, ev = stack
+    [topic] = ev.of_type("aws:sns/topic:Topic")
+    targets = ev.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    assert sorted(t.inputs["rule"] for t in targets) == sorted(
+        f"lakehouse-{name}-fhir-{j}-failed" for j in ("bronze", "silver", "gold"))
+    assert {t.inputs["arn"] for t in targets} == {topic.outputs["arn"]}
+    [library] = [o for o in ev.of_type("aws:s3/bucketObjectv2:BucketObjectv2") if o.inputs["key"].startswith("lib/")]
+    assert library.inputs["key"].startswith("lib/lakelib-")
+    for job in ev.of_type(JOB_TYPE):
+        assert job.inputs["defaultArguments"]["--extra-py-files"] == \
+            f"s3://lakehouse-{name}-scripts-{ACCOUNT}/{library.inputs['key']}"
+
+
+def test_the_policy_pack_finds_no_mandatory_violation(stack):
+    from policy.offline import POLICY_DIR, evaluate, load_pack_config, mandatory, resources_from_program
+
+    name, ev = stack
+    violations = evaluate(resources_from_program(ev), load_pack_config(POLICY_DIR / f"config.{name}.json"))
+    assert [f"{v.policy} {v.resource_name}: {v.message}" for v in mandatory(violations)] == []
+
+
+def test_evaluation_is_repeatable_in_one_process():
+    first = {(r.type, r.name): r.inputs for r in evaluate_stack("dev")}
+    evaluate_stack("prod")
+    second = {(r.type, r.name): r.inputs for r in evaluate_stack("dev")}
+    assert first == second
+
+
+# --- bad configuration: one clear error, nothing registered ------------------------------------
+
+def with_values(stack: str, **changes) -> dict:
+    values = stack_file_values(stack)
+    for key, value in changes.items():
+        full = f"{PROJECT}:{key}"
+        if value is None:
+            values.pop(full, None)
+        else:
+            values[full] = value
+    return values
+
+
+@pytest.mark.parametrize("stack_name, changes, problems", [
+    ("dev", {"workerType": "G.9X"},
+     ["glue-lakehouse:workerType: got 'G.9X'; allowed: G.1X | G.2X | G.4X | G.8X"]),
+    ("prod", {"forceDestroy": True},
+     ["glue-lakehouse:forceDestroy: got True; allowed: false in prod: buckets holding lake data are never force-destroyed"]),
+    ("dev", {"owner": None, "logRetentionDays": 8},
+     ["glue-lakehouse:owner: got None; allowed: a value in Pulumi.dev.yaml (required: Team or person owning the "
+      "stack (Owner tag, required))",
+      "glue-lakehouse:logRetentionDays: got 8; allowed: 1 | 3 | 5 | 7 | 14 | 30 | 60 | 90 | 120 | 150 | 180 | 365 | "
+      "400 | 545 | 731 | 1096 | 1827 | 2192 | 2557 | 2922 | 3288 | 3653"]),
+    ("dev", {"pipelines": ["fhir", "nosuch"]},
+     ["pipelines: got 'nosuch'; allowed: one of the declared pipelines"]),
+])
+def test_bad_configuration_fails_clearly_and_registers_nothing(stack_name, changes, problems):
+    mocks = LakehouseMocks()
+    with pytest.raises(ConfigError) as e:
+        evaluate_stack(stack_name, with_values(stack_name, **changes), mocks=mocks)
+    for expected in problems:
+        assert any(p.startswith(expected) for p in e.value.problems), (expected, e.value.problems)
+    assert len(e.value.problems) == len(problems)
+    assert mocks.created == []
+    assert mocks.calls == []
+
+
+def test_a_missing_region_fails_before_any_registration():
+    import pulumi
+
+    mocks = LakehouseMocks()
+    values = stack_file_values("dev")
+    del values["aws:region"]
+    with pytest.raises(pulumi.ConfigMissingError, match="aws:region"):
+        evaluate_stack("dev", values, mocks=mocks)
+    assert mocks.created == []
