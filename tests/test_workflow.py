@@ -16,8 +16,9 @@ from components.glue_workflow import (
     raw_prefixes,
 )
 from components.network_policies import eventbridge_trust_policy, notify_workflow_policy
-from lakehouse.config import WorkflowSettings
+from lakehouse.config import WorkflowSettings, stack_file_values
 from lakehouse.errors import ConfigError
+from lakehouse.offline import evaluate_stack
 from lakehouse.pipelines import Access, JobSpec, PipelineSpec, dag_problems, parse_pipeline
 from mock_recorder import ACCOUNT, REGION, evaluate, policy_violations
 
@@ -343,3 +344,22 @@ def test_event_mode_workflow_passes_the_policy_pack():
             job_names={j.name: glue_name(SEED_002, j.name) for j in SEED_002.jobs},
             settings=settings("EVENT"), tags=tags, raw_bucket="lakehouse-prod-raw", account_id=ACCOUNT))
     assert policy_violations(evaluate(program, stack="prod"), "prod") == []
+
+
+def test_event_mode_stack_enables_eventbridge_on_the_raw_bucket_and_targets_the_workflow():
+    values = stack_file_values("dev")
+    values.update({"glue-lakehouse:workflowStartMode": "EVENT", "glue-lakehouse:eventBatchSize": 3,
+                   "glue-lakehouse:eventBatchWindowSeconds": 120})
+    ev = evaluate_stack("dev", values)
+    raw = ev.outputs["buckets"]["raw"]
+    (note,) = ev.of_type("aws:s3/bucketNotification:BucketNotification")
+    assert (note.inputs["bucket"], note.inputs["eventbridge"]) == (raw, True)
+    rule = ev.get("aws:cloudwatch/eventRule:EventRule", "fhir-raw-created")
+    assert json.loads(rule.inputs["eventPattern"])["detail"] == {
+        "bucket": {"name": [raw]}, "object": {"key": [{"prefix": "fhir/"}]}}
+    workflow = ev.get(WORKFLOW, "fhir")
+    target = ev.get("aws:cloudwatch/eventTarget:EventTarget", "fhir-raw-created")
+    assert target.inputs["arn"] == workflow.outputs["arn"] == f"arn:aws:glue:{REGION}:{ACCOUNT}:workflow/lakehouse-dev-fhir"
+    start = ev.get(TRIGGER, "fhir-start").inputs
+    assert (start["type"], start["eventBatchingConditions"]) == ("EVENT", [{"batchSize": 3, "batchWindow": 120}])
+    assert ev.outputs["workflows"] == {"fhir": "lakehouse-dev-fhir"}
