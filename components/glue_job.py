@@ -4,7 +4,11 @@ What the component creates for a job declared in pipelines/<name>.yaml:
 - an IAM role only Glue (for this account) can assume, with one inline policy generated
   by components.policies.job_role_policy from what the job declares it reads and writes;
 - its script in the scripts bucket under a key carrying the script's content hash;
-- its own CloudWatch log group (lake key, stack retention) for continuous logging;
+- its CloudWatch log groups, created up front with the lake key and the stack's retention
+  so that Glue never creates one without them: the continuous-logging group, the same name
+  suffixed with the security configuration (Glue writes there when the configuration
+  encrypts CloudWatch logs), and the job's output/error groups under a CloudWatch-encrypting
+  security configuration (/aws-glue/jobs/<configuration>-role/<role>/{output,error});
 - the job itself: the stack's security configuration, the platform's default arguments
   (`default_arguments`), sizes from lakehouse.config JobSettings;
 - an EventBridge rule sending the job's FAILED / TIMEOUT / ERROR events to the alert topic.
@@ -35,6 +39,8 @@ from .policies import JobGrant, glue_trust_policy, job_log_groups, job_role_poli
 TYPE = "glue-lakehouse:components:GlueJob"
 ICEBERG_CATALOG = "glue_catalog"  # the Spark catalog name of the Iceberg tables on AWS
 FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR")
+# Logical-name suffixes of the job's log groups, in components.policies.job_log_groups order.
+LOG_GROUP_SUFFIXES = ("logs", "logs-secured", "logs-output", "logs-error")
 
 
 def iceberg_conf(warehouse: str, catalog: str = ICEBERG_CATALOG) -> str:
@@ -206,9 +212,13 @@ class GlueJob(pulumi.ComponentResource):
             f"{name}-script", bucket=args.buckets["scripts"], key=key, source=pulumi.FileAsset(str(path)),
             content_type="text/x-python", server_side_encryption="aws:kms", kms_key_id=args.kms_key_arn,
             bucket_key_enabled=True, opts=child)
-        self.log_group = aws.cloudwatch.LogGroup(
-            f"{name}-logs", name=n.log_group, retention_in_days=args.log_retention_days,
-            kms_key_id=args.kms_key_arn, deletion_protection_enabled=args.protect, opts=child)
+        self.log_groups = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-{suffix}", name=group, retention_in_days=args.log_retention_days,
+                kms_key_id=args.kms_key_arn, deletion_protection_enabled=args.protect, opts=child)
+            for suffix, group in zip(LOG_GROUP_SUFFIXES, job_log_groups(n.log_group, args.security_configuration, n.role))
+        ]
+        self.log_group = self.log_groups[0]
         self.job = aws.glue.Job(
             name,
             name=n.job,
@@ -229,7 +239,7 @@ class GlueJob(pulumi.ComponentResource):
             security_configuration=args.security_configuration,
             connections=list(args.connections) or None,
             # runnable once its permissions, log group and script exist
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy, self.log_group, self.script]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy, self.script, *self.log_groups]),
         )
         self.failure_rule = aws.cloudwatch.EventRule(
             f"{name}-failed", name=n.failure_rule, description=f"{n.job} ended {'/'.join(FAILURE_STATES)}",

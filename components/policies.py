@@ -347,13 +347,14 @@ def job_role_policy(ctx: AwsContext, grant: JobGrant, key_arn: str) -> dict:
 
 
 def job_log_groups(log_group: str, security_configuration: str, role_name: str) -> tuple[str, ...]:
-    """Log groups a job writes to.
+    """Every log group a job can write to (GlueJob creates them all, with KMS and retention).
 
-    - its own continuous-logging group, and the same name suffixed with the security
-      configuration (Glue appends it when the configuration encrypts CloudWatch logs);
-    - the output/error groups Glue uses for a job with a CloudWatch-encrypting security
-      configuration: /aws-glue/jobs/<security configuration>-role/<role>/{output,error}.
-    Every name is specific to this job's role, so no job can write another job's logs.
+    - its own continuous-logging group (--continuous-log-logGroup), and the same name
+      suffixed with the security configuration: Glue appends it when the configuration
+      encrypts CloudWatch logs;
+    - the output/error groups Glue uses for a job whose security configuration encrypts
+      CloudWatch logs: /aws-glue/jobs/<security configuration>-role/<role>/{output,error}.
+    Every name contains the job's own name or role, so no job can write another job's logs.
     """
     standard = f"/aws-glue/jobs/{security_configuration}-role/{role_name}"
     return (log_group, f"{log_group}-{security_configuration}", f"{standard}/output", f"{standard}/error")

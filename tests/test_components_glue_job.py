@@ -117,8 +117,9 @@ def test_the_job_runs_glue_5_with_its_settings_security_configuration_and_argume
 def test_the_job_waits_for_its_policy_log_group_and_script(ev):
     job = ev.get("aws:glue/job:Job", "demo-enrich")
     for type_, name in [("aws:iam/rolePolicy:RolePolicy", "demo-enrich-policy"),
-                        ("aws:cloudwatch/logGroup:LogGroup", "demo-enrich-logs"),
-                        ("aws:s3/bucketObjectv2:BucketObjectv2", "demo-enrich-script")]:
+                        ("aws:s3/bucketObjectv2:BucketObjectv2", "demo-enrich-script")] + [
+            ("aws:cloudwatch/logGroup:LogGroup", f"demo-enrich-{s}") for s in ("logs", "logs-secured", "logs-output",
+                                                                               "logs-error")]:
         assert ev.get(type_, name).urn in job.dependencies
 
 
@@ -146,10 +147,18 @@ def test_script_is_uploaded_under_its_content_hash_encrypted(ev):
     }
 
 
-def test_log_group_is_encrypted_with_retention(ev):
-    assert ev.get("aws:cloudwatch/logGroup:LogGroup", "demo-enrich-logs").inputs == {
-        "name": "/aws-glue/jobs/lh-test-demo-enrich", "retentionInDays": 14, "kmsKeyId": KEY,
-        "deletionProtectionEnabled": False}
+def test_every_log_group_the_job_can_write_exists_encrypted_with_retention(ev):
+    groups = {g.name: g.inputs for g in ev.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    common = {"retentionInDays": 14, "kmsKeyId": KEY, "deletionProtectionEnabled": False}
+    assert groups == {
+        "demo-enrich-logs": {"name": "/aws-glue/jobs/lh-test-demo-enrich", **common},
+        "demo-enrich-logs-secured": {"name": "/aws-glue/jobs/lh-test-demo-enrich-lh-test-jobs", **common},
+        "demo-enrich-logs-output": {"name": "/aws-glue/jobs/lh-test-jobs-role/lh-test-demo-enrich/output", **common},
+        "demo-enrich-logs-error": {"name": "/aws-glue/jobs/lh-test-jobs-role/lh-test-demo-enrich/error", **common},
+    }
+    policy = json.loads(ev.get("aws:iam/rolePolicy:RolePolicy", "demo-enrich-policy").inputs["policy"])
+    [logs] = [st for st in policy["Statement"] if st["Sid"] == "WriteOwnLogGroups"]
+    assert logs["Resource"] == sorted(f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{g['name']}:*" for g in groups.values())
 
 
 def test_failed_timed_out_and_errored_runs_alert_the_topic(ev):
@@ -164,7 +173,7 @@ def test_failed_timed_out_and_errored_runs_alert_the_topic(ev):
 
 def test_every_child_is_parented_to_the_component(ev):
     component = ev.get("glue-lakehouse:components:GlueJob", "demo-enrich")
-    assert len(ev) == 8
+    assert len(ev) == 11
     assert all(r.parent == component.urn for r in ev if r is not component)
 
 
@@ -183,7 +192,7 @@ def test_standard_auto_scaling_without_spark_ui_in_prod():
     assert "--spark-event-logs-path" not in job["defaultArguments"]
     policy = prod.get("aws:iam/rolePolicy:RolePolicy", "demo-enrich-policy").inputs["policy"]
     assert "spark-ui/" not in policy
-    assert prod.get("aws:cloudwatch/logGroup:LogGroup", "demo-enrich-logs").inputs["deletionProtectionEnabled"] is True
+    assert {g.inputs["deletionProtectionEnabled"] for g in prod.of_type("aws:cloudwatch/logGroup:LogGroup")} == {True}
 
 
 # --- arguments the platform manages ----------------------------------------------------------

@@ -196,3 +196,25 @@ def test_a_missing_region_fails_before_any_registration():
     with pytest.raises(pulumi.ConfigMissingError, match="aws:region"):
         evaluate_stack("dev", values, mocks=mocks)
     assert mocks.created == []
+
+
+DOCUMENTS = {  # resource type -> input holding a policy document
+    "aws:iam/rolePolicy:RolePolicy": "policy",
+    "aws:iam/role:Role": "assumeRolePolicy",
+    "aws:kms/key:Key": "policy",
+    "aws:s3/bucketPolicy:BucketPolicy": "policy",
+    "aws:sns/topicPolicy:TopicPolicy": "policy",
+}
+
+
+def test_every_policy_document_of_the_stack_passes_parliament(stack):
+    from component_support import parliament_findings
+
+    _, ev = stack
+    linted = 0
+    for r in ev:
+        if r.type in DOCUMENTS:
+            doc = json.loads(r.inputs[DOCUMENTS[r.type]])
+            assert parliament_findings(doc, trust=r.type == "aws:iam/role:Role") == [], (r.type, r.name)
+            linted += 1
+    assert linted == 3 + 3 + 1 + 7 + 1  # roles, role policies, key, buckets, topic
