@@ -8,7 +8,9 @@ fires when all of them SUCCEEDED (explicit AND). Known traps handled here:
 - triggers of one workflow are created one after another (explicit depends_on), because
   Glue rejects concurrent changes to a workflow ("workflow was modified");
 - an ON_DEMAND start trigger is created with enabled=False: the provider calls StartTrigger
-  on create when enabled (terraform-provider-aws#38222), which would run the pipeline.
+  on create when enabled (terraform-provider-aws#38222), which would run the pipeline; an
+  EVENT start trigger too, since Glue refuses to start or stop one (#49407); SCHEDULED and
+  CONDITIONAL triggers are created activated (start_on_creation).
 
 Start modes: ON_DEMAND, SCHEDULED (cron) and EVENT (S3 Object Created in the raw zone via
 EventBridge, batched). Failure alerts: EventBridge has no Glue *workflow* run events (only
@@ -100,9 +102,12 @@ def start_trigger_args(settings: WorkflowSettings) -> dict:
         return {"type": "ON_DEMAND", "enabled": False, "start_on_creation": False}
     if settings.start_mode == "SCHEDULED":
         return {"type": "SCHEDULED", "schedule": settings.schedule, "enabled": True, "start_on_creation": True}
+    # EVENT triggers stay in state CREATED for life (EventBridge invokes them); Glue refuses
+    # StartTrigger and StopTrigger on them, so enabled=False keeps the provider from ever calling
+    # either (terraform-provider-aws#49407).
     return {
         "type": "EVENT",
-        "enabled": True,
+        "enabled": False,
         "event_batching_conditions": [{
             "batch_size": settings.event_batch_size,
             "batch_window": settings.event_batch_window_seconds,

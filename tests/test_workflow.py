@@ -198,7 +198,7 @@ def test_event_start_batches_raw_object_created_events_through_eventbridge():
     start = ev.get(TRIGGER, "fhir-workflow-start")
     assert without_tags(start.inputs) == {
         "name": "lakehouse-dev-fhir-start", "workflowName": "lakehouse-dev-fhir", "type": "EVENT",
-        "enabled": True, "eventBatchingConditions": [{"batchSize": 5, "batchWindow": 300}],
+        "enabled": False, "eventBatchingConditions": [{"batchSize": 5, "batchWindow": 300}],
         "actions": [{"jobName": glue_name(SEED_001, "bronze")}],
     }
     workflow_arn = f"arn:aws:glue:{REGION}:{ACCOUNT}:workflow/lakehouse-dev-fhir"
