@@ -28,7 +28,6 @@ import pulumi
 import pulumi_aws as aws
 
 from lakehouse.config import WorkflowSettings
-from lakehouse.errors import ConfigError, Problems
 from lakehouse.pipelines import PipelineSpec, dag_problems
 from lakehouse.workflow_plan import TriggerPlan, trigger_plan
 
