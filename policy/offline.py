@@ -283,12 +283,13 @@ def evaluate(resources: Sequence[Resource], pack_config: Mapping[str, Any] | Non
             message=message))
 
     active = [c for c in configured if c.level != EnforcementLevel.DISABLED]
+    inputs = {r.urn: _props(r.inputs) for r in resources}  # read-only proxies, shared by the policies
     for c in active:
         if isinstance(c.policy, ResourceValidationPolicy):
             for r in resources:
                 if r.type.startswith("pulumi:"):
                     continue  # stack and provider resources carry no AWS settings
-                args = ResourceValidationArgs(r.type, _props(r.inputs), r.urn, r.name, _opts(r), None,
+                args = ResourceValidationArgs(r.type, inputs[r.urn], r.urn, r.name, _opts(r), None,
                                               dict(c.config), {})
                 reason = _run(c.policy.validate, args, lambda msg, urn=None, c=c, r=r: emit(c, r, msg), r.secret_keys)
                 if reason:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from fnmatch import fnmatchcase
+from functools import lru_cache
 from typing import Any, Iterator, Mapping
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
@@ -319,6 +320,13 @@ def _format(issue: str, detail: Any, location: Any) -> str:
 
 
 def _lint(doc: dict[str, Any], kind: str, issues: set[str]) -> list[str]:
+    return list(_lint_text(json.dumps(doc, sort_keys=True), kind, tuple(sorted(issues))))
+
+
+@lru_cache(maxsize=1024)
+def _lint_text(text: str, kind: str, issue_list: tuple[str, ...]) -> tuple[str, ...]:
+    """parliament is slow-ish (~15 ms a document): one analysis per distinct document."""
+    doc, issues = json.loads(text), set(issue_list)
     if kind == "trust":
         # A trust policy's statements apply to the role itself and carry no Resource element;
         # give parliament one so it goes on to check actions and principals.
@@ -340,7 +348,7 @@ def _lint(doc: dict[str, Any], kind: str, issues: set[str]) -> list[str]:
                 if named:
                     out.append("RESOURCE_MISMATCH: " + "; ".join(
                         f"{d['action']} needs a resource like {d['required_format']}" for d in named))
-    return out
+    return tuple(out)
 
 
 def _check_lint(args: ResourceValidationArgs, report: ReportViolation, settings: Settings) -> None:
