@@ -100,8 +100,12 @@ def test_pack_entry_point_only_builds_the_pack():
 def test_offline_runner_never_imports_the_pack_entry_point():
     import policy.offline  # noqa: F401
 
-    assert "policy.__main__" not in sys.modules and "__main__" not in {
-        getattr(m, "__file__", "") for m in sys.modules.values()}
+    entry = str(POLICY_DIR / "__main__.py")
+    assert "policy.__main__" not in sys.modules
+    assert entry not in {str(getattr(m, "__file__", "") or "") for m in list(sys.modules.values())}
+    src = (POLICY_DIR / "offline.py").read_text() + "".join(
+        p.read_text() for p in (POLICY_DIR / "lakehouse_policies").glob("*.py"))
+    assert not re.search(r"^\s*(from\s+\S*__main__|import\s+\S*__main__)|run_path|runpy", src, re.M)
 
 
 def test_pulumi_policy_yaml_and_requirements_match_the_project_pins():
