@@ -140,6 +140,15 @@ class LakehouseMocks(pulumi.runtime.Mocks):
                           + resource.format(name=name, id=rid))
         if args.typ == "aws:sns/topic:Topic":
             rid = out["arn"]
+        if args.typ == "aws:rds/instance:Instance":  # what RDS reports once the instance exists
+            address = f"{inputs.get('identifier', args.name)}.abc123xyz.{self.region}.rds.amazonaws.com"
+            out.update(address=address, endpoint=f"{address}:{int(inputs.get('port', 5432))}", masterUserSecrets=[{
+                "secretArn": f"arn:{self.partition}:secretsmanager:{self.region}:{self.account_id}:secret:rds!db-{args.name}-AbCdEf",
+                "kmsKeyId": inputs.get("masterUserSecretKmsKeyId"), "secretStatus": "active"}])
+        if args.typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") == "Gateway":
+            out["prefixListId"] = "pl-63a5400a"
+        if args.typ == "aws:ec2/vpc:Vpc":
+            out["cidrBlock"] = inputs.get("cidrBlock")
         out.setdefault("id", rid)
         if "name" not in out and not args.typ.startswith("pulumi:"):
             out["name"] = name

@@ -218,3 +218,25 @@ def test_every_policy_document_of_the_stack_passes_parliament(stack):
             assert parliament_findings(doc, trust=r.type == "aws:iam/role:Role") == [], (r.type, r.name)
             linted += 1
     assert linted == 3 + 3 + 1 + 7 + 1  # roles, role policies, key, buckets, topic
+
+
+def test_jobs_declaring_a_connection_get_the_stack_jdbc_connection_and_only_they():
+    from policy.offline import POLICY_DIR, evaluate, load_pack_config, mandatory, resources_from_program
+
+    values = stack_file_values("prod")
+    values[f"{PROJECT}:pipelines"] = ["fhir", "climate"]
+    ev = evaluate_stack("prod", values)
+    [connection] = ev.of_type("aws:glue/connection:Connection")
+    assert connection.inputs["name"] == "lakehouse-prod-postgres"
+    cfg = load_stack_config("prod")
+    for job in ev.of_type(JOB_TYPE):
+        climate = job.inputs["name"].startswith("lakehouse-prod-climate-")
+        assert job.inputs.get("connections") == (["lakehouse-prod-postgres"] if climate else None), job.inputs["name"]
+    for policy in ev.of_type("aws:iam/rolePolicy:RolePolicy"):
+        sids = [st["Sid"] for st in json.loads(policy.inputs["policy"])["Statement"]]
+        assert ("ReadConnectionSecret" in sids) == policy.name.startswith("climate-"), policy.name
+    assert sorted(ev.outputs["workflows"]) == ["climate", "fhir"]
+    assert len(ev.outputs["jobs"]) == 3 + 5
+    violations = evaluate(resources_from_program(ev), load_pack_config(POLICY_DIR / "config.prod.json"))
+    assert [f"{v.policy} {v.resource_name}: {v.message}" for v in mandatory(violations)] == []
+    assert cfg.needs_connection is False  # the shipped prod stack deploys fhir only
