@@ -176,3 +176,32 @@ def test_policy_documents_may_be_objects_as_well_as_json_strings():
         doc({"Sid": "Open", "Effect": "Allow", "Principal": "*", "Action": "kms:Decrypt", "Resource": "*"}))
     assert len(single(s, "aws-kms-key-disallow-wildcard-principal")) == 1
     assert KEY_ARN.startswith("arn:aws:kms:")
+
+
+def test_a_key_arn_not_known_during_preview_counts_as_a_customer_key():
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+    s = happy_stack()
+    _sse(s)["kmsMasterKeyId"] = UNKNOWN_STRING_VALUE
+    s.get("alerts").inputs["kmsMasterKeyId"] = UNKNOWN_STRING_VALUE
+    s.get("fhir-gold-logs").inputs["kmsKeyId"] = UNKNOWN_STRING_VALUE
+    enc = s.get("security-configuration").inputs["encryptionConfiguration"]
+    enc["s3Encryption"]["kmsKeyArn"] = UNKNOWN_STRING_VALUE
+    settings = s.get("catalog-encryption").inputs["dataCatalogEncryptionSettings"]
+    settings["encryptionAtRest"]["sseAwsKmsKeyId"] = UNKNOWN_STRING_VALUE
+    from policy_support import run
+
+    assert run(s) == []
+
+
+def test_other_unknown_values_make_a_policy_not_evaluated_rather_than_pass():
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+    from policy_support import run
+
+    s = happy_stack()
+    s.get("job-role-policy").inputs["policy"] = UNKNOWN_STRING_VALUE
+    found = sorted((v.policy, v.level, v.message) for v in run(s))
+    assert [p for p, _, _ in found] == ["aws-iam-disallow-wildcard-actions", "aws-iam-disallow-wildcard-resources",
+                                        "aws-iam-policy-lint-parliament", "aws-iam-scope-pass-role"]
+    assert {(lvl, msg) for _, lvl, msg in found} == {
+        ("advisory", "not evaluated: string value at .policy can't be known during preview")}

@@ -237,6 +237,22 @@ def known(props: Mapping[str, Any], key: str) -> Any:
         return None
 
 
+PENDING = "<known after apply>"
+
+
+def key_ref(props: Mapping[str, Any], key: str) -> str:
+    """A KMS key reference: "" when unset, PENDING when it is another resource's output not
+    known during preview (a new key's ARN: set, and never an AWS-managed alias, which is a
+    literal), else the value."""
+    from pulumi_policy.proxy import UnknownValueError
+
+    try:
+        value = props.get(key)
+    except UnknownValueError:
+        return PENDING
+    return str(value) if value not in (None, "") else ""
+
+
 def references(child: Any, parent: Any, prop: str, parent_keys: Iterable[str] = ("bucket", "id")) -> bool:
     """Does `child.<prop>` point at `parent`? By the engine's property dependencies first
     (works while names are unknown), else by value against the parent's identifiers."""

@@ -14,6 +14,7 @@ from ._common import (
     has_wildcard_principal,
     is_allow,
     is_map,
+    key_ref,
     policy_document,
     references,
     resource_policy,
@@ -39,7 +40,7 @@ def _sse_problem(rules: object) -> str | None:
     for rule in as_list(rules):
         default = first(first(rule).get("applyServerSideEncryptionByDefault"))
         algorithm = default.get("sseAlgorithm") or "no algorithm"
-        key = default.get("kmsMasterKeyId") or ""
+        key = key_ref(default, "kmsMasterKeyId")
         if algorithm not in KMS_ALGORITHMS:
             problems.append(f"is encrypted with {algorithm}")
         elif not key:
@@ -142,7 +143,7 @@ def _check_security_configuration(args: ResourceValidationArgs, report: ReportVi
         mode = part.get(mode_key) or "DISABLED"
         if mode != wanted:
             report(f"{what} encryption is {mode}; expected {block}.{mode_key} = {wanted} with kmsKeyArn")
-        elif not part.get("kmsKeyArn"):
+        elif not key_ref(part, "kmsKeyArn"):
             report(f"{what} encryption is {mode} without kmsKeyArn; expected {CUSTOMER_KEY}")
 
 
@@ -184,12 +185,12 @@ def _catalog_settings_problems(props) -> list[str]:
     if mode not in ("SSE-KMS", "SSE-KMS-WITH-SERVICE-ROLE"):
         problems.append(f"catalog encryption at rest is {mode}; expected encryptionAtRest.catalogEncryptionMode "
                         "= SSE-KMS with sseAwsKmsKeyId")
-    elif not at_rest.get("sseAwsKmsKeyId"):
+    elif not key_ref(at_rest, "sseAwsKmsKeyId"):
         problems.append(f"catalog encryption at rest has no sseAwsKmsKeyId; expected {CUSTOMER_KEY}")
     if not truthy(passwords.get("returnConnectionPasswordEncrypted")):
         problems.append("connection passwords are returned unencrypted; expected connectionPasswordEncryption."
                         "returnConnectionPasswordEncrypted = true with awsKmsKeyId")
-    elif not passwords.get("awsKmsKeyId"):
+    elif not key_ref(passwords, "awsKmsKeyId"):
         problems.append(f"connection password encryption has no awsKmsKeyId; expected {CUSTOMER_KEY}")
     return problems
 
@@ -262,7 +263,7 @@ rds_storage_encrypted = resource_policy(
 
 def _kms_key_check(prop: str, what: str):
     def check(args: ResourceValidationArgs, report: ReportViolation, _: Settings) -> None:
-        key = args.props.get(prop) or ""
+        key = key_ref(args.props, prop)
         if not key:
             report(f"{what} is not encrypted with {CUSTOMER_KEY}; expected {prop} set")
         elif _is_aws_managed_key(str(key)):
