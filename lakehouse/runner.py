@@ -12,7 +12,7 @@ catalog named `local`: raw = the input folder, bronze/silver/gold = `<warehouse>
 
 A run writes `<warehouse>/_runs/<run id>.json` and `.html` (DAG, timings, row counts, metrics
 chart; no external assets) and `<warehouse>/_runs/latest.{json,html}`. When the input files,
-the arguments, the declaration and the scripts are all unchanged since the last successful run,
+the arguments, the declaration and the code the last run executed are unchanged since then,
 the run stops before starting Spark ("up to date"); `--force` runs the jobs anyway (they are
 incremental: nothing new is ingested). One run at a time per warehouse (`<warehouse>/.runner.lock`).
 """
@@ -143,19 +143,47 @@ class WarehouseLock:
 
 # --- what changed since the last run ---------------------------------------------------------
 
-def fingerprint(input_dir: Path, pipeline: PipelineSpec, stack: str, as_of: str | None) -> str:
-    """Hash of everything a run depends on: input files (path, size, mtime), the stack, the
-    as-of argument, the pipeline declaration and every Glue script."""
+def input_hash(input_dir: Path) -> str:
+    """Every file of the raw zone folder: relative path, size and modification time."""
     h = hashlib.sha256()
-    h.update(f"{stack}|{pipeline.name}|{as_of}\n".encode())
     for p in sorted(input_dir.rglob("*")):
         if p.is_file():
             st = p.stat()
             h.update(f"{p.relative_to(input_dir).as_posix()}|{st.st_size}|{st.st_mtime_ns}\n".encode())
-    for p in sorted([REPO_ROOT / pipeline.source, *GLUE_SCRIPTS_DIR.rglob("*.py")]):
-        if p.is_file():
-            h.update(p.relative_to(REPO_ROOT).as_posix().encode() + hashlib.sha256(p.read_bytes()).digest())
     return h.hexdigest()
+
+
+def code_files(pipeline: PipelineSpec) -> list[str]:
+    """What a run executes: the declaration, the job scripts and every module loaded from
+    glue_scripts/ (other pipelines' modules are not part of it), relative to the repo."""
+    files = {REPO_ROOT / pipeline.source, *(GLUE_SCRIPTS_DIR / j.script for j in pipeline.jobs)}
+    for m in list(sys.modules.values()):
+        f = getattr(m, "__file__", None)
+        if f and Path(f).resolve().is_relative_to(GLUE_SCRIPTS_DIR):
+            files.add(Path(f).resolve())
+    return sorted(p.resolve().relative_to(REPO_ROOT).as_posix() for p in files)
+
+
+def code_hash(files: Iterable[str]) -> str:
+    h = hashlib.sha256()
+    for rel in files:
+        p = REPO_ROOT / rel
+        h.update(rel.encode() + (hashlib.sha256(p.read_bytes()).digest() if p.is_file() else b"missing"))
+    return h.hexdigest()
+
+
+def what_changed(last: dict, input_dir: Path, args: dict) -> list[str]:
+    """Why a run is needed, compared with the last successful run's state ([] = up to date)."""
+    if not last:
+        return ["no successful run yet"]
+    reasons = []
+    if last.get("input") != input_hash(input_dir):
+        reasons.append("new or changed input files")
+    if last.get("args") != args:
+        reasons.append(f"arguments changed ({last.get('args')} -> {args})")
+    if last.get("code") != code_hash(last.get("code_files", [])):
+        reasons.append("Glue scripts or the pipeline declaration changed")
+    return reasons
 
 
 # --- running jobs ------------------------------------------------------------------------
@@ -492,13 +520,16 @@ def cmd_run(a: argparse.Namespace) -> int:
         if lock.stale_pid:
             console.print(f"[yellow]took over a stale lock of pid {lock.stale_pid} (process gone)[/]")
         state_path = warehouse / RUNS_DIR / "state.json"
-        fp = fingerprint(input_dir, pipeline, cfg.stack, as_of)
         state = json.loads(state_path.read_text()) if state_path.is_file() else {}
-        if not a.force and state.get(pipeline.name, {}).get("fingerprint") == fp:
+        run_args = {"stack": cfg.stack, "input": str(input_dir.resolve()), "as_of": as_of}
+        reasons = what_changed(state.get(pipeline.name, {}), input_dir, run_args)
+        if not reasons and not a.force:
             last = state[pipeline.name]
             console.print(f"[green]up to date[/]: no new input and no change since run {last['run_id']} "
                           f"(report {warehouse / RUNS_DIR / (last['run_id'] + '.html')}); --force runs the jobs anyway")
             return 0
+        console.print("running: " + ("--force" if a.force else "; ".join(reasons)))
+        fp = {"input": input_hash(input_dir), "args": run_args}
         return _run(console, cfg, pipeline, input_dir, warehouse, as_of, fp, state, state_path)
 
 
@@ -548,7 +579,8 @@ def _run(console, cfg, pipeline, input_dir, warehouse, as_of, fp, state, state_p
         if skipped:
             console.print(f"skipped (upstream failed): {', '.join(skipped)}")
         return EXIT_JOB_FAILED
-    state[pipeline.name] = {"fingerprint": fp, "run_id": run_id}
+    files = code_files(pipeline)
+    state[pipeline.name] = {**fp, "code_files": files, "code": code_hash(files), "run_id": run_id}
     state_path.write_text(json.dumps(state, indent=2) + "\n")
     console.print(f"[green]succeeded[/] in {report['seconds']:.1f}s")
     return 0

@@ -190,3 +190,21 @@ def test_lake_location_matches_the_stack_databases(tmp_path):
     assert loc.catalog == "local"
     assert loc.databases == {z: cfg.database_name(z) for z in ("bronze", "silver", "gold")}
     assert all(u.startswith("file:///") and u.endswith("/") for u in loc.zone_uris.values())
+
+
+def test_what_changed_names_each_reason(tiny_input):
+    pipeline = load_stack_config("dev").pipelines[0]
+    files = runner.code_files(pipeline)
+    assert "pipelines/fhir.yaml" in files and "glue_scripts/fhir/gold.py" in files
+    args = {"stack": "dev", "input": str(tiny_input), "as_of": None}
+    last = {"input": runner.input_hash(tiny_input), "args": args, "code_files": files, "code": runner.code_hash(files)}
+    assert runner.what_changed(last, tiny_input, args) == []
+    assert runner.what_changed({}, tiny_input, args) == ["no successful run yet"]
+    assert runner.what_changed({**last, "code": "0" * 64}, tiny_input, args) == [
+        "Glue scripts or the pipeline declaration changed"]
+    assert runner.what_changed({**last, "code_files": [*files, "glue_scripts/gone.py"]}, tiny_input, args) == [
+        "Glue scripts or the pipeline declaration changed"]
+    changed = runner.what_changed(last, tiny_input, {**args, "as_of": "2024-01-31"})
+    assert len(changed) == 1 and changed[0].startswith("arguments changed")
+    (tiny_input / "fhir" / "batch-0001" / "Patient.ndjson").write_text("{}\n")
+    assert runner.what_changed(last, tiny_input, args) == ["new or changed input files"]
