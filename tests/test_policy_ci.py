@@ -20,12 +20,18 @@ STACKS = ("dev", "prod")
 
 
 def actionlint() -> str:
-    """actionlint from the project's virtualenv (scripts/setup.sh installs it), else PATH."""
-    local = ROOT / ".venv" / "bin" / "actionlint"
-    found = str(local) if local.exists() else shutil.which("actionlint")
-    assert found, "actionlint is not installed: GOBIN=$PWD/.venv/bin go install " \
-                  "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12"
-    return found
+    """actionlint from the project's virtualenv (where scripts/setup.sh installs it), else PATH,
+    else Go's default install folder."""
+    candidates = [ROOT / ".venv" / "bin" / "actionlint"]
+    if shutil.which("actionlint"):
+        candidates.append(Path(shutil.which("actionlint")))
+    if shutil.which("go"):
+        gopath = subprocess.run(["go", "env", "GOPATH"], capture_output=True, text=True).stdout.strip()
+        candidates.append(Path(gopath) / "bin" / "actionlint")
+    found = next((c for c in candidates if c.is_file()), None)
+    assert found, ("actionlint is not installed: GOBIN=$PWD/.venv/bin go install "
+                   "github.com/rhysd/actionlint/cmd/actionlint@v1.7.12")
+    return str(found)
 
 
 def _lint(paths) -> subprocess.CompletedProcess:
