@@ -27,7 +27,10 @@ LEVEL_NAMES = {v: k for k, v in LEVELS.items()}
 
 @pytest.fixture(scope="module")
 def analyzer():
-    proc = subprocess.Popen([sys.executable, "__main__.py"], cwd=POLICY_DIR, stdout=subprocess.PIPE,
+    # exactly what the CLI's pulumi-analyzer-policy-python shim runs: `python -u -m pulumi.policy
+    # <engine address> <pack dir>`, which runpy-runs the pack directory's __main__.py
+    proc = subprocess.Popen([sys.executable, "-u", "-m", "pulumi.policy", "127.0.0.1:1", str(POLICY_DIR)],
+                            cwd=POLICY_DIR, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
     try:
         ready, _, _ = select.select([proc.stdout], [], [], 60)
