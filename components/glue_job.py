@@ -13,14 +13,15 @@ What the component creates for a job declared in pipelines/<name>.yaml:
   (`default_arguments`), sizes from lakehouse.config JobSettings;
 - an EventBridge rule sending the job's FAILED / TIMEOUT / ERROR events to the alert topic.
 
-Jobs declaring `connection: true` get `connections` and the connection's extra IAM
-statements from the program (GlueRdsConnection); without them the job is refused.
+Jobs declaring `connection: true` get `connections`, --connection_name and the connection's
+extra IAM statements from the program (GlueRdsConnection); without them the job is refused.
 """
 
 from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Mapping, Optional, Sequence
 
@@ -41,6 +42,11 @@ ICEBERG_CATALOG = "glue_catalog"  # the Spark catalog name of the Iceberg tables
 FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR")
 # Logical-name suffixes of the job's log groups, in components.policies.job_log_groups order.
 LOG_GROUP_SUFFIXES = ("logs", "logs-secured", "logs-output", "logs-error")
+# Names the Glue connection a JDBC job uses (lakelib.jdbc reads it). Platform-set like the
+# MANAGED_ARGUMENTS (a declared value could point a job at another connection), so it is
+# refused here too; it belongs in lakehouse.pipelines.MANAGED_ARGUMENTS.
+CONNECTION_ARGUMENT = "--connection_name"
+PLATFORM_ONLY_ARGUMENTS = {**MANAGED_ARGUMENTS, CONNECTION_ARGUMENT: "the stack's Glue connection, for jobs declaring connection: true"}
 
 
 def iceberg_conf(warehouse: str, catalog: str = ICEBERG_CATALOG) -> str:
@@ -73,8 +79,8 @@ def bool_arg(value: bool) -> str:
 
 
 def platform_arguments(job: JobSpec, settings: JobSettings, names: JobNames, buckets: Mapping[str, str],
-                       library_uri: str) -> dict[str, str]:
-    """Arguments the platform sets on every job (each one is in MANAGED_ARGUMENTS)."""
+                       library_uri: str, connection_name: Optional[str] = None) -> dict[str, str]:
+    """Arguments the platform sets on every job (each one is in PLATFORM_ONLY_ARGUMENTS)."""
     args = {
         "--job-language": "python",
         "--enable-glue-datacatalog": "true",
@@ -94,22 +100,25 @@ def platform_arguments(job: JobSpec, settings: JobSettings, names: JobNames, buc
     }
     if settings.spark_ui:
         args["--spark-event-logs-path"] = f"s3://{buckets['logs']}/{names.spark_ui_prefix}"
+    if connection_name:
+        args[CONNECTION_ARGUMENT] = connection_name
     return args
 
 
 def default_arguments(job: JobSpec, settings: JobSettings, names: JobNames, buckets: Mapping[str, str],
-                      databases: Mapping[str, str], library_uri: str) -> dict[str, str]:
+                      databases: Mapping[str, str], library_uri: str,
+                      connection_name: Optional[str] = None) -> dict[str, str]:
     """Platform arguments, then lakehouse.job_args.job_arguments bound to the stack's buckets and databases.
 
     A declared argument may never replace a platform one (the declaration parser already
     refuses MANAGED_ARGUMENTS; this guards JobSpecs built in code too).
     """
     problems = Problems()
-    for key in sorted(set(job.arguments) & set(MANAGED_ARGUMENTS)):
+    for key in sorted(set(job.arguments) & set(PLATFORM_ONLY_ARGUMENTS)):
         problems.add(f"{job.key}: arguments.{key}", job.arguments[key],
-                     f"no platform-managed argument ({key} is {MANAGED_ARGUMENTS[key]})")
+                     f"no platform-managed argument ({key} is {PLATFORM_ONLY_ARGUMENTS[key]})")
     problems.raise_if_any()
-    platform = platform_arguments(job, settings, names, buckets, library_uri)
+    platform = platform_arguments(job, settings, names, buckets, library_uri, connection_name)
     lake = LakeLocation(
         catalog=ICEBERG_CATALOG,
         zone_uris={zone: f"s3://{buckets[zone]}/" for zone in ZONES},
@@ -186,39 +195,20 @@ def role_policy_json(args: GlueJobArgs, script: str, key_arn: str, extra: Option
 class GlueJob(pulumi.ComponentResource):
     job: aws.glue.Job
     role: aws.iam.Role
-    log_group: aws.cloudwatch.LogGroup
+    log_groups: list[aws.cloudwatch.LogGroup]
     name: pulumi.Output[str]
 
     def __init__(self, name: str, args: GlueJobArgs, opts: Optional[pulumi.ResourceOptions] = None):
         super().__init__(TYPE, name, {}, opts)
         path = validate_job(args)
         n, s, job = args.names, args.settings, args.job
-        child = pulumi.ResourceOptions(parent=self)
-        code = path.read_bytes()
-        key = script_key(job.pipeline, job.script, code)
-        arguments = default_arguments(job, s, n, args.buckets, args.databases, args.library_uri)
-        if args.connections:
-            # lakelib.jdbc resolves URL and credentials through the job's Glue connection
-            arguments["--connection_name"] = args.connections[0]
-
-        self.role = aws.iam.Role(f"{name}-role", name=n.role, description=f"Glue job {n.job}",
-                                 assume_role_policy=json.dumps(glue_trust_policy(args.aws)), opts=child)
-        self.policy = aws.iam.RolePolicy(
-            f"{name}-policy", role=self.role.id,
-            policy=pulumi.Output.all(args.kms_key_arn, args.extra_statements).apply(
-                lambda v: role_policy_json(args, key, v[0], v[1])),
-            opts=child)
+        key = script_key(job.pipeline, job.script, path.read_bytes())
+        self._role(name, args, key)
         self.script = aws.s3.BucketObjectv2(
             f"{name}-script", bucket=args.buckets["scripts"], key=key, source=pulumi.FileAsset(str(path)),
             content_type="text/x-python", server_side_encryption="aws:kms", kms_key_id=args.kms_key_arn,
-            bucket_key_enabled=True, opts=child)
-        self.log_groups = [
-            aws.cloudwatch.LogGroup(
-                f"{name}-{suffix}", name=group, retention_in_days=args.log_retention_days,
-                kms_key_id=args.kms_key_arn, deletion_protection_enabled=args.protect, opts=child)
-            for suffix, group in zip(LOG_GROUP_SUFFIXES, job_log_groups(n.log_group, args.security_configuration, n.role))
-        ]
-        self.log_group = self.log_groups[0]
+            bucket_key_enabled=True, opts=pulumi.ResourceOptions(parent=self))
+        self._log_groups(name, args)
         self.job = aws.glue.Job(
             name,
             name=n.job,
@@ -227,7 +217,7 @@ class GlueJob(pulumi.ComponentResource):
             glue_version=s.glue_version,
             command=aws.glue.JobCommandArgs(name="glueetl", python_version="3",
                                             script_location=f"s3://{args.buckets['scripts']}/{key}"),
-            default_arguments=arguments,
+            default_arguments=self._arguments(args),
             worker_type=s.worker_type,
             number_of_workers=s.number_of_workers,
             timeout=s.timeout_minutes,
@@ -238,15 +228,49 @@ class GlueJob(pulumi.ComponentResource):
             job_run_queuing_enabled=s.job_run_queuing,
             security_configuration=args.security_configuration,
             connections=list(args.connections) or None,
-            # runnable once its permissions, log group and script exist
+            # runnable once its permissions, script and log groups exist
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy, self.script, *self.log_groups]),
         )
-        self.failure_rule = aws.cloudwatch.EventRule(
-            f"{name}-failed", name=n.failure_rule, description=f"{n.job} ended {'/'.join(FAILURE_STATES)}",
-            event_pattern=json.dumps(failure_event_pattern(n.job)), state="ENABLED", opts=child)
-        aws.cloudwatch.EventTarget(f"{name}-failed", rule=self.failure_rule.name, arn=args.alerts_topic_arn,
-                                   target_id="job-alerts", opts=child)
-
+        self._failure_alert(name, args)
         self.name = self.job.name
         self.register_outputs({"name": self.name, "roleArn": self.role.arn, "logGroup": self.log_group.name,
                                "scriptKey": key})
+
+    @staticmethod
+    def _arguments(args: GlueJobArgs) -> pulumi.Input[dict]:
+        defaults = partial(default_arguments, args.job, args.settings, args.names, args.buckets, args.databases,
+                           args.library_uri)
+        if not args.connections:
+            return defaults()
+        return pulumi.Output.from_input(args.connections[0]).apply(lambda name: defaults(connection_name=name))
+
+    def _role(self, name: str, args: GlueJobArgs, script: str) -> None:
+        """The job's own role: Glue-only trust, one inline policy from what the job declares."""
+        child = pulumi.ResourceOptions(parent=self)
+        self.role = aws.iam.Role(f"{name}-role", name=args.names.role, description=f"Glue job {args.names.job}",
+                                 assume_role_policy=json.dumps(glue_trust_policy(args.aws)), opts=child)
+        self.policy = aws.iam.RolePolicy(
+            f"{name}-policy", role=self.role.id,
+            policy=pulumi.Output.all(args.kms_key_arn, args.extra_statements).apply(
+                lambda v: role_policy_json(args, script, v[0], v[1])),
+            opts=child)
+
+    def _log_groups(self, name: str, args: GlueJobArgs) -> None:
+        groups = job_log_groups(args.names.log_group, args.security_configuration, args.names.role)
+        self.log_groups = [
+            aws.cloudwatch.LogGroup(
+                f"{name}-{suffix}", name=group, retention_in_days=args.log_retention_days,
+                kms_key_id=args.kms_key_arn, deletion_protection_enabled=args.protect,
+                opts=pulumi.ResourceOptions(parent=self))
+            for suffix, group in zip(LOG_GROUP_SUFFIXES, groups)
+        ]
+        self.log_group = self.log_groups[0]  # the continuous-logging group named in the arguments
+
+    def _failure_alert(self, name: str, args: GlueJobArgs) -> None:
+        child = pulumi.ResourceOptions(parent=self)
+        self.failure_rule = aws.cloudwatch.EventRule(
+            f"{name}-failed", name=args.names.failure_rule,
+            description=f"{args.names.job} ended {'/'.join(FAILURE_STATES)}",
+            event_pattern=json.dumps(failure_event_pattern(args.names.job)), state="ENABLED", opts=child)
+        aws.cloudwatch.EventTarget(f"{name}-failed", rule=self.failure_rule.name, arn=args.alerts_topic_arn,
+                                   target_id="job-alerts", opts=child)

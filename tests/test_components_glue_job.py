@@ -9,7 +9,8 @@ import pytest
 from component_support import ACCOUNT, CTX, FIXTURES, REGION, lake_names_fixture, run, settings
 
 from components.glue_job import (
-    GlueJob, GlueJobArgs, default_arguments, iceberg_conf, job_grant, platform_arguments,
+    CONNECTION_ARGUMENT, PLATFORM_ONLY_ARGUMENTS, GlueJob, GlueJobArgs, default_arguments, iceberg_conf, job_grant,
+    platform_arguments,
 )
 from components.naming import JobNames
 from components.packaging import script_key
@@ -200,6 +201,10 @@ def test_standard_auto_scaling_without_spark_ui_in_prod():
 def test_every_default_argument_is_managed_or_comes_from_job_arguments():
     platform = platform_arguments(JOB, settings(), JN, NAMES.buckets, LIB_URI)
     assert set(platform) <= set(MANAGED_ARGUMENTS)
+    with_connection = platform_arguments(JOB, settings(), JN, NAMES.buckets, LIB_URI, connection_name="c")
+    # --connection_name is refused by the component until MANAGED_ARGUMENTS lists it too
+    assert set(with_connection) - set(MANAGED_ARGUMENTS) <= {CONNECTION_ARGUMENT}
+    assert set(with_connection) <= set(PLATFORM_ONLY_ARGUMENTS)
     declared = job_arguments(JOB, LakeLocation("glue_catalog", {z: f"s3://{bucket(z)}/" for z in
                                                                 ("raw", "bronze", "silver", "gold")}, NAMES.databases))
     full = default_arguments(JOB, settings(), JN, NAMES.buckets, NAMES.databases, LIB_URI)
@@ -218,13 +223,13 @@ def test_a_declared_managed_argument_is_refused_by_the_declaration(key):
            f"{MANAGED_ARGUMENTS[key]})" in e.value.problems
 
 
-@pytest.mark.parametrize("key", sorted(MANAGED_ARGUMENTS))
+@pytest.mark.parametrize("key", sorted(PLATFORM_ONLY_ARGUMENTS))
 def test_a_managed_argument_in_a_job_built_in_code_is_refused_by_the_component(key):
     job = replace(JOB, arguments={key: "x"})
     with pytest.raises(ConfigError) as e:
         default_arguments(job, settings(), JN, NAMES.buckets, NAMES.databases, LIB_URI)
     assert e.value.problems == [f"demo.enrich: arguments.{key}: got 'x'; allowed: no platform-managed argument "
-                                f"({key} is {MANAGED_ARGUMENTS[key]})"]
+                                f"({key} is {PLATFORM_ONLY_ARGUMENTS[key]})"]
 
 
 def test_iceberg_conf_targets_the_glue_catalog():
@@ -248,7 +253,9 @@ def test_a_connection_job_gets_the_connection_and_its_extra_statements():
     extra = [{"Sid": "ReadConnectionSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
               "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db-AbCdEf"}]
     ev = evaluate(job=replace(JOB, connection=True), connections=["lh-test-postgres"], extra_statements=extra)
-    assert ev.get("aws:glue/job:Job", "demo-enrich").inputs["connections"] == ["lh-test-postgres"]
+    job = ev.get("aws:glue/job:Job", "demo-enrich").inputs
+    assert job["connections"] == ["lh-test-postgres"]
+    assert job["defaultArguments"] == {**EXPECTED_ARGUMENTS, "--connection_name": "lh-test-postgres"}
     doc = json.loads(ev.get("aws:iam/rolePolicy:RolePolicy", "demo-enrich-policy").inputs["policy"])
     assert doc["Statement"][-1] == extra[0]
 

@@ -232,10 +232,13 @@ def test_jobs_declaring_a_connection_get_the_stack_jdbc_connection_and_only_they
     for job in ev.of_type(JOB_TYPE):
         climate = job.inputs["name"].startswith("lakehouse-prod-climate-")
         assert job.inputs.get("connections") == (["lakehouse-prod-postgres"] if climate else None), job.inputs["name"]
+        assert job.inputs["defaultArguments"].get("--connection_name") == ("lakehouse-prod-postgres" if climate else None)
     for policy in ev.of_type("aws:iam/rolePolicy:RolePolicy"):
         sids = [st["Sid"] for st in json.loads(policy.inputs["policy"])["Statement"]]
         assert ("ReadConnectionSecret" in sids) == policy.name.startswith("climate-"), policy.name
     assert sorted(ev.outputs["workflows"]) == ["climate", "fhir"]
+    assert ev.outputs["connection"]["name"] == "lakehouse-prod-postgres"
+    assert ev.outputs["database"]["name"] == "lakehouse"
     assert len(ev.outputs["jobs"]) == 3 + 5
     violations = evaluate(resources_from_program(ev), load_pack_config(POLICY_DIR / "config.prod.json"))
     assert [f"{v.policy} {v.resource_name}: {v.message}" for v in mandatory(violations)] == []
