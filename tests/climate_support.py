@@ -1,5 +1,5 @@
-"""Fixtures shared by the climate-health tests: one local Spark session and one real,
-throwaway PostgreSQL server (lakehouse.pg_local) per test session."""
+"""Fixtures shared by the climate-health tests: one real, throwaway PostgreSQL server
+(lakehouse.pg_local) per test session. Spark is the shared `spark` fixture of conftest.py."""
 
 from __future__ import annotations
 
@@ -14,14 +14,6 @@ from lakehouse.pipelines import GLUE_SCRIPTS_DIR
 
 if str(GLUE_SCRIPTS_DIR) not in sys.path:
     sys.path.insert(0, str(GLUE_SCRIPTS_DIR))
-
-
-@pytest.fixture(scope="session")
-def spark(tmp_path_factory):
-    """The project's local session (lakelib.session: local[2], Iceberg catalog `local`)."""
-    from lakelib.session import local_spark_session
-
-    return local_spark_session(tmp_path_factory.mktemp("climate_warehouse"))
 
 
 @pytest.fixture(scope="session")

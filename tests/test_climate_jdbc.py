@@ -10,7 +10,7 @@ from pathlib import Path
 
 import boto3
 import pytest
-from climate_support import pg, spark  # noqa: F401  (fixtures)
+from climate_support import pg  # noqa: F401  (fixture)
 from moto import mock_aws
 
 from lakelib import climate, jdbc
@@ -107,7 +107,7 @@ def test_a_foreign_key_violation_also_rolls_back(spark, target, pg):  # noqa: F8
     assert stages(pg) == []
 
 
-def test_read_table_reads_typed_columns(spark, target):  # noqa: F811
+def test_read_table_reads_typed_columns(spark, target):
     df = jdbc.read_table(spark, target, "locations", climate.feed("locations").columns)
     assert sorted(tuple(r) for r in df.collect()) == [("L1", "Alpha", "city", 1000, 10.0),
                                                        ("L2", "Beta", "town", 500, 5.0)]
@@ -138,7 +138,7 @@ def test_stage_names_are_per_run_and_bounded():
 
 # --- where the URL and credentials come from ------------------------------------------------
 
-def test_local_credentials_come_from_the_secret_file(spark, tmp_path):  # noqa: F811
+def test_local_credentials_come_from_the_secret_file(spark, tmp_path):
     f = tmp_path / "secret.json"
     f.write_text(json.dumps({"username": "u1", "password": "p1"}))
     t = jdbc.resolve_target(spark, {"jdbc_url": "jdbc:postgresql://127.0.0.1:5/db", "jdbc_secret_file": str(f)})
@@ -146,14 +146,14 @@ def test_local_credentials_come_from_the_secret_file(spark, tmp_path):  # noqa: 
     assert "p1" not in repr(t)
 
 
-def test_local_credentials_come_from_the_environment(spark, monkeypatch):  # noqa: F811
+def test_local_credentials_come_from_the_environment(spark, monkeypatch):
     monkeypatch.setenv(jdbc.ENV_USER, "envuser")
     monkeypatch.setenv(jdbc.ENV_PASSWORD, "envpass")
     t = jdbc.resolve_target(spark, {"jdbc_url": "jdbc:postgresql://h:5432/db"})
     assert (t.user, t.password) == ("envuser", "envpass")
 
 
-def test_missing_credentials_and_bad_urls_are_explained(spark, monkeypatch, tmp_path):  # noqa: F811
+def test_missing_credentials_and_bad_urls_are_explained(spark, monkeypatch, tmp_path):
     monkeypatch.delenv(jdbc.ENV_USER, raising=False)
     monkeypatch.delenv(jdbc.ENV_PASSWORD, raising=False)
     with pytest.raises(jdbc.JdbcConfigError, match="needs credentials: --jdbc_secret_file"):
@@ -169,7 +169,7 @@ def test_missing_credentials_and_bad_urls_are_explained(spark, monkeypatch, tmp_
 
 
 @mock_aws
-def test_on_glue_the_connection_and_its_secret_give_url_and_credentials(spark, monkeypatch):  # noqa: F811
+def test_on_glue_the_connection_and_its_secret_give_url_and_credentials(spark, monkeypatch):
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     sm = boto3.client("secretsmanager")
     sm.create_secret(Name="lakehouse-dev-db", SecretString=json.dumps({"username": "glue", "password": "s3cr3t"}))

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from climate_support import lines_df, spark  # noqa: F401  (fixture)
+from climate_support import lines_df
 
 from lakelib import climate
 
@@ -145,7 +145,7 @@ def _validate(spark, files: dict[str, list[str]], feed_name: str):
 
 
 @pytest.fixture(scope="module")
-def validated(spark):  # noqa: F811
+def validated(spark):
     """feed -> (Feed, validated DataFrame), cached: each feed is computed once."""
     out = {}
     for feed_name, (files, _) in CASES.items():
@@ -248,7 +248,7 @@ def test_unknown_feed_names_the_feeds():
 
 # --- derived metrics on hand-computed values -------------------------------------------------
 
-def test_daily_metrics_match_hand_computed_values(spark):  # noqa: F811
+def test_daily_metrics_match_hand_computed_values(spark):
     locs = spark.createDataFrame([("A", "Alpha", "city", 200000, 50.0), ("Z", "Zero", "rural", 0, 10.0)],
                                  "location_id string, name string, type string, population int, area double")
     cl = spark.createDataFrame(
