@@ -29,7 +29,7 @@ import pulumi
 import pulumi_aws as aws
 
 from lakehouse.config import JobSettings
-from lakehouse.errors import ConfigError, Problems
+from lakehouse.errors import Problems
 from lakehouse.job_args import LakeLocation, job_arguments
 from lakehouse.pipelines import GLUE_SCRIPTS_DIR, LAKE_ZONES, MANAGED_ARGUMENTS, ZONES, JobSpec
 
