@@ -166,7 +166,7 @@ def write_sample(out: str | Path, seed: int = 0, locations: int = 8, days: int =
     folder = f"batch-{batch:04d}"
     files: list[str] = []
     grid = [(i, first + timedelta(days=d)) for d in range(days) for i in range(locations)]
-    n_bad = max(1, round(bad_share * len(grid)))
+    n_bad = max(1, round(bad_share * len(grid))) if bad_share > 0 else 0
 
     if batch == 1:
         rows = [[ids[i], p[0], p[1], str(p[2]), _fmt(p[3], 1)] for i, p in enumerate(places)]
