@@ -19,5 +19,10 @@ if [ ! -f "$stamp" ]; then
   rm -f .venv/.installed-* && touch "$stamp"
 fi
 
+if [ ! -x .venv/bin/actionlint ]; then
+  say "installing actionlint v1.7.12 (Go module proxy) for the workflow lint test"
+  GOBIN="$PWD/.venv/bin" go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
+fi
+
 say "fetching jars for local Spark"
 bash scripts/fetch-jars.sh
