@@ -94,12 +94,6 @@ def main() -> None:
             "subnetId": connection.subnet_ids[0], "securityGroupId": connection.glue_security_group.id})
         pulumi.export("database", {"endpoint": connection.db_endpoint, "name": cfg.database.name,
                                    "secretArn": connection.secret_arn})
-    if connection is not None:
-        pulumi.export("connection", {
-            "name": connection.connection_name, "jdbcUrl": connection.jdbc_url, "vpcId": connection.vpc_id,
-            "subnetId": connection.subnet_ids[0], "securityGroupId": connection.glue_security_group.id})
-        pulumi.export("database", {"endpoint": connection.db_endpoint, "name": cfg.database.name,
-                                   "secretArn": connection.secret_arn})
 
 
 if __name__ == "__main__":
