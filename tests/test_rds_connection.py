@@ -23,7 +23,7 @@ from components.glue_rds_connection import (
 from components.network_policies import STAR_ONLY_EC2_ACTIONS, connection_job_statements
 from lakehouse.config import DatabaseSettings, NetworkSettings
 from lakehouse.errors import ConfigError
-from lakehouse.offline import LakehouseMocks, evaluate_stack
+from lakehouse.offline import evaluate_stack
 from mock_recorder import ACCOUNT, REGION, evaluate, policy_violations
 
 KMS = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1111aaaa-2222-bbbb-3333-cccc4444dddd"
@@ -332,21 +332,6 @@ def test_policy_pack_refuses_a_dev_database_in_prod():
 
 # --- wired into the program: both stacks, and the job role ----------------------------------------
 
-class ConnectionMocks(LakehouseMocks):
-    """The program's offline mocks, plus what AWS reports for RDS and gateway endpoints."""
-
-    def new_resource(self, args):
-        rid, out = super().new_resource(args)
-        if args.typ == RDS:
-            address = f"{args.inputs['identifier']}.abc123.{self.region}.rds.amazonaws.com"
-            out.update(address=address, endpoint=f"{address}:{int(args.inputs['port'])}", masterUserSecrets=[{
-                "secretArn": f"arn:aws:secretsmanager:{self.region}:{self.account_id}:secret:rds!db-{rid}-AbCdEf",
-                "kmsKeyId": args.inputs["masterUserSecretKmsKeyId"], "secretStatus": "active"}])
-        if args.typ == ENDPOINT and args.inputs.get("vpcEndpointType") == "Gateway":
-            out["prefixListId"] = "pl-63a5400a"
-        return [rid, out]
-
-
 def declare_gold_on_connection(tmp_path, monkeypatch):
     """pipelines/fhir.yaml with `connection: true` on gold (the declared change that attaches it)."""
     data = yaml.safe_load((pipelines.PIPELINES_DIR / "fhir.yaml").read_text())
@@ -367,10 +352,10 @@ def role_policy(ev, job: str) -> dict:
 
 @pytest.mark.parametrize("stack", ["dev", "prod"])
 def test_both_stacks_evaluate_with_workflows_and_the_connection(stack, gold_on_connection):
-    ev = evaluate_stack(stack, mocks=ConnectionMocks())
+    ev = evaluate_stack(stack)
     base = f"lakehouse-{stack}"
-    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-postgres-postgres-id-AbCdEf"
-    endpoint = f"{base}-postgres.abc123.{REGION}.rds.amazonaws.com:5432"
+    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-postgres-postgres-AbCdEf"
+    endpoint = f"{base}-postgres.abc123xyz.{REGION}.rds.amazonaws.com:5432"
     assert ev.outputs["workflows"] == {"fhir": f"{base}-fhir"}
     assert ev.outputs["connection"] == {
         "name": f"{base}-postgres", "jdbcUrl": f"jdbc:postgresql://{endpoint}/lakehouse", "vpcId": "postgres-vpc-id",
@@ -393,11 +378,11 @@ def test_both_stacks_evaluate_with_workflows_and_the_connection(stack, gold_on_c
 
 
 def test_attaching_the_connection_adds_exactly_its_statements_to_the_job_role(tmp_path, monkeypatch):
-    plain = evaluate_stack("dev", mocks=ConnectionMocks())  # fhir as declared: no job uses the connection
+    plain = evaluate_stack("dev")  # fhir as declared: no job uses the connection
     assert "connection" not in plain.outputs and not plain.of_type(CONNECTION)
     declare_gold_on_connection(tmp_path, monkeypatch)
-    attached = evaluate_stack("dev", mocks=ConnectionMocks())
-    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-postgres-postgres-id-AbCdEf"
+    attached = evaluate_stack("dev")
+    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-postgres-postgres-AbCdEf"
     added = expected_statements(secret, attached.outputs["kmsKeyArn"], "postgres-vpc-id", "postgres-private-1-id",
                                 "postgres-glue-id")
     before, after = role_policy(plain, "gold"), role_policy(attached, "gold")
