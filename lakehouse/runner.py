@@ -206,11 +206,26 @@ class JobRun:
                 "quarantined": self.result.get("quarantined"), "result": self.result, "error": self.error}
 
 
+def _lakelib_importable() -> None:
+    if str(GLUE_SCRIPTS_DIR) not in sys.path:
+        sys.path.insert(0, str(GLUE_SCRIPTS_DIR))  # lakelib, as --extra-py-files provides it on Glue
+
+
+def spark_session(warehouse: Path):
+    """The local SparkSession from glue_scripts/lakelib (the one place that builds sessions)."""
+    _lakelib_importable()
+    import lakelib.session as session
+
+    try:
+        return session.local_spark_session(warehouse)
+    except session.MissingJarError as e:
+        raise RunnerError(f"local Spark cannot start: {e}") from None
+
+
 def load_script(job: JobSpec) -> Callable[[Any, dict[str, str]], dict]:
     """Import glue_scripts/<script> as a fresh module and return its `run(spark, args)`."""
     path = GLUE_SCRIPTS_DIR / job.script
-    if str(GLUE_SCRIPTS_DIR) not in sys.path:
-        sys.path.insert(0, str(GLUE_SCRIPTS_DIR))  # lakelib, as --extra-py-files provides it on Glue
+    _lakelib_importable()
     spec = importlib.util.spec_from_file_location(f"glue_job_{job.pipeline}_{job.name}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
@@ -536,8 +551,6 @@ def cmd_run(a: argparse.Namespace) -> int:
 def _run(console, cfg, pipeline, input_dir, warehouse, as_of, fp, state, state_path) -> int:
     from rich.live import Live
 
-    sys.path.insert(0, str(GLUE_SCRIPTS_DIR))
-    from lakelib.session import local_spark_session  # glue_scripts/lakelib, as on Glue
 
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
     where = lake_location(cfg, input_dir, warehouse)
@@ -549,7 +562,7 @@ def _run(console, cfg, pipeline, input_dir, warehouse, as_of, fp, state, state_p
     console.print(f"stack [bold]{cfg.stack}[/] pipeline [bold]{pipeline.name}[/]: {input_dir} -> {warehouse} "
                   f"(catalog {CATALOG}; waves: "
                   + " -> ".join("+".join(j.name for j in w) for w in pipeline.waves()) + ")")
-    spark = local_spark_session(warehouse)
+    spark = spark_session(warehouse)
     view = ProgressView(f"{pipeline.name} on local Spark + Iceberg")
     view.runs = runs = plan_runs(pipeline)
     with Live(view, console=console, refresh_per_second=4, transient=False) as live:
@@ -606,10 +619,7 @@ def cmd_show(a: argparse.Namespace) -> int:
     if fq not in tables:
         raise RunnerError(f"table: got {a.table!r} ({fq}); allowed: a table of warehouse {warehouse}: "
                           f"{tables or 'none yet - run `python -m lakehouse.runner` first'}")
-    sys.path.insert(0, str(GLUE_SCRIPTS_DIR))
-    from lakelib.session import local_spark_session
-
-    spark = local_spark_session(warehouse)
+    spark = spark_session(warehouse)
     cols, rows = read_table(spark, fq)
     w = csv.writer(sys.stdout, lineterminator="\n")
     w.writerow(cols)

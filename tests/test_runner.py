@@ -208,3 +208,15 @@ def test_what_changed_names_each_reason(tiny_input):
     assert len(changed) == 1 and changed[0].startswith("arguments changed")
     (tiny_input / "fhir" / "batch-0001" / "Patient.ndjson").write_text("{}\n")
     assert runner.what_changed(last, tiny_input, args) == ["new or changed input files"]
+
+
+def test_a_missing_jar_is_a_clear_error_not_a_traceback(monkeypatch, tiny_input, tmp_path, capsys):
+    import lakelib.session
+
+    def no_jar(warehouse):
+        raise lakelib.session.MissingJarError("/x/iceberg.jar is missing: run scripts/fetch-jars.sh")
+
+    monkeypatch.setattr(lakelib.session, "local_spark_session", no_jar)
+    assert runner.main(["--input", str(tiny_input), "--warehouse", str(tmp_path / "wh")]) == runner.EXIT_USAGE
+    assert "local Spark cannot start: /x/iceberg.jar is missing: run scripts/fetch-jars.sh" in capsys.readouterr().err
+    assert not (tmp_path / "wh" / runner.LOCK_FILE).exists()
