@@ -8,12 +8,18 @@ which returns a session sharing the same JVM but with its own `local` catalog.
 
 from __future__ import annotations
 
+import os
 import sys
+import time
 from pathlib import Path
 
 import pytest
 
 GLUE_SCRIPTS = Path(__file__).resolve().parent.parent / "glue_scripts"
+os.environ.setdefault("PYARROW_IGNORE_TIMEZONE", "1")  # pyspark.testing imports pandas-on-Spark
+# PySpark turns timestamps into naive datetimes in the Python process's zone: make it UTC like Spark's
+os.environ["TZ"] = "UTC"
+time.tzset()
 if str(GLUE_SCRIPTS) not in sys.path:
     sys.path.insert(0, str(GLUE_SCRIPTS))
 

@@ -149,7 +149,7 @@ def parse_encounters(bronze: DataFrame) -> DataFrame:
 def parse_conditions(bronze: DataFrame) -> DataFrame:
     df = _parse(bronze, CONDITION_JSON)
     onset = parse_timestamp(F.col("j.onsetDateTime"))
-    codes = F.col("j.code.coding")
+    codes = F.col("j.code.coding")  # an empty list counts as missing
     df = df.select(
         F.col("resource_id").alias("condition_id"),
         resolve_reference(F.col("j.subject.reference")).alias("patient_id"),
