@@ -415,6 +415,9 @@ def _network_and_database_problems(v: Mapping[str, Any]) -> Problems:
                 p.add(f"{k}subnetIds[{i}]", s, "a subnet id like subnet-0123456789abcdef0")
     mode = v["databaseMode"]
     _one_of(p, k + "databaseMode", mode, DATABASE_MODES)
+    if mode == "existing" and v["createNetwork"]:
+        p.add(k + "databaseMode", "existing", "create | none when createNetwork is true (a VPC made here "
+              "cannot reach an outside database; set createNetwork: false with its vpcId and subnetIds)")
     if mode == "existing":
         if not (v["existingDbEndpoint"] and ENDPOINT_RE.match(v["existingDbEndpoint"])):
             p.add(k + "existingDbEndpoint", v["existingDbEndpoint"], "host:port of the existing PostgreSQL when databaseMode is existing")

@@ -223,7 +223,12 @@ def trigger_problems(plan: TriggerPlan, trigger: Mapping[str, Any], physical: Ma
         expected = [(physical[c], "EQUALS", "SUCCEEDED") for c in plan.conditions]
         if conds != expected:
             problems.append("conditions " + _conds(conds) + ", expected " + _conds(expected))
-    if expected_type != "ON_DEMAND" and trigger.get("State") != "ACTIVATED":
+    # Glue keeps EVENT start triggers in CREATED for life (they cannot be started); the
+    # workflow's event batching drives them. Every other non-ON_DEMAND trigger must be ACTIVATED.
+    if expected_type == "EVENT":
+        if trigger.get("State") not in ("CREATED", "ACTIVATED"):
+            problems.append(f"state {trigger.get('State')}, expected CREATED or ACTIVATED (EVENT triggers)")
+    elif expected_type != "ON_DEMAND" and trigger.get("State") != "ACTIVATED":
         problems.append(f"state {trigger.get('State')}, expected ACTIVATED ({expected_type} triggers fire only when ACTIVATED)")
     return problems
 

@@ -51,6 +51,7 @@ MANAGED_ARGUMENTS = {
     "--pipeline": "derived from the declaration",
     "--job": "derived from the declaration",
     "--catalog": "derived from the stack",
+    "--connection_name": "the stack's Glue JDBC connection, for jobs declaring connection: true",
 }
 
 JOB_KEYS = {
@@ -292,9 +293,8 @@ def dag_problems(pipeline: str, jobs: Iterable[JobSpec], source: str = "<inline>
     cycle = _find_cycle(graph)
     if cycle:
         problems.add(f"{source}: jobs.{cycle[0]}.depends_on", " -> ".join(cycle), "an acyclic graph (a job may not wait on itself through others)")
-        return problems
-    if jobs and not any(not j.depends_on for j in jobs):
-        problems.add(f"{source}: jobs", names, "at least one job with no depends_on (the start of the workflow)")
+    # With every dependency known and no cycle, each job is reachable from a job with no
+    # depends_on: an unreachable job can only be one waiting on a cycle, reported above.
     return problems
 
 

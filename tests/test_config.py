@@ -238,3 +238,12 @@ def test_job_settings_in_a_pipeline_are_validated_per_stack(scripts_dir, monkeyp
         f"{pdir / 'p.yaml'}: jobs.a.settings/stacks.prod.workerType: got 'G.16X'; allowed: G.1X | G.2X | G.4X | G.8X",
         f"{pdir / 'p.yaml'}: jobs.a.settings/stacks.prod.numberOfWorkers: got 1; allowed: a whole number from 2 to 299",
     ]
+
+
+def test_an_existing_database_needs_an_existing_network():
+    found = problems_of("dev", {
+        **REQUIRED, "databaseMode": "existing", "existingDbEndpoint": "db.example.internal:5432",
+        "existingDbSecretArn": "arn:aws:secretsmanager:us-east-1:123456789012:secret:lake-db-AbCdEf"})
+    assert found == ["glue-lakehouse:databaseMode: got 'existing'; allowed: create | none when createNetwork is "
+                     "true (a VPC made here cannot reach an outside database; set createNetwork: false with "
+                     "its vpcId and subnetIds)"]

@@ -472,7 +472,9 @@ def test_start_trigger_must_match_the_configured_start_mode():
                 "EventBatchingCondition": {"BatchSize": 1, "BatchWindow": 900}}
     assert trigger_problems(plan, deployed, physical, event) == [
         "event batching (size, window) (1, 900), expected (10, 900)",
-        "state DEACTIVATED, expected ACTIVATED (EVENT triggers fire only when ACTIVATED)"]
+        "state DEACTIVATED, expected CREATED or ACTIVATED (EVENT triggers)"]
+    created = {**deployed, "State": "CREATED", "EventBatchingCondition": {"BatchSize": 10, "BatchWindow": 900}}
+    assert trigger_problems(plan, created, physical, event) == []  # Glue keeps EVENT triggers CREATED
     assert trigger_problems(plan, on_demand, physical, WorkflowSettings("ON_DEMAND", "", 10, 900, 1)) == []
 
 
