@@ -319,3 +319,47 @@ def test_the_transform_tags_custom_taggable_resources_only():
     assert transform(args("aws:sns/topic:Topic")).props == {"name": "n", "tags": {"Owner": "team"}}
     assert transform(args("aws:sns/topicPolicy:TopicPolicy")) is None
     assert transform(args("glue-lakehouse:components:JobAlerts", custom=False)) is None
+
+
+# --- least privilege for any declaration -------------------------------------------------------
+
+from hypothesis import given, settings as hsettings, strategies as hs  # noqa: E402
+
+_ident = hs.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
+_prefix = hs.from_regex(r"[a-z][a-z0-9_-]{0,8}/([a-z0-9]{1,4}/)?", fullmatch=True)
+
+
+@hs.composite
+def _accesses(draw):
+    out = []
+    for zone in draw(hs.lists(hs.sampled_from(["raw", "bronze", "silver", "gold"]), min_size=1, max_size=3, unique=True)):
+        tables = () if zone == "raw" else tuple(draw(hs.lists(_ident, max_size=3, unique=True)))
+        prefixes = tuple(draw(hs.lists(_prefix, min_size=0 if tables else 1, max_size=2, unique=True)))
+        out.append(Access(zone, tables=tables, prefixes=prefixes))
+    return tuple(out)
+
+
+@hsettings(max_examples=40, deadline=None)
+@given(reads=_accesses(), writes=_accesses())
+def test_any_declaration_grants_objects_and_tables_under_its_declared_prefixes_only(reads, writes):
+    doc = job_role_policy(CTX, grant(reads=reads, writes=writes), KEY)
+    allowed_objects = {s3(a.zone, p + "*") for a in reads + writes for p in
+                       [f"{t}/" for t in a.tables] + list(a.prefixes)}
+    own = {s3("scripts", grant().script_key), s3("scripts", grant().library_key), s3("temp", f"{JOB}/*"),
+           s3("logs", f"spark-ui/{JOB}/*")}
+    written = {s3(a.zone, p + "*") for a in writes for p in [f"{t}/" for t in a.tables] + list(a.prefixes)}
+    tables = {glue(f"table/{DATABASES[a.zone]}/{t}") for a in reads + writes for t in a.tables}
+    written_dbs = {glue(f"database/{DATABASES[a.zone]}") for a in writes if a.tables}
+    for st in doc["Statement"]:
+        resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+        actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
+        for r in resources:
+            if r.startswith("arn:aws:s3:::") and "/" in r:
+                assert r in allowed_objects | own, (st["Sid"], r)
+                if {"s3:PutObject", "s3:DeleteObject"} & set(actions):
+                    assert r in written | own, (st["Sid"], r)
+            elif r.startswith(glue("table/")):
+                assert r in tables, (st["Sid"], r)
+        if st["Sid"] == "WriteCatalogTables":
+            assert set(resources) - {glue("catalog")} - written_dbs == {
+                glue(f"table/{DATABASES[a.zone]}/{t}") for a in writes for t in a.tables}
