@@ -42,11 +42,8 @@ ICEBERG_CATALOG = "glue_catalog"  # the Spark catalog name of the Iceberg tables
 FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR")
 # Logical-name suffixes of the job's log groups, in components.policies.job_log_groups order.
 LOG_GROUP_SUFFIXES = ("logs", "logs-secured", "logs-output", "logs-error")
-# Names the Glue connection a JDBC job uses (lakelib.jdbc reads it). Platform-set like the
-# MANAGED_ARGUMENTS (a declared value could point a job at another connection), so it is
-# refused here too; it belongs in lakehouse.pipelines.MANAGED_ARGUMENTS.
+# Names the Glue connection a JDBC job uses (lakelib.jdbc reads it); in MANAGED_ARGUMENTS.
 CONNECTION_ARGUMENT = "--connection_name"
-PLATFORM_ONLY_ARGUMENTS = {**MANAGED_ARGUMENTS, CONNECTION_ARGUMENT: "the stack's Glue connection, for jobs declaring connection: true"}
 
 
 def iceberg_conf(warehouse: str, catalog: str = ICEBERG_CATALOG) -> str:
@@ -80,7 +77,7 @@ def bool_arg(value: bool) -> str:
 
 def platform_arguments(job: JobSpec, settings: JobSettings, names: JobNames, buckets: Mapping[str, str],
                        library_uri: str, connection_name: Optional[str] = None) -> dict[str, str]:
-    """Arguments the platform sets on every job (each one is in PLATFORM_ONLY_ARGUMENTS)."""
+    """Arguments the platform sets on every job (each one is in MANAGED_ARGUMENTS)."""
     args = {
         "--job-language": "python",
         "--enable-glue-datacatalog": "true",
@@ -114,9 +111,9 @@ def default_arguments(job: JobSpec, settings: JobSettings, names: JobNames, buck
     refuses MANAGED_ARGUMENTS; this guards JobSpecs built in code too).
     """
     problems = Problems()
-    for key in sorted(set(job.arguments) & set(PLATFORM_ONLY_ARGUMENTS)):
+    for key in sorted(set(job.arguments) & set(MANAGED_ARGUMENTS)):
         problems.add(f"{job.key}: arguments.{key}", job.arguments[key],
-                     f"no platform-managed argument ({key} is {PLATFORM_ONLY_ARGUMENTS[key]})")
+                     f"no platform-managed argument ({key} is {MANAGED_ARGUMENTS[key]})")
     problems.raise_if_any()
     platform = platform_arguments(job, settings, names, buckets, library_uri, connection_name)
     lake = LakeLocation(

@@ -9,8 +9,7 @@ import pytest
 from component_support import ACCOUNT, CTX, FIXTURES, REGION, lake_names_fixture, run, settings
 
 from components.glue_job import (
-    CONNECTION_ARGUMENT, PLATFORM_ONLY_ARGUMENTS, GlueJob, GlueJobArgs, default_arguments, iceberg_conf, job_grant,
-    platform_arguments,
+    CONNECTION_ARGUMENT, GlueJob, GlueJobArgs, default_arguments, iceberg_conf, job_grant, platform_arguments,
 )
 from components.naming import JobNames
 from components.packaging import script_key
@@ -202,9 +201,8 @@ def test_every_default_argument_is_managed_or_comes_from_job_arguments():
     platform = platform_arguments(JOB, settings(), JN, NAMES.buckets, LIB_URI)
     assert set(platform) <= set(MANAGED_ARGUMENTS)
     with_connection = platform_arguments(JOB, settings(), JN, NAMES.buckets, LIB_URI, connection_name="c")
-    # --connection_name is refused by the component until MANAGED_ARGUMENTS lists it too
-    assert set(with_connection) - set(MANAGED_ARGUMENTS) <= {CONNECTION_ARGUMENT}
-    assert set(with_connection) <= set(PLATFORM_ONLY_ARGUMENTS)
+    assert set(with_connection) - set(platform) == {CONNECTION_ARGUMENT}
+    assert set(with_connection) <= set(MANAGED_ARGUMENTS)
     declared = job_arguments(JOB, LakeLocation("glue_catalog", {z: f"s3://{bucket(z)}/" for z in
                                                                 ("raw", "bronze", "silver", "gold")}, NAMES.databases))
     full = default_arguments(JOB, settings(), JN, NAMES.buckets, NAMES.databases, LIB_URI)
@@ -223,13 +221,13 @@ def test_a_declared_managed_argument_is_refused_by_the_declaration(key):
            f"{MANAGED_ARGUMENTS[key]})" in e.value.problems
 
 
-@pytest.mark.parametrize("key", sorted(PLATFORM_ONLY_ARGUMENTS))
+@pytest.mark.parametrize("key", sorted(MANAGED_ARGUMENTS))
 def test_a_managed_argument_in_a_job_built_in_code_is_refused_by_the_component(key):
     job = replace(JOB, arguments={key: "x"})
     with pytest.raises(ConfigError) as e:
         default_arguments(job, settings(), JN, NAMES.buckets, NAMES.databases, LIB_URI)
     assert e.value.problems == [f"demo.enrich: arguments.{key}: got 'x'; allowed: no platform-managed argument "
-                                f"({key} is {PLATFORM_ONLY_ARGUMENTS[key]})"]
+                                f"({key} is {MANAGED_ARGUMENTS[key]})"]
 
 
 def test_iceberg_conf_targets_the_glue_catalog():
