@@ -24,5 +24,12 @@ if [ ! -x .venv/bin/actionlint ]; then
   GOBIN="$PWD/.venv/bin" go install github.com/rhysd/actionlint/cmd/actionlint@v1.7.12
 fi
 
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  say "installing PostgreSQL server binaries (throwaway local servers for the JDBC pipelines and their tests)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq postgresql >/dev/null
+fi
+
 say "fetching jars for local Spark"
 bash scripts/fetch-jars.sh
