@@ -20,6 +20,7 @@ incremental: nothing new is ingested). One run at a time per warehouse (`<wareho
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import hashlib
 import html
@@ -220,6 +221,21 @@ def spark_session(warehouse: Path):
         return session.local_spark_session(warehouse)
     except session.MissingJarError as e:
         raise RunnerError(f"local Spark cannot start: {e}") from None
+
+
+@contextlib.contextmanager
+def jvm_output_to_stderr():
+    """Point file descriptor 1 at stderr while the JVM starts: the Spark JVM inherits it, so
+    whatever it prints (JVM notices, log lines) never mixes with our stdout."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    os.dup2(2, 1)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved, 1)
+        os.close(saved)
 
 
 def load_script(job: JobSpec) -> Callable[[Any, dict[str, str]], dict]:
@@ -562,7 +578,8 @@ def _run(console, cfg, pipeline, input_dir, warehouse, as_of, fp, state, state_p
     console.print(f"stack [bold]{cfg.stack}[/] pipeline [bold]{pipeline.name}[/]: {input_dir} -> {warehouse} "
                   f"(catalog {CATALOG}; waves: "
                   + " -> ".join("+".join(j.name for j in w) for w in pipeline.waves()) + ")")
-    spark = spark_session(warehouse)
+    with jvm_output_to_stderr():
+        spark = spark_session(warehouse)
     view = ProgressView(f"{pipeline.name} on local Spark + Iceberg")
     view.runs = runs = plan_runs(pipeline)
     with Live(view, console=console, refresh_per_second=4, transient=False) as live:
@@ -619,7 +636,8 @@ def cmd_show(a: argparse.Namespace) -> int:
     if fq not in tables:
         raise RunnerError(f"table: got {a.table!r} ({fq}); allowed: a table of warehouse {warehouse}: "
                           f"{tables or 'none yet - run `python -m lakehouse.runner` first'}")
-    spark = spark_session(warehouse)
+    with jvm_output_to_stderr():  # stdout carries only the CSV
+        spark = spark_session(warehouse)
     cols, rows = read_table(spark, fq)
     w = csv.writer(sys.stdout, lineterminator="\n")
     w.writerow(cols)
