@@ -101,6 +101,9 @@ def local_spark_session(
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.adaptive.enabled", "true")
+        # Iceberg's Arrow-vectorized Parquet reads crashed this JVM reading raw-JSON tables
+        # (see lakelib.tables.Lake._reader); off for every local read, tests and runner included
+        .config("spark.sql.iceberg.vectorization.enabled", "false")
         .config("spark.driver.memory", os.environ.get("LAKEHOUSE_DRIVER_MEMORY", "2g"))
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
     )
