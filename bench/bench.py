@@ -1,0 +1,395 @@
+"""Benchmark of the FHIR pipeline on the local machine (a script, not a test).
+
+    .venv/bin/python bench/bench.py --patients 2000 --runs 3          # ~15k encounters, minutes
+    .venv/bin/python bench/bench.py --patients 133000 --runs 1        # ~1M encounters (the target size)
+
+For one generated data set (lakehouse.fhir_sample, seed 0) it measures, each `--runs` times, median
+reported, every figure as the wall time of one fresh process (JVM start included everywhere, so
+the ratios compare like with like):
+
+1. floor        local Spark (the runner's own session: local[2]) reading every NDJSON line and counting
+2. full         `python -m lakehouse.runner run` from an empty warehouse (bronze + silver + gold)
+3. noop         the same command again with no new input (the runner's up-to-date check: no Spark)
+   noop_force   ... with --force: every job runs and finds nothing new (the jobs' own incremental cost)
+4. incremental  after adding a follow-up batch of ~1% new lines (new patients and newer, tied and
+                stale versions of existing resources), on a copy of a full run's warehouse
+5. duckdb       the DuckDB reference (lakehouse.fhir_reference) computing the same gold table
+6. peak memory  of the full run: the largest sum of RSS over the runner's process tree (Python and
+                the driver JVM), sampled every 0.2 s
+
+It checks that every full and incremental run's gold equals the DuckDB reference, prints each figure
+and the ratios full/floor, full/duckdb, noop/full, incremental/full, a Glue cost projection from the
+prod stack's job settings, and writes everything as JSON (`--out`, default bench/results/).
+`--event-logs DIR` turns on Spark event logs (through SPARK_CONF_DIR, no code change) for profiling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+PY = sys.executable
+GLUE_PRICE_PER_DPU_HOUR = 0.44  # us-east-1, Glue 2.0+ (reference.md)
+SEED_DPU_HOURS = 5 * 2 * 0.83  # seed 002: 5 jobs x 2 DPU x 0.83 h per run
+DPU_PER_WORKER = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8, "G.025X": 0.25}
+VCPU_PER_DPU = 4
+
+
+# --- process measurement ---------------------------------------------------------------------
+
+def _children() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            kids.setdefault(ppid, []).append(int(d))
+    return kids
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (Linux /proc)."""
+    kids, total, todo = _children(), 0, [pid]
+    while todo:
+        p = todo.pop()
+        todo.extend(kids.get(p, []))
+        try:
+            with open(f"/proc/{p}/statm") as fh:
+                total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            pass
+    return total
+
+
+def timed(cmd: list[str], env: dict | None = None, log: Path | None = None) -> tuple[float, int]:
+    """(wall seconds, peak tree RSS bytes) of one command; raises when it fails."""
+    out = open(log, "ab") if log else subprocess.DEVNULL
+    t0 = time.monotonic()
+    proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **(env or {})}, stdout=out, stderr=out)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, tree_rss(proc.pid))
+        time.sleep(0.2)
+    seconds = time.monotonic() - t0
+    if log:
+        out.close()
+    if proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}" + (f"; log: {log}" if log else ""))
+    return seconds, peak
+
+
+# --- the data --------------------------------------------------------------------------------
+
+def generate(work: Path, patients: int) -> dict:
+    """Base input (batch 1) and the incremental input (batch 1 + a ~1% follow-up batch 2)."""
+    from lakehouse.fhir_sample import write_batch
+
+    base, inc = work / "input", work / "input_inc"
+    if not (base / "manifest" / "batch-0001.json").is_file():
+        shutil.rmtree(base, ignore_errors=True)
+        write_batch(base, patients, seed=0, batch=1)
+    if not (inc / "manifest" / "batch-0002.json").is_file():
+        shutil.rmtree(inc, ignore_errors=True)
+        shutil.copytree(base, inc, copy_function=os.link)  # the same batch-0001 files (hard links)
+        # a follow-up for the first 1/14 of the patients is ~1% of the base lines: updated versions
+        # of their resources, readmissions and late stays, plus patients/140 new patients
+        write_batch(inc, max(1, patients // 14), seed=0, batch=2)
+    m1 = json.loads((base / "manifest" / "batch-0001.json").read_text())
+    m2 = json.loads((inc / "manifest" / "batch-0002.json").read_text())
+
+    def by_type(lines: dict) -> dict:
+        out = {"Patient": 0, "Encounter": 0, "Condition": 0}
+        for name, n in lines.items():
+            out[name.split(".")[0]] += n
+        return out
+
+    return {"patients": patients, "lines": by_type(m1["lines"]), "lines_total": sum(m1["lines"].values()),
+            "bad_records": sum(sum(v.values()) for v in m1["bad"].values()),
+            "bytes_on_disk": sum(p.stat().st_size for p in (base / "fhir").rglob("*") if p.is_file()),
+            "bytes_uncompressed": _uncompressed(base / "fhir"),
+            "incremental_lines": sum(m2["lines"].values()),
+            "incremental_share": sum(m2["lines"].values()) / sum(m1["lines"].values()),
+            "incremental_by_type": by_type(m2["lines"])}
+
+
+def _uncompressed(folder: Path) -> int:
+    import gzip
+
+    total = 0
+    for p in folder.rglob("*"):
+        if p.is_file():
+            if p.name.endswith(".gz"):
+                with gzip.open(p, "rb") as fh:
+                    while chunk := fh.read(1 << 20):
+                        total += len(chunk)
+            else:
+                total += p.stat().st_size
+    return total
+
+
+# --- sub-commands run in their own process ---------------------------------------------------------
+
+def cmd_floor(input_dir: str) -> None:
+    """The engine floor: the runner's Spark session reading every NDJSON file, counting lines."""
+    sys.path.insert(0, str(REPO / "glue_scripts"))
+    from lakelib.session import local_spark_session
+
+    files = sorted(str(p) for p in (Path(input_dir) / "fhir").rglob("*.ndjson*"))
+    with tempfile.TemporaryDirectory() as wh:
+        spark = local_spark_session(wh, app_name="bench-floor")
+        n = spark.read.text(files).count()
+        spark.stop()
+    print(json.dumps({"lines": n}))
+
+
+def cmd_duckdb(input_dir: str, out: str) -> None:
+    from lakehouse.fhir_reference import reference_rows
+
+    Path(out).write_text(json.dumps(reference_rows(input_dir)))
+
+
+# --- the benchmark ---------------------------------------------------------------------------
+
+def runner_cmd(input_dir: Path, warehouse: Path, *extra: str) -> list[str]:
+    return [PY, "-m", "lakehouse.runner", "run", "--input", str(input_dir), "--warehouse", str(warehouse), *extra]
+
+
+def gold_rows(warehouse: Path) -> list[list]:
+    report = json.loads((warehouse / "_runs" / "latest.json").read_text())
+    assert report["status"] == "succeeded", report["status"]
+    [g] = report["gold"].values()
+    return sorted(g["rows"])
+
+
+def same_gold(actual: list[list], expected: list[list]) -> bool:
+    if len(actual) != len(expected):
+        return False
+    for a, e in zip(actual, sorted(expected)):
+        for x, y in zip(a, e):
+            if isinstance(y, float) or isinstance(x, float):
+                if x is None or y is None or not math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-12):
+                    return False
+            elif x != y:
+                return False
+    return True
+
+
+def job_seconds(warehouse: Path) -> dict[str, float]:
+    report = json.loads((warehouse / "_runs" / "latest.json").read_text())
+    return {j["job"]: j["seconds"] for j in report["jobs"]}
+
+
+def median(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def cost_projection(work_seconds: dict[str, float], local_cores: int) -> dict:
+    """One daily prod run on Glue from the prod stack's job settings and the measured per-job work."""
+    from lakehouse.config import load_stack_config
+
+    cfg = load_stack_config("prod")
+    jobs, total_dpu_h, total_dpu_h_small = {}, 0.0, 0.0
+    startup_s = 60.0
+    for key, s in sorted(cfg.job_settings.items()):
+        name = key.split(".", 1)[1]
+        if not key.startswith("fhir.") or name not in work_seconds:
+            continue
+        dpu = DPU_PER_WORKER[s.worker_type] * s.number_of_workers
+        local_core_s = work_seconds[name] * local_cores
+        # Glue workers: one is the driver; executors = workers - 1, each 4 vCPU per DPU
+        exec_cores = (s.number_of_workers - 1) * DPU_PER_WORKER[s.worker_type] * VCPU_PER_DPU
+        run_s = startup_s + local_core_s / (exec_cores * 0.5)  # 50% parallel efficiency
+        billed_s = max(60.0, run_s)  # per-second billing, 1-minute minimum
+        dpu_h = dpu * billed_s / 3600
+        # the same work on the smallest legal setting: 2 x G.1X (1 driver + 1 executor, 4 vCPU)
+        small_s = max(60.0, startup_s + local_core_s / (4 * 0.5))
+        small_dpu_h = 2 * small_s / 3600
+        total_dpu_h += dpu_h
+        total_dpu_h_small += small_dpu_h
+        jobs[name] = {"worker_type": s.worker_type, "workers": s.number_of_workers, "dpu": dpu,
+                      "auto_scaling": s.auto_scaling, "execution_class": s.execution_class,
+                      "local_seconds": round(work_seconds[name], 1), "projected_seconds": round(run_s, 1),
+                      "dpu_hours_at_max_workers": round(dpu_h, 3), "dpu_hours_on_2xG1X": round(small_dpu_h, 3)}
+    return {
+        "jobs": jobs, "dpu_hours": round(total_dpu_h, 3), "usd": round(total_dpu_h * GLUE_PRICE_PER_DPU_HOUR, 3),
+        "dpu_hours_on_2xG1X": round(total_dpu_h_small, 3),
+        "usd_on_2xG1X": round(total_dpu_h_small * GLUE_PRICE_PER_DPU_HOUR, 3),
+        "seed_002_dpu_hours": SEED_DPU_HOURS, "seed_002_usd": round(SEED_DPU_HOURS * GLUE_PRICE_PER_DPU_HOUR, 3),
+        "assumptions": [
+            f"price ${GLUE_PRICE_PER_DPU_HOUR}/DPU-hour, per-second billing, 1-minute minimum per job run",
+            "work = measured local job seconds x local cores (all cores busy: an upper bound on CPU work)",
+            "Glue executors = workers - 1 (one worker is the driver), 4 vCPU per DPU, 50% parallel efficiency",
+            f"{startup_s:.0f} s start-up per job (Glue 5.0 start is usually well under a minute; billed)",
+            "auto scaling off in the projection: every configured worker billed for the whole run "
+            "(with auto scaling on, Glue bills only the executors it allocates, so this is the ceiling)",
+            "S3 instead of local disk and Glue's own JVM: not modelled; data read once per job as measured",
+            "one run per day; STANDARD execution class (FLEX would be up to 34% cheaper)",
+        ],
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["_floor"]:
+        cmd_floor(argv[1])
+        return 0
+    if argv[:1] == ["_duckdb"]:
+        cmd_duckdb(argv[1], argv[2])
+        return 0
+    ap = argparse.ArgumentParser(prog="bench/bench.py", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--patients", type=int, default=2000, help="base patients (~7.5 encounters each)")
+    ap.add_argument("--runs", type=int, default=3, help="runs per figure; the median is reported")
+    ap.add_argument("--work", default=None, help="work folder (default bench/results/work-<patients>)")
+    ap.add_argument("--out", default=None, help="JSON result (default bench/results/bench-<patients>.json)")
+    ap.add_argument("--event-logs", default=None, help="write Spark event logs of every run to this folder")
+    ap.add_argument("--keep", action="store_true", help="keep the warehouses (default: removed)")
+    a = ap.parse_args(argv)
+    if a.patients < 1 or a.runs < 1:
+        ap.error(f"--patients and --runs: got {a.patients}, {a.runs}; allowed: whole numbers >= 1")
+    work = Path(a.work or REPO / "bench" / "results" / f"work-{a.patients}").resolve()
+    out = Path(a.out or REPO / "bench" / "results" / f"bench-{a.patients}.json").resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    log = work / "runs.log"
+    env = {"TZ": "UTC"}
+    if a.event_logs:
+        conf = work / "spark-conf"
+        conf.mkdir(exist_ok=True)
+        Path(a.event_logs).mkdir(parents=True, exist_ok=True)
+        (conf / "spark-defaults.conf").write_text(
+            f"spark.eventLog.enabled true\nspark.eventLog.dir {Path(a.event_logs).resolve().as_uri()}\n")
+        env["SPARK_CONF_DIR"] = str(conf)
+
+    def say(msg: str) -> None:
+        print(f"[{datetime.now(timezone.utc):%H:%M:%S}] {msg}", flush=True)
+
+    t0 = time.monotonic()
+    data = generate(work, a.patients)
+    say(f"data: {a.patients} patients -> {data['lines']} lines ({data['bytes_on_disk']:,} bytes on disk, "
+        f"{data['bytes_uncompressed']:,} uncompressed); incremental batch {data['incremental_lines']} lines "
+        f"({100 * data['incremental_share']:.2f}%) in {time.monotonic() - t0:.0f}s")
+    base, inc = work / "input", work / "input_inc"
+    fig: dict[str, list[float]] = {k: [] for k in ("floor", "full", "noop", "noop_force", "incremental", "duckdb")}
+    peaks, jobs_full, jobs_inc, gold_ok = [], [], [], []
+
+    ref_file = work / "duckdb-gold.json"
+    ref_inc_file = work / "duckdb-gold-inc.json"
+    for i in range(a.runs):
+        s, _ = timed([PY, __file__, "_floor", str(base)], env, log)
+        fig["floor"].append(s)
+        say(f"run {i + 1}/{a.runs}: floor {s:.1f}s")
+        s, _ = timed([PY, __file__, "_duckdb", str(base), str(ref_file)], env, log)
+        fig["duckdb"].append(s)
+        say(f"run {i + 1}/{a.runs}: duckdb {s:.1f}s")
+        wh = work / f"wh-{i}"
+        shutil.rmtree(wh, ignore_errors=True)
+        s, peak = timed(runner_cmd(base, wh), env, log)
+        fig["full"].append(s)
+        peaks.append(peak)
+        jobs_full.append(job_seconds(wh))
+        gold_ok.append(same_gold(gold_rows(wh), json.loads(ref_file.read_text())))
+        say(f"run {i + 1}/{a.runs}: full {s:.1f}s, peak {peak / 2**30:.2f} GiB, jobs {jobs_full[-1]}, "
+            f"gold == duckdb: {gold_ok[-1]}")
+        s, _ = timed(runner_cmd(base, wh), env, log)
+        fig["noop"].append(s)
+        s, _ = timed(runner_cmd(base, wh, "--force"), env, log)
+        fig["noop_force"].append(s)
+        say(f"run {i + 1}/{a.runs}: noop {fig['noop'][-1]:.1f}s, noop --force {s:.1f}s")
+        wh_inc = work / f"wh-inc-{i}"
+        shutil.rmtree(wh_inc, ignore_errors=True)
+        shutil.copytree(wh, wh_inc)
+        s, _ = timed(runner_cmd(inc, wh_inc), env, log)
+        fig["incremental"].append(s)
+        jobs_inc.append(job_seconds(wh_inc))
+        if i == 0:
+            timed([PY, __file__, "_duckdb", str(inc), str(ref_inc_file)], env, log)
+        gold_ok.append(same_gold(gold_rows(wh_inc), json.loads(ref_inc_file.read_text())))
+        say(f"run {i + 1}/{a.runs}: incremental {s:.1f}s, jobs {jobs_inc[-1]}, gold == duckdb: {gold_ok[-1]}")
+        if not a.keep:
+            shutil.rmtree(wh_inc, ignore_errors=True)
+            if i < a.runs - 1:
+                shutil.rmtree(wh, ignore_errors=True)
+
+    med = {k: round(median(v), 2) for k, v in fig.items()}
+    med_jobs = {j: round(median([r[j] for r in jobs_full]), 2) for j in jobs_full[0]}
+    med_jobs_inc = {j: round(median([r[j] for r in jobs_inc]), 2) for j in jobs_inc[0]}
+    ratios = {"full/floor": med["full"] / med["floor"], "full/duckdb": med["full"] / med["duckdb"],
+              "noop/full": med["noop"] / med["full"], "noop_force/full": med["noop_force"] / med["full"],
+              "incremental/full": med["incremental"] / med["full"]}
+    ratios = {k: round(v, 3) for k, v in ratios.items()}
+    targets = {"full/floor": 15, "full/duckdb": 8, "noop/full": 0.10, "incremental/full": 0.20}
+    peak_gib = max(peaks) / 2**30
+    result = {
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([".venv/bin/python", "bench/bench.py", *argv]),
+        "machine": machine(), "data": data, "runs": a.runs,
+        "seconds_median": med, "seconds_all": {k: [round(x, 2) for x in v] for k, v in fig.items()},
+        "full_jobs_seconds_median": med_jobs, "incremental_jobs_seconds_median": med_jobs_inc,
+        "peak_memory_bytes": max(peaks), "peak_memory_gib": round(peak_gib, 2),
+        "ratios": ratios,
+        "targets_met": {**{k: ratios[k] <= v for k, v in targets.items()}, "peak_memory<=6GB": peak_gib * 2**30 <= 6e9},
+        "gold_equals_duckdb": all(gold_ok),
+        "glue_cost": cost_projection(med_jobs, os.cpu_count() or 2),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print()
+    print(f"{'figure':<14}{'median s':>10}   all runs")
+    for k in fig:
+        print(f"{k:<14}{med[k]:>10.2f}   {', '.join(f'{x:.1f}' for x in fig[k])}")
+    print(f"{'peak memory':<14}{peak_gib:>10.2f}   GiB (runner Python + driver JVM)")
+    for k, v in ratios.items():
+        t = targets.get(k)
+        print(f"{k:<18}{v:>8.3f}" + (f"   target <= {t}: {'met' if v <= t else 'MISSED'}" if t else ""))
+    c = result["glue_cost"]
+    print(f"glue projection: {c['dpu_hours']} DPU-h (${c['usd']}) per run at the prod settings; "
+          f"{c['dpu_hours_on_2xG1X']} DPU-h on 2 x G.1X; seed 002: {c['seed_002_dpu_hours']:.1f} DPU-h")
+    print(f"gold equals the DuckDB reference in every run: {result['gold_equals_duckdb']}")
+    print(f"written: {out}")
+    if not a.keep:
+        shutil.rmtree(work / f"wh-{a.runs - 1}", ignore_errors=True)
+    return 0 if result["gold_equals_duckdb"] else 1
+
+
+def machine() -> dict:
+    mem = 0
+    try:
+        with open("/proc/meminfo") as fh:
+            mem = int(fh.readline().split()[1]) * 1024
+    except OSError:
+        pass
+    cpu = platform.processor()
+    try:
+        with open("/proc/cpuinfo") as fh:
+            cpu = next((l.split(":", 1)[1].strip() for l in fh if l.startswith("model name")), cpu)
+    except OSError:
+        pass
+    try:
+        load = os.getloadavg()
+    except OSError:
+        load = None
+    java = subprocess.run(["java", "-version"], capture_output=True, text=True).stderr.splitlines()[:1]
+    return {"cpus": os.cpu_count(), "cpu_model": cpu, "memory_bytes": mem, "os": platform.platform(),
+            "python": platform.python_version(), "java": java[0] if java else None,
+            "load_average_at_end": load,
+            "spark_master": os.environ.get("LAKEHOUSE_SPARK_MASTER", "local[2]"),
+            "driver_memory": os.environ.get("LAKEHOUSE_DRIVER_MEMORY", "2g")}
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
+    raise SystemExit(main())
