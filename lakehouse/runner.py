@@ -528,6 +528,33 @@ def _console():
     return Console(highlight=False, width=None if sys.stdout.isatty() else 160)
 
 
+def write_sample_data(console, pipeline: str, input_dir: Path) -> None:
+    """The bundled sample of a pipeline, for runs without --input."""
+    if pipeline == "fhir":
+        from .fhir_sample import write_batch
+
+        console.print(f"generating sample data: {SAMPLE_PATIENTS} patients -> {input_dir}/fhir/batch-0001/")
+        write_batch(input_dir, SAMPLE_PATIENTS, seed=0)
+    elif pipeline == "climate":
+        from .climate_sample import write_sample
+
+        console.print(f"generating sample data -> {input_dir}/climate/")
+        write_sample(input_dir)
+
+
+def database_for(pipeline: PipelineSpec, warehouse: Path):
+    """Extra job arguments for `connection: true` jobs, as a context manager: a configured
+    PostgreSQL (LAKEHOUSE_JDBC_URL, credentials in LAKEHOUSE_JDBC_USER/PASSWORD) or else a
+    throwaway local server that lives as long as the run."""
+    if not any(j.connection for j in pipeline.jobs):
+        return contextlib.nullcontext({})
+    if os.environ.get("LAKEHOUSE_JDBC_URL"):
+        return contextlib.nullcontext({"--jdbc_url": os.environ["LAKEHOUSE_JDBC_URL"]})
+    from .pg_local import local_jdbc_for_pipeline
+
+    return local_jdbc_for_pipeline(warehouse)
+
+
 def cmd_run(a: argparse.Namespace) -> int:
     console = _console()
     cfg = load_stack_config(a.stack)
@@ -539,11 +566,8 @@ def cmd_run(a: argparse.Namespace) -> int:
         except ValueError:
             raise RunnerError(f"--as-of: got {a.as_of!r}; allowed: a date YYYY-MM-DD")
     input_dir, warehouse = Path(a.input or DEFAULT_INPUT), Path(a.warehouse)
-    if a.input is None and not (input_dir / "fhir").is_dir() and pipeline.name == "fhir":
-        from .fhir_sample import write_batch
-
-        console.print(f"generating sample data: {SAMPLE_PATIENTS} patients -> {input_dir}/fhir/batch-0001/")
-        write_batch(input_dir, SAMPLE_PATIENTS, seed=0)
+    if a.input is None and not (input_dir / pipeline.name).is_dir():
+        write_sample_data(console, pipeline.name, input_dir)
     if not input_dir.is_dir():
         raise RunnerError(f"--input: got {str(input_dir)!r}; allowed: an existing folder (the raw zone)")
 
@@ -582,7 +606,11 @@ def _run(console, cfg, pipeline, input_dir, warehouse, as_of, fp, state, state_p
         spark = spark_session(warehouse)
     view = ProgressView(f"{pipeline.name} on local Spark + Iceberg")
     view.runs = runs = plan_runs(pipeline)
-    with Live(view, console=console, refresh_per_second=4, transient=False) as live:
+    with database_for(pipeline, warehouse) as db_args, \
+            Live(view, console=console, refresh_per_second=4, transient=False) as live:
+        for j in pipeline.jobs:
+            if j.connection:
+                extra[j.name].update(db_args)
         run_pipeline(spark, runs, where, extra, on_change=live.refresh)
     console.print()
     failed = [r for r in runs if r.status == "failed"]
