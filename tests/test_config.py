@@ -247,3 +247,14 @@ def test_an_existing_database_needs_an_existing_network():
     assert found == ["glue-lakehouse:databaseMode: got 'existing'; allowed: create | none when createNetwork is "
                      "true (a VPC made here cannot reach an outside database; set createNetwork: false with "
                      "its vpcId and subnetIds)"]
+
+
+def test_readme_configuration_reference_lists_every_key_with_its_default():
+    readme = (pipelines_mod.REPO_ROOT / "README.md").read_text()
+    for key, decl in project_schema().items():
+        row = next((line for line in readme.splitlines() if line.startswith(f"| `{key}` |")), None)
+        assert row is not None, f"README configuration reference lacks {key}"
+        if "default" in decl and decl["default"] not in ("", [], False, True):
+            default = decl["default"]
+            shown = "[" + ", ".join(default) + "]" if isinstance(default, list) else str(default)
+            assert f"`{shown}`" in row, (key, row)
