@@ -31,16 +31,26 @@ def test_outputs_name_what_users_and_the_ops_tool_need(stack):
     names = lake_names(cfg, ACCOUNT)
     region = stack_file_values(name)["aws:region"]
     key = ev.of_type("aws:kms/key:Key")[0]
-    assert ev.outputs == {
+    declared = [(p.name, j.name) for p in cfg.pipelines for j in p.jobs]  # what the stack file deploys
+    expected = {
         "region": region,
         "kmsKeyArn": f"arn:aws:kms:{region}:{ACCOUNT}:key/{key.id}",
         "buckets": {role: f"lakehouse-{name}-{role}-{ACCOUNT}" for role in BUCKET_ROLES},
         "databases": {z: f"lakehouse_{name}_{z}" for z in ("bronze", "silver", "gold")},
-        "jobs": {f"fhir.{j}": f"lakehouse-{name}-fhir-{j}" for j in ("bronze", "silver", "gold")},
+        "jobs": {f"{p}.{j}": f"lakehouse-{name}-{p}-{j.replace('_', '-')}" for p, j in declared},
         "securityConfiguration": f"lakehouse-{name}-jobs",
         "alertsTopicArn": f"arn:aws:sns:{region}:{ACCOUNT}:lakehouse-{name}-alerts",
-        "workflows": {"fhir": f"lakehouse-{name}-fhir"},
+        "workflows": {p.name: f"lakehouse-{name}-{p.name}" for p in cfg.pipelines},
     }
+    if cfg.needs_connection:  # a declared `connection: true` job brings the JDBC connection and its database
+        endpoint = f"lakehouse-{name}-postgres.abc123xyz.{region}.rds.amazonaws.com:5432"  # the mocks' RDS address
+        expected["connection"] = {
+            "name": f"lakehouse-{name}-postgres", "jdbcUrl": f"jdbc:postgresql://{endpoint}/lakehouse",
+            "vpcId": "postgres-vpc-id", "subnetId": "postgres-private-1-id", "securityGroupId": "postgres-glue-id"}
+        expected["database"] = {"endpoint": endpoint, "name": "lakehouse",
+                                "secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:rds!db-postgres-postgres-AbCdEf"}
+    assert ev.outputs == expected
+    assert {"fhir", "climate"} <= {p.name for p in cfg.pipelines} and cfg.needs_connection  # both stacks ship both
     assert ev.outputs["buckets"] == dict(names.buckets)
 
 
@@ -76,9 +86,9 @@ def test_prod_is_bigger_auto_scaling_standard_long_lived_and_protected():
     ev = evaluate_stack("prod")
     sizes = {j.inputs["name"]: (j.inputs["executionClass"], j.inputs["workerType"], j.inputs["numberOfWorkers"])
              for j in ev.of_type(JOB_TYPE)}
-    assert sizes == {"lakehouse-prod-fhir-bronze": ("STANDARD", "G.2X", 10),
-                     "lakehouse-prod-fhir-silver": ("STANDARD", "G.2X", 10),
-                     "lakehouse-prod-fhir-gold": ("STANDARD", "G.2X", 4)}  # pipelines/fhir.yaml stacks.prod
+    # pipelines/fhir.yaml stacks.prod gives gold 4 workers; every other declared job takes the stack's 10
+    assert sizes == {f"lakehouse-prod-{p.name}-{j.name.replace('_', '-')}": ("STANDARD", "G.2X", 4 if j.key == "fhir.gold" else 10)
+                     for p in load_stack_config("prod").pipelines for j in p.jobs}
     assert {j.inputs["defaultArguments"]["--enable-auto-scaling"] for j in ev.of_type(JOB_TYPE)} == {"true"}
     assert {b.inputs["forceDestroy"] for b in ev.of_type("aws:s3/bucket:Bucket")} == {False}
     assert {g.inputs["retentionInDays"] for g in ev.of_type("aws:cloudwatch/logGroup:LogGroup")} == {365}
@@ -125,9 +135,15 @@ def test_one_alert_topic_and_one_failure_rule_per_job_targeting_it(stack):
     name, ev = stack
     [topic] = ev.of_type("aws:sns/topic:Topic")
     targets = ev.of_type("aws:cloudwatch/eventTarget:EventTarget")
-    assert sorted(t.inputs["rule"] for t in targets) == sorted(
-        f"lakehouse-{name}-fhir-{j}-failed" for j in ("bronze", "silver", "gold"))
+    rules = sorted(f"lakehouse-{name}-{p.name}-{j.name.replace('_', '-')}-failed"
+                   for p in load_stack_config(name).pipelines for j in p.jobs)
+    assert sorted(t.inputs["rule"] for t in targets) == rules
     assert {t.inputs["arn"] for t in targets} == {topic.outputs["arn"]}
+    # the topic admits exactly these rules, so every job's failure reaches it
+    [policy] = ev.of_type("aws:sns/topicPolicy:TopicPolicy")
+    [publish] = [st for st in json.loads(policy.inputs["policy"])["Statement"] if st["Effect"] == "Allow"]
+    assert sorted(publish["Condition"]["ArnLike"]["aws:SourceArn"]) == [
+        f"arn:aws:events:{stack_file_values(name)['aws:region']}:{ACCOUNT}:rule/{r}" for r in rules]
     [library] = [o for o in ev.of_type("aws:s3/bucketObjectv2:BucketObjectv2") if o.inputs["key"].startswith("lib/")]
     assert library.inputs["key"].startswith("lib/lakelib-")
     for job in ev.of_type(JOB_TYPE):
@@ -210,36 +226,57 @@ DOCUMENTS = {  # resource type -> input holding a policy document
 def test_every_policy_document_of_the_stack_passes_parliament(stack):
     from component_support import parliament_findings
 
-    _, ev = stack
+    name, ev = stack
     linted = 0
     for r in ev:
         if r.type in DOCUMENTS:
             doc = json.loads(r.inputs[DOCUMENTS[r.type]])
             assert parliament_findings(doc, trust=r.type == "aws:iam/role:Role") == [], (r.type, r.name)
             linted += 1
-    assert linted == 3 + 3 + 1 + 7 + 1  # roles, role policies, key, buckets, topic
+    jobs = sum(len(p.jobs) for p in load_stack_config(name).pipelines)
+    assert linted == jobs + jobs + 1 + 7 + 1  # job roles, job role policies, key, buckets, topic
 
 
 def test_jobs_declaring_a_connection_get_the_stack_jdbc_connection_and_only_they():
     from policy.offline import POLICY_DIR, evaluate, load_pack_config, mandatory, resources_from_program
 
-    values = stack_file_values("prod")
-    values[f"{PROJECT}:pipelines"] = ["fhir", "climate"]
-    ev = evaluate_stack("prod", values)
+    cfg = load_stack_config("prod")
+    assert cfg.needs_connection is True  # the shipped prod stack deploys climate, whose jobs declare it
+    declared = {f"{p.name}.{j.name}": j.connection for p in cfg.pipelines for j in p.jobs}
+    [climate] = [p for p in cfg.pipelines if p.name == "climate"]
+    assert {k for k, c in declared.items() if c} == {j.key for j in climate.jobs}
+    assert {k for k, c in declared.items() if not c} == {"fhir.bronze", "fhir.silver", "fhir.gold"}
+    ev = evaluate_stack("prod")
     [connection] = ev.of_type("aws:glue/connection:Connection")
     assert connection.inputs["name"] == "lakehouse-prod-postgres"
-    cfg = load_stack_config("prod")
-    for job in ev.of_type(JOB_TYPE):
-        climate = job.inputs["name"].startswith("lakehouse-prod-climate-")
-        assert job.inputs.get("connections") == (["lakehouse-prod-postgres"] if climate else None), job.inputs["name"]
-        assert job.inputs["defaultArguments"].get("--connection_name") == ("lakehouse-prod-postgres" if climate else None)
-    for policy in ev.of_type("aws:iam/rolePolicy:RolePolicy"):
-        sids = [st["Sid"] for st in json.loads(policy.inputs["policy"])["Statement"]]
-        assert ("ReadConnectionSecret" in sids) == policy.name.startswith("climate-"), policy.name
+    jobs = {j.name: j for j in ev.of_type(JOB_TYPE)}
+    assert sorted(jobs) == [f"{p.name}-{j.name}" for p in sorted(cfg.pipelines, key=lambda p: p.name)
+                            for j in sorted(p.jobs, key=lambda j: j.name)]
+    for p in cfg.pipelines:
+        for j in p.jobs:
+            job = jobs[f"{p.name}-{j.name}"].inputs
+            assert job.get("connections") == (["lakehouse-prod-postgres"] if j.connection else None), j.key
+            assert job["defaultArguments"].get("--connection_name") == (
+                "lakehouse-prod-postgres" if j.connection else None), j.key
+            policy = ev.get("aws:iam/rolePolicy:RolePolicy", f"{p.name}-{j.name}-policy")
+            sids = [st["Sid"] for st in json.loads(policy.inputs["policy"])["Statement"]]
+            assert ("ReadConnectionSecret" in sids) == j.connection, j.key
+    assert len(ev.of_type("aws:iam/rolePolicy:RolePolicy")) == len(declared)
     assert sorted(ev.outputs["workflows"]) == ["climate", "fhir"]
     assert ev.outputs["connection"]["name"] == "lakehouse-prod-postgres"
     assert ev.outputs["database"]["name"] == "lakehouse"
-    assert len(ev.outputs["jobs"]) == 3 + 5
+    assert sorted(ev.outputs["jobs"]) == sorted(declared)
     violations = evaluate(resources_from_program(ev), load_pack_config(POLICY_DIR / "config.prod.json"))
     assert [f"{v.policy} {v.resource_name}: {v.message}" for v in mandatory(violations)] == []
-    assert cfg.needs_connection is False  # the shipped prod stack deploys fhir only
+
+
+def test_a_stack_without_connection_jobs_makes_no_connection_network_or_database():
+    values = stack_file_values("prod")
+    values[f"{PROJECT}:pipelines"] = ["fhir"]  # no declared `connection: true` job
+    ev = evaluate_stack("prod", values)
+    assert "connection" not in ev.outputs and "database" not in ev.outputs
+    for typ in ("aws:glue/connection:Connection", "aws:rds/instance:Instance", "aws:ec2/vpc:Vpc",
+                "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/vpcEndpoint:VpcEndpoint"):
+        assert ev.of_type(typ) == [], typ
+    assert sorted(ev.outputs["jobs"]) == ["fhir.bronze", "fhir.gold", "fhir.silver"]
+    assert all("connections" not in j.inputs for j in ev.of_type(JOB_TYPE))
