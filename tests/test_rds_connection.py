@@ -21,7 +21,7 @@ from components.glue_rds_connection import (
     private_subnet_cidrs,
 )
 from components.network_policies import STAR_ONLY_EC2_ACTIONS, connection_job_statements
-from lakehouse.config import DatabaseSettings, NetworkSettings
+from lakehouse.config import PROJECT, DatabaseSettings, NetworkSettings, load_stack_config, stack_file_values
 from lakehouse.errors import ConfigError
 from lakehouse.offline import evaluate_stack
 from mock_recorder import ACCOUNT, REGION, evaluate, policy_violations
@@ -341,22 +341,26 @@ def declare_gold_on_connection(tmp_path, monkeypatch):
     monkeypatch.setattr(pipelines, "PIPELINES_DIR", tmp_path)
 
 
-@pytest.fixture
-def gold_on_connection(tmp_path, monkeypatch):
-    declare_gold_on_connection(tmp_path, monkeypatch)
-
-
 def role_policy(ev, job: str) -> dict:
     return json.loads(ev.get("aws:iam/rolePolicy:RolePolicy", f"fhir-{job}-policy").inputs["policy"])
 
 
+def fhir_only(stack: str) -> dict:
+    """The stack file's values with only the fhir pipeline: no declared job uses the connection."""
+    values = stack_file_values(stack)
+    values[f"{PROJECT}:pipelines"] = ["fhir"]
+    return values
+
+
 @pytest.mark.parametrize("stack", ["dev", "prod"])
-def test_both_stacks_evaluate_with_workflows_and_the_connection(stack, gold_on_connection):
+def test_both_stacks_evaluate_with_workflows_and_the_connection(stack):
+    cfg = load_stack_config(stack)  # as shipped: fhir and climate, whose jobs declare `connection: true`
     ev = evaluate_stack(stack)
     base = f"lakehouse-{stack}"
     secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-postgres-postgres-AbCdEf"
     endpoint = f"{base}-postgres.abc123xyz.{REGION}.rds.amazonaws.com:5432"
-    assert ev.outputs["workflows"] == {"fhir": f"{base}-fhir"}
+    assert ev.outputs["workflows"] == {p.name: f"{base}-{p.name}" for p in cfg.pipelines}
+    assert sorted(ev.outputs["workflows"]) == ["climate", "fhir"]
     assert ev.outputs["connection"] == {
         "name": f"{base}-postgres", "jdbcUrl": f"jdbc:postgresql://{endpoint}/lakehouse", "vpcId": "postgres-vpc-id",
         "subnetId": "postgres-private-1-id", "securityGroupId": "postgres-glue-id"}
@@ -366,22 +370,33 @@ def test_both_stacks_evaluate_with_workflows_and_the_connection(stack, gold_on_c
     prod = stack == "prod"
     assert (db["multiAz"], db["deletionProtection"], db["backupRetentionPeriod"], db["skipFinalSnapshot"]) == (
         prod, prod, 14 if prod else 1, not prod)
-    gold = ev.get("aws:glue/job:Job", "fhir-gold").inputs
-    bronze = ev.get("aws:glue/job:Job", "fhir-bronze").inputs
-    assert gold["connections"] == [f"{base}-postgres"] and gold["defaultArguments"]["--connection_name"] == f"{base}-postgres"
-    assert "connections" not in bronze and "--connection_name" not in bronze["defaultArguments"]
-    assert [t.inputs["name"] for t in ev.of_type(TRIGGER)] == [
-        f"{base}-fhir-start", f"{base}-fhir-after-bronze", f"{base}-fhir-after-silver"]
-    start = ev.get(TRIGGER, "fhir-start").inputs
-    assert start["type"] == ("SCHEDULED" if prod else "ON_DEMAND")
-    assert [a["jobName"] for a in start["actions"]] == [f"{base}-fhir-bronze"]
+    assert [c.inputs["name"] for c in ev.of_type(CONNECTION)] == [f"{base}-postgres"]
+    for p in cfg.pipelines:
+        for j in p.jobs:  # exactly the jobs declaring `connection: true` run on it
+            job = ev.get("aws:glue/job:Job", f"{p.name}-{j.name}").inputs
+            if j.connection:
+                assert job["connections"] == [f"{base}-postgres"], j.key
+                assert job["defaultArguments"]["--connection_name"] == f"{base}-postgres", j.key
+            else:
+                assert "connections" not in job and "--connection_name" not in job["defaultArguments"], j.key
+    assert {j.key for p in cfg.pipelines for j in p.jobs if j.connection} == {
+        "climate.process_locations", "climate.process_climate_data", "climate.process_health_data",
+        "climate.process_hospital_data", "climate.calculate_derived_metrics"}
+    assert sorted(t.inputs["name"] for t in ev.of_type(TRIGGER)) == sorted(
+        [f"{base}-fhir-start", f"{base}-fhir-after-bronze", f"{base}-fhir-after-silver",
+         f"{base}-climate-start", f"{base}-climate-after-process-locations",
+         f"{base}-climate-after-process-climate-data-process-health-data-process-hospital-data"])
+    for pipeline, first in (("fhir", ["fhir-bronze"]), ("climate", ["climate-process-locations"])):
+        start = ev.get(TRIGGER, f"{pipeline}-start").inputs
+        assert start["type"] == ("SCHEDULED" if prod else "ON_DEMAND")
+        assert [a["jobName"] for a in start["actions"]] == [f"{base}-{j}" for j in first]
 
 
 def test_attaching_the_connection_adds_exactly_its_statements_to_the_job_role(tmp_path, monkeypatch):
-    plain = evaluate_stack("dev")  # fhir as declared: no job uses the connection
+    plain = evaluate_stack("dev", fhir_only("dev"))  # fhir as declared: no job uses the connection
     assert "connection" not in plain.outputs and not plain.of_type(CONNECTION)
     declare_gold_on_connection(tmp_path, monkeypatch)
-    attached = evaluate_stack("dev")
+    attached = evaluate_stack("dev", fhir_only("dev"))
     secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-postgres-postgres-AbCdEf"
     added = expected_statements(secret, attached.outputs["kmsKeyArn"], "postgres-vpc-id", "postgres-private-1-id",
                                 "postgres-glue-id")
