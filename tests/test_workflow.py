@@ -16,7 +16,7 @@ from components.glue_workflow import (
     raw_prefixes,
 )
 from components.network_policies import eventbridge_trust_policy, notify_workflow_policy
-from lakehouse.config import WorkflowSettings, stack_file_values
+from lakehouse.config import WorkflowSettings, load_stack_config, stack_file_values
 from lakehouse.errors import ConfigError
 from lakehouse.offline import evaluate_stack
 from lakehouse.pipelines import Access, JobSpec, PipelineSpec, dag_problems, parse_pipeline
@@ -352,14 +352,23 @@ def test_event_mode_stack_enables_eventbridge_on_the_raw_bucket_and_targets_the_
                    "glue-lakehouse:eventBatchWindowSeconds": 120})
     ev = evaluate_stack("dev", values)
     raw = ev.outputs["buckets"]["raw"]
-    (note,) = ev.of_type("aws:s3/bucketNotification:BucketNotification")
+    (note,) = ev.of_type("aws:s3/bucketNotification:BucketNotification")  # one per bucket, shared by the workflows
     assert (note.inputs["bucket"], note.inputs["eventbridge"]) == (raw, True)
-    rule = ev.get("aws:cloudwatch/eventRule:EventRule", "fhir-raw-created")
-    assert json.loads(rule.inputs["eventPattern"])["detail"] == {
-        "bucket": {"name": [raw]}, "object": {"key": [{"prefix": "fhir/"}]}}
-    workflow = ev.get(WORKFLOW, "fhir")
-    target = ev.get("aws:cloudwatch/eventTarget:EventTarget", "fhir-raw-created")
-    assert target.inputs["arn"] == workflow.outputs["arn"] == f"arn:aws:glue:{REGION}:{ACCOUNT}:workflow/lakehouse-dev-fhir"
-    start = ev.get(TRIGGER, "fhir-start").inputs
-    assert (start["type"], start["eventBatchingConditions"]) == ("EVENT", [{"batchSize": 3, "batchWindow": 120}])
-    assert ev.outputs["workflows"] == {"fhir": "lakehouse-dev-fhir"}
+    declared = load_stack_config("dev").pipelines
+    # each workflow starts on objects under the raw prefixes its own jobs read
+    prefixes = {"fhir": ["fhir/"],
+                "climate": ["climate/climate/", "climate/health/", "climate/hospital/", "climate/locations/"]}
+    assert {p.name: sorted({x for j in p.jobs for a in j.reads if a.zone == "raw" for x in a.prefixes})
+            for p in declared} == prefixes
+    for name, keys in prefixes.items():
+        rule = ev.get("aws:cloudwatch/eventRule:EventRule", f"{name}-raw-created")
+        assert json.loads(rule.inputs["eventPattern"])["detail"] == {
+            "bucket": {"name": [raw]}, "object": {"key": [{"prefix": k} for k in keys]}}
+        workflow = ev.get(WORKFLOW, name)
+        target = ev.get("aws:cloudwatch/eventTarget:EventTarget", f"{name}-raw-created")
+        assert target.inputs["arn"] == workflow.outputs["arn"] == \
+            f"arn:aws:glue:{REGION}:{ACCOUNT}:workflow/lakehouse-dev-{name}"
+        start = ev.get(TRIGGER, f"{name}-start").inputs
+        assert (start["type"], start["eventBatchingConditions"]) == ("EVENT", [{"batchSize": 3, "batchWindow": 120}])
+    assert len(ev.of_type("aws:cloudwatch/eventRule:EventRule")) == len(prefixes) + sum(len(p.jobs) for p in declared)
+    assert ev.outputs["workflows"] == {p.name: f"lakehouse-dev-{p.name}" for p in declared}
