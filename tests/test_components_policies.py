@@ -244,11 +244,19 @@ def test_a_job_name_too_long_for_an_iam_role_is_a_config_problem():
     from dataclasses import replace
 
     cfg = load_stack_config("dev")
-    long_prefix = replace(cfg, name_prefix="a-very-long-prefix-x", stack="a-very-long-stack-xy")
+    [fhir] = [p for p in cfg.pipelines if p.name == "fhir"]
+    [climate] = [p for p in cfg.pipelines if p.name == "climate"]
+    longest = replace(cfg, name_prefix="a-very-long-prefix-x", stack="a-very-long-stack-xy")
+    long_prefix = replace(longest, pipelines=(fhir,))
     names = lake_names(long_prefix, ACCOUNT)
-    assert name_problems(long_prefix, names).items == []  # longest prefix and stack still fit S3 and IAM
+    assert name_problems(long_prefix, names).items == []  # longest prefix and stack still fit S3 and IAM for fhir
     assert max(len(b) for b in names.buckets.values()) == 62
-    pipeline = replace(cfg.pipelines[0], jobs=(replace(cfg.pipelines[0].jobs[0], name="b" * 40),))
+    # climate's longer job names (25-33 characters) do not fit with the longest prefix and stack: one problem
+    # per job, before anything is registered (the shipped "lakehouse" prefix fits, see the test above)
+    problems = name_problems(longest, lake_names(longest, ACCOUNT)).items
+    assert [p.split(": got ")[0] for p in problems] == [f"pipelines/climate.yaml: jobs.{j.name}" for j in climate.jobs]
+    assert name_problems(cfg, lake_names(cfg, ACCOUNT)).items == []
+    pipeline = replace(fhir, jobs=(replace(fhir.jobs[0], name="b" * 40),))
     too_long = replace(long_prefix, pipelines=(pipeline,))
     [problem] = name_problems(too_long, lake_names(too_long, ACCOUNT)).items
     assert problem.startswith("pipelines/fhir.yaml: jobs." + "b" * 40 + ": got 'a-very-long-prefix-x-a-very-long-stack-xy-fhir-")
