@@ -88,19 +88,39 @@ def deploy(cfg):
     databases = {z: cfg.database_name(z) for z in ("bronze", "silver", "gold")}
     for zone, db in databases.items():
         glue.create_database(DatabaseInput={"Name": db, "LocationUri": f"s3://{buckets[zone]}/"})
+    extra_outputs = {}
+    connection = cfg.resource_name("postgres")
+    if cfg.needs_connection:  # the stack's Glue JDBC connection (GlueRdsConnection), as the program exports it
+        endpoint = f"{connection}.abc123xyz.{REGION}.rds.amazonaws.com:5432"
+        secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-postgres-AbCdEf"
+        glue.create_connection(ConnectionInput={
+            "Name": connection, "ConnectionType": "JDBC", "ConnectionProperties": {
+                "JDBC_CONNECTION_URL": f"jdbc:postgresql://{endpoint}/{cfg.database.name}", "JDBC_ENFORCE_SSL": "true",
+                "SECRET_ID": secret}})
+        extra_outputs = {
+            "connection": {"name": connection, "jdbcUrl": f"jdbc:postgresql://{endpoint}/{cfg.database.name}",
+                           "vpcId": "vpc-0123456789abcdef0", "subnetId": "subnet-0aaaaaaaaaaaaaaa1",
+                           "securityGroupId": "sg-0123456789abcdef0"},
+            "database": {"endpoint": endpoint, "name": cfg.database.name, "secretArn": secret}}
     jobs, workflows = {}, {}
     for pipeline in cfg.pipelines:
         for job in pipeline.jobs:
             s = cfg.job_settings[job.key]
             name = cfg.resource_name(pipeline.name, job.name)
+            arguments = platform_arguments(cfg, job, buckets, databases)
+            on_connection = {}
+            if job.connection:  # as GlueJob attaches it: the connection and --connection_name
+                arguments["--connection_name"] = connection
+                on_connection = {"Connections": {"Connections": [connection]}}
             glue.create_job(
                 Name=name, Role=f"arn:aws:iam::{ACCOUNT}:role/{name}",
                 Command={"Name": "glueetl", "ScriptLocation": f"s3://{buckets['scripts']}/{job.script}",
                          "PythonVersion": "3"},
-                DefaultArguments=platform_arguments(cfg, job, buckets, databases),
+                DefaultArguments=arguments,
                 GlueVersion=s.glue_version, WorkerType=s.worker_type, NumberOfWorkers=s.number_of_workers,
                 Timeout=s.timeout_minutes, MaxRetries=s.max_retries, ExecutionClass=s.execution_class,
-                ExecutionProperty={"MaxConcurrentRuns": s.max_concurrent_runs}, SecurityConfiguration=sec)
+                ExecutionProperty={"MaxConcurrentRuns": s.max_concurrent_runs}, SecurityConfiguration=sec,
+                **on_connection)
             jobs[job.key] = name
         workflow = cfg.resource_name(pipeline.name)
         glue.create_workflow(Name=workflow, MaxConcurrentRuns=cfg.workflow.max_concurrent_runs)
@@ -118,7 +138,7 @@ def deploy(cfg):
     return {
         "region": REGION, "kmsKeyArn": key_arn, "buckets": buckets, "databases": databases, "jobs": jobs,
         "securityConfiguration": sec, "workflows": workflows,
-        "alertsTopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:{cfg.resource_name('alerts')}",
+        "alertsTopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:{cfg.resource_name('alerts')}", **extra_outputs,
     }
 
 
@@ -539,11 +559,13 @@ def test_unknown_output_names_the_missing_key_and_the_keys_present(stack, tmp_pa
     path.write_text(json.dumps(partial))
     code, out = run_cli("--outputs", str(path), "start", "fhir")
     assert code == 2
-    assert (f"error: stack outputs ({path}) have no 'workflows'; keys present: alertsTopicArn, buckets, databases, "
-            "jobs, kmsKeyArn, region, securityConfiguration.") in out
+    assert sorted(partial) == ["alertsTopicArn", "buckets", "connection", "database", "databases", "jobs", "kmsKeyArn",
+                               "region", "securityConfiguration"]  # dev deploys climate: connection and database too
+    assert f"error: stack outputs ({path}) have no 'workflows'; keys present: {', '.join(sorted(partial))}." in out
     code, out = run_cli("--outputs", str(path), "start", "fhir", "--job", "platinum")
     assert code == 2
-    assert f"stack output 'jobs' ({path}) has no 'fhir.platinum'; present: fhir.bronze, fhir.gold, fhir.silver" in out
+    present = ", ".join(sorted(f"{p.name}.{j.name}" for p in cfg.pipelines for j in p.jobs))
+    assert f"stack output 'jobs' ({path}) has no 'fhir.platinum'; present: {present}" in out
 
 
 def test_set_options_nest_only_at_the_first_dot():
