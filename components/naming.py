@@ -19,6 +19,10 @@ from lakehouse.pipelines import LAKE_ZONES, ZONES, JobSpec
 BUCKET_ROLES = ZONES + ("scripts", "temp", "logs")  # raw, bronze, silver, gold, scripts, temp, logs
 IAM_ROLE_NAME_MAX = 64
 S3_BUCKET_NAME_MAX = 63
+EVENT_RULE_NAME_MAX = 64
+FAILURE_RULE_SUFFIX = "-failed"
+# a job's name is also its role's, and "<job>-failed" names its EventBridge rule: the rule binds
+JOB_NAME_MAX = min(IAM_ROLE_NAME_MAX, EVENT_RULE_NAME_MAX - len(FAILURE_RULE_SUFFIX))
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,7 @@ class LakeNames:
             job=name,
             role=name,
             log_group=f"/aws-glue/jobs/{name}",
-            failure_rule=f"{name}-failed",
+            failure_rule=f"{name}{FAILURE_RULE_SUFFIX}",
             temp_prefix=f"{name}/",
             spark_ui_prefix=f"spark-ui/{name}/",
         )
@@ -104,8 +108,9 @@ def name_problems(cfg: StackConfig, names: LakeNames) -> Problems:
     for pipeline in cfg.pipelines:
         for job in pipeline.jobs:
             role = names.job(cfg, job).role
-            if len(role) > IAM_ROLE_NAME_MAX:
+            if len(role) > JOB_NAME_MAX:
                 p.add(f"{pipeline.source}: jobs.{job.name}", role,
-                      f"a job name of at most {IAM_ROLE_NAME_MAX} characters with prefix and stack "
-                      "(it names the job's IAM role): shorten namePrefix, the pipeline or the job name")
+                      f"a job name of at most {JOB_NAME_MAX} characters with prefix and stack (it names the job's "
+                      f"IAM role, at most {IAM_ROLE_NAME_MAX}, and with '{FAILURE_RULE_SUFFIX}' its EventBridge failure "
+                      f"rule, at most {EVENT_RULE_NAME_MAX}): shorten namePrefix, the stack, the pipeline or the job name")
     return p

@@ -260,7 +260,21 @@ def test_a_job_name_too_long_for_an_iam_role_is_a_config_problem():
     too_long = replace(long_prefix, pipelines=(pipeline,))
     [problem] = name_problems(too_long, lake_names(too_long, ACCOUNT)).items
     assert problem.startswith("pipelines/fhir.yaml: jobs." + "b" * 40 + ": got 'a-very-long-prefix-x-a-very-long-stack-xy-fhir-")
-    assert "at most 64 characters" in problem
+    assert "at most 57 characters" in problem
+
+
+def test_a_job_whose_failure_rule_name_exceeds_eventbridge_64_is_a_config_problem():
+    """The role fits IAM's 64 but "<job>-failed" would not fit EventBridge's 64: refused before registration."""
+    from dataclasses import replace
+
+    cfg = replace(load_stack_config("dev"), stack="staging-euwest1")
+    names = lake_names(cfg, ACCOUNT)
+    job = names.job(cfg, [p for p in cfg.pipelines if p.name == "climate"][0].job("calculate_derived_metrics"))
+    assert (len(job.role), len(job.failure_rule)) == (59, 66)
+    assert [p.split(": got ")[0] for p in name_problems(cfg, names).items] == [
+        "pipelines/climate.yaml: jobs.calculate_derived_metrics"]
+    fits = replace(cfg, stack="staging-euwes")  # 57 characters: role 57, rule 64
+    assert name_problems(fits, lake_names(fits, ACCOUNT)).items == []
 
 
 # --- packaging ---------------------------------------------------------------------------------
