@@ -1,14 +1,10 @@
 """Climate-health: validate the climate CSVs not yet ingested (negative probabilities set to 0 and audited) and upsert them into PostgreSQL (climate_data).
 
-Glue entrypoint contract: `run(spark, args)` does the whole job and returns
-{"input", "accepted", "quarantined", ...} (raising when they do not reconcile); `main()`
-parses the arguments, builds the session (GlueContext/Job on Glue, local Iceberg otherwise),
-runs and commits. Arguments: `ARGS`; docs/climate-pipeline.md.
+Arguments: `ARGS`, docs/climate-pipeline.md.
+Glue entrypoint contract: `run(spark, args)` does the whole job and returns {"input",
+"accepted", "quarantined", ...}; `main()` is lakelib.session.run_entrypoint.
 """
 
-from __future__ import annotations
-
-import json
 import sys
 from pathlib import Path
 
@@ -18,7 +14,7 @@ except ImportError:  # run from a checkout: the library sits beside this pipelin
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lakelib import climate_jobs
-from lakelib.session import job_session
+from lakelib.session import run_entrypoint
 
 ARGS = climate_jobs.INGEST_ARGS
 
@@ -28,8 +24,7 @@ def run(spark, args: dict[str, str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    with job_session(sys.argv if argv is None else argv, ARGS) as (spark, args):
-        print(json.dumps(run(spark, args), sort_keys=True, default=str))
+    run_entrypoint(run, ARGS, argv)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,10 @@
 """FHIR bronze: ingest the raw NDJSON files not yet ingested into one Iceberg table per resource type.
 
-Glue entrypoint contract: `run(spark, args) -> {"input", "accepted", "quarantined", ...}`
-does the whole job (raising when input != accepted + quarantined); `main()` parses the
-arguments, builds the session (GlueContext/Job on Glue, local Iceberg otherwise), runs, commits.
-Arguments: see `ARGS` (lakelib.fhir.jobs.BRONZE_ARGS) and docs/fhir-data-model.md.
+Arguments: `ARGS`, docs/fhir-data-model.md.
+Glue entrypoint contract: `run(spark, args)` does the whole job and returns {"input",
+"accepted", "quarantined", ...}; `main()` is lakelib.session.run_entrypoint.
 """
 
-from __future__ import annotations
-
-import json
 import sys
 from pathlib import Path
 
@@ -18,7 +14,7 @@ except ImportError:  # run from a checkout: the library sits beside this pipelin
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lakelib.fhir import jobs
-from lakelib.session import job_session
+from lakelib.session import run_entrypoint
 
 ARGS = jobs.BRONZE_ARGS
 
@@ -28,8 +24,7 @@ def run(spark, args: dict[str, str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    with job_session(sys.argv if argv is None else argv, ARGS) as (spark, args):
-        print(json.dumps(run(spark, args), sort_keys=True, default=str))
+    run_entrypoint(run, ARGS, argv)
 
 
 if __name__ == "__main__":

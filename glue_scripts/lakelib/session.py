@@ -13,7 +13,9 @@ Scripts pick nothing themselves: `--catalog` names the catalog, this module prov
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import sys
 from pathlib import Path
 from typing import Iterator, Mapping, Sequence
 
@@ -150,3 +152,11 @@ def job_session(argv: Sequence[str], spec) -> Iterator[tuple[object, dict[str, s
         raise JobArgumentError(["--warehouse: missing (local runs need the Iceberg warehouse folder, "
                                 "or set LAKEHOUSE_WAREHOUSE)"])
     yield local_spark_session(warehouse), args
+
+
+def run_entrypoint(run, spec, argv: Sequence[str] | None = None) -> None:
+    """The whole main() of a Glue entrypoint: parse `argv` (default sys.argv) against `spec`,
+    build the session (Glue or local), call `run(spark, args)` and print its metrics as JSON;
+    on Glue the job is committed only when run succeeded."""
+    with job_session(sys.argv if argv is None else argv, spec) as (spark, args):
+        print(json.dumps(run(spark, args), sort_keys=True, default=str))
