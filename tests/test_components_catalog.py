@@ -5,7 +5,10 @@ from __future__ import annotations
 import base64
 import io
 import json
+import subprocess
+import sys
 import zipfile
+from pathlib import Path
 
 import pytest
 from component_support import ACCOUNT, CTX, FIXTURES, REGION, lake_names_fixture, run
@@ -99,3 +102,22 @@ def test_the_library_is_uploaded_once_as_a_deterministic_zip():
     assert uploaded == data
     assert zipfile.ZipFile(io.BytesIO(uploaded)).namelist() == [
         "demolib/__init__.py", "demolib/io/__init__.py", "demolib/io/read.py"]
+
+
+def test_the_lakelib_zip_carries_its_package_data_readable_with_pkgutil(tmp_path):
+    """The climate jobs read lakelib/climate_schema.sql with pkgutil.get_data: it must be in the
+    zip Glue gets (--extra-py-files) and readable from there, byte for byte."""
+    lakelib = Path(__file__).resolve().parents[1] / "glue_scripts" / "lakelib"
+    zip_path = tmp_path / "lakelib.zip"
+    zip_path.write_bytes(library_zip(lakelib))
+    assert library_zip(lakelib) == zip_path.read_bytes()  # deterministic
+    names = zipfile.ZipFile(zip_path).namelist()
+    assert "lakelib/climate_schema.sql" in names and "lakelib/session.py" in names
+    assert not [n for n in names if "__pycache__" in n or n.endswith(".pyc")]
+    code = ("import sys, pkgutil; sys.path.insert(0, sys.argv[1]); import lakelib; "
+            "assert lakelib.__file__.startswith(sys.argv[1]), lakelib.__file__; "
+            "sys.stdout.buffer.write(pkgutil.get_data('lakelib', 'climate_schema.sql'))")
+    out = subprocess.run([sys.executable, "-I", "-c", code, str(zip_path)], capture_output=True, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr.decode()
+    assert out.stdout == (lakelib / "climate_schema.sql").read_bytes()
+    assert b"CREATE TABLE IF NOT EXISTS locations" in out.stdout

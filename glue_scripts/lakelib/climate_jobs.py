@@ -11,6 +11,7 @@ files un-ingested, so the next run retries them (the upsert makes that safe).
 
 from __future__ import annotations
 
+import pkgutil
 import uuid
 from dataclasses import dataclass
 from urllib.parse import unquote
@@ -20,7 +21,6 @@ from pyspark.sql import DataFrame, SparkSession, Window
 
 from . import climate, jdbc
 from .args import ArgSpec, base_uri, identifier, resolve
-from .climate_schema import DDL
 
 RAW_PREFIX = "climate/"
 EXTRACTS_PREFIX = "climate/extracts/"
@@ -42,6 +42,12 @@ BRONZE_TABLES = {
                  "corrected_value string, rule string, run_id string, source_file string, source_line int, "
                  "corrected_at timestamp",
 }
+
+
+def schema_ddl() -> str:
+    """The PostgreSQL schema (lakelib/climate_schema.sql), read as package data so it is the
+    same file from a checkout and from the --extra-py-files zip on Glue."""
+    return pkgutil.get_data("lakelib", "climate_schema.sql").decode("utf-8")
 
 
 def run_id_of(a: dict) -> str:
@@ -140,7 +146,7 @@ def run_ingest(spark: SparkSession, args: dict, feed_name: str) -> dict:
     target = jdbc.resolve_target(spark, a)
     # Idempotent; process_locations runs first in the DAG, so by the time the three
     # parallel jobs get here everything exists and none of them races to create it.
-    jdbc.apply_schema(spark, target, DDL)
+    jdbc.apply_schema(spark, target, schema_ddl())
     ensure_tables(spark, catalog, bronze, BRONZE_TABLES)
 
     fq = lambda t: f"{catalog}.{bronze}.{t}"  # noqa: E731
