@@ -1,5 +1,6 @@
-"""Orchestration of the climate-health jobs: read (raw files, PostgreSQL), transform
-(lakelib.climate, pure), write (PostgreSQL through lakelib.jdbc, Iceberg bookkeeping).
+"""Orchestration of the climate-health jobs: read (raw files through lakelib.raw_files,
+PostgreSQL), transform (lakelib.climate, pure), write (PostgreSQL through lakelib.jdbc,
+Iceberg bookkeeping through lakelib.tables).
 
 Ingest jobs (one per feed) take the CSV files under `<raw_path>climate/<feed>/` that the
 bronze table `climate_ingested_files` does not list yet, validate them, upsert the accepted
@@ -13,14 +14,13 @@ from __future__ import annotations
 
 import pkgutil
 import uuid
-from dataclasses import dataclass
-from urllib.parse import unquote
 
 import pyspark.sql.functions as F
-from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import DataFrame, SparkSession
 
-from . import climate, jdbc
+from . import climate, jdbc, raw_files
 from .args import ArgSpec, base_uri, identifier, resolve
+from .tables import Lake
 
 RAW_PREFIX = "climate/"
 EXTRACTS_PREFIX = "climate/extracts/"
@@ -61,76 +61,14 @@ def reconcile(result: dict) -> dict:
     return result
 
 
-# --- raw files ---------------------------------------------------------------------------
-# lakelib.raw_files lists FHIR file names only; these two are its CSV counterparts (same
-# listing through Hadoop FileSystem, same block-aware line numbering). Candidates to move
-# into raw_files once its API settles.
-
-@dataclass(frozen=True)
-class CsvFile:
-    source_file: str  # relative to the raw zone root, e.g. climate/health/batch-0001/health.csv
-    path: str  # as Spark reads it (Hadoop Path string)
-    uri_path: str  # escaped path part of the URI: the join key with _metadata.file_path
-    size: int
+def csv_kind(feed_name: str):
+    """The raw-file name filter of a feed: *.csv and *.csv.gz files are the feed's."""
+    return lambda name: feed_name if name.endswith((".csv", ".csv.gz")) else None
 
 
-def list_csv_files(spark: SparkSession, raw_path: str, prefix: str) -> list[CsvFile]:
-    """Every *.csv / *.csv.gz under raw_path+prefix (recursively), sorted by path."""
-    jvm = spark.sparkContext._jvm
-    if raw_path.startswith("file:"):  # as_uri() escapes spaces; Hadoop's Path wants them plain
-        raw_path = unquote(raw_path)
-    root = jvm.org.apache.hadoop.fs.Path(raw_path + prefix)
-    fs = root.getFileSystem(spark.sparkContext._jsc.hadoopConfiguration())
-    if not fs.exists(root):
-        return []
-    root_path = fs.makeQualified(root).toUri().getPath().rstrip("/") + "/"
-    out = []
-    it = fs.listFiles(root, True)
-    while it.hasNext():
-        status = it.next()
-        path = status.getPath()
-        if not path.getName().endswith((".csv", ".csv.gz")):
-            continue
-        full = path.toUri().getPath()
-        rel = full[len(root_path):] if full.startswith(root_path) else path.getName()
-        out.append(CsvFile(prefix + rel, path.toString(), path.toUri().getRawPath(), int(status.getLen())))
-    return sorted(out, key=lambda f: f.source_file)
-
-
-def read_lines(spark: SparkSession, files: list[CsvFile]) -> DataFrame:
-    """value, _source_file, _source_line (1-based physical line) of every line of `files`.
-    A large file is read in blocks by several tasks; within a task ids are consecutive, so a
-    line's number is its offset in its block plus the lines of the file's earlier blocks."""
-    mapping = spark.createDataFrame([(f.uri_path, f.source_file) for f in files],
-                                    "file_uri string, _source_file string")
-    raw = spark.read.text([f.path for f in files]).select(
-        F.regexp_replace(F.col("_metadata.file_path"), r"^[A-Za-z][A-Za-z0-9+.-]*:(//[^/]*)?", "").alias("file_uri"),
-        F.col("_metadata.file_block_start").alias("block_start"),
-        F.monotonically_increasing_id().alias("mid"), "value")
-    blocks = raw.groupBy("file_uri", "block_start").agg(F.min("mid").alias("first_mid"),
-                                                         F.count(F.lit(1)).alias("n"))
-    earlier = Window.partitionBy("file_uri").orderBy("block_start").rowsBetween(Window.unboundedPreceding, -1)
-    blocks = blocks.withColumn("offset", F.coalesce(F.sum("n").over(earlier), F.lit(0)))
-    return (raw.join(F.broadcast(blocks), ["file_uri", "block_start"]).join(F.broadcast(mapping), "file_uri")
-            .select("value", "_source_file",
-                    (F.col("mid") - F.col("first_mid") + F.col("offset") + 1).cast("bigint").alias("_source_line")))
-
-
-# --- Iceberg bookkeeping -------------------------------------------------------------------
-
-def ensure_tables(spark: SparkSession, catalog: str, database: str, tables: dict[str, str]) -> None:
-    spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {catalog}.{database}")
-    for name, columns in tables.items():
-        spark.sql(f"CREATE TABLE IF NOT EXISTS {catalog}.{database}.{name} ({columns}) USING iceberg")
-
-
-def append(df: DataFrame, fq: str) -> None:
-    columns = spark_columns(df.sparkSession, fq)
-    df.select(*columns).writeTo(fq).append()
-
-
-def spark_columns(spark: SparkSession, fq: str) -> list[str]:
-    return spark.table(fq).columns
+def append(lake: Lake, df: DataFrame, table) -> None:
+    """Append `df` in the table's column order (the rows carry extra working columns)."""
+    lake.append(df.select(*lake.read(table).columns), table)
 
 
 # --- ingest jobs -----------------------------------------------------------------------------
@@ -147,11 +85,13 @@ def run_ingest(spark: SparkSession, args: dict, feed_name: str) -> dict:
     # Idempotent; process_locations runs first in the DAG, so by the time the three
     # parallel jobs get here everything exists and none of them races to create it.
     jdbc.apply_schema(spark, target, schema_ddl())
-    ensure_tables(spark, catalog, bronze, BRONZE_TABLES)
+    lake = Lake(spark, catalog, run_id)
+    t = {name: lake.table(bronze, name) for name in BRONZE_TABLES}
+    for name, columns in BRONZE_TABLES.items():
+        lake.ensure_table(t[name], columns)
 
-    fq = lambda t: f"{catalog}.{bronze}.{t}"  # noqa: E731
-    files = list_csv_files(spark, raw, f"{RAW_PREFIX}{fd.name}/")
-    done = {r[0] for r in spark.table(fq(INGESTED_FILES)).where(F.col("feed") == fd.name)
+    files = raw_files.list_files(spark, raw, f"{RAW_PREFIX}{fd.name}/", csv_kind(fd.name))
+    done = {r[0] for r in lake.read(t[INGESTED_FILES]).where(F.col("feed") == fd.name)
             .select("source_file").collect()}
     new = [f for f in files if f.source_file not in done]
     result = {"input": 0, "accepted": 0, "quarantined": 0, "corrected": 0, "files": len(new),
@@ -159,7 +99,8 @@ def run_ingest(spark: SparkSession, args: dict, feed_name: str) -> dict:
     if not new:
         return result
 
-    lines = read_lines(spark, new)
+    lines = raw_files.read_lines(spark, new).select(
+        "value", F.col("source_file").alias("_source_file"), F.col("line_number").alias("_source_line"))
     known = None if fd.name == "locations" else jdbc.read_table(spark, target, "locations", ["location_id"])
     validated = climate.validate(climate.parse_lines(lines, fd), fd, known).persist()
     try:
@@ -172,10 +113,10 @@ def run_ingest(spark: SparkSession, args: dict, feed_name: str) -> dict:
         reconcile(result)
         result["upserted"] = jdbc.upsert(spark, target, climate.accepted(validated, fd), fd.table, fd.key, run_id,
                                          compare=[c for c in fd.columns if c not in fd.key])
-        append(climate.quarantined(validated, fd, run_id).withColumn("quarantined_at", F.current_timestamp()),
-               fq(QUARANTINE))
+        append(lake, climate.quarantined(validated, fd, run_id).withColumn("quarantined_at", F.current_timestamp()),
+               t[QUARANTINE])
         if n_corrections:
-            append(corrections, fq(CORRECTIONS))
+            append(lake, corrections, t[CORRECTIONS])
         per_file = validated.groupBy(F.col("_source_file").alias("source_file")).agg(
             F.count(F.lit(1)).alias("lines"))
         ingested = (spark.createDataFrame([(f.source_file, f.size) for f in new], "source_file string, size bigint")
@@ -183,7 +124,7 @@ def run_ingest(spark: SparkSession, args: dict, feed_name: str) -> dict:
                     .select(F.lit(fd.name).alias("feed"), "source_file", "size",
                             F.coalesce("lines", F.lit(0)).cast("bigint").alias("lines"),
                             F.lit(run_id).alias("run_id"), F.current_timestamp().alias("ingested_at")))
-        append(ingested, fq(INGESTED_FILES))
+        append(lake, ingested, t[INGESTED_FILES])  # last: commits the files as ingested
     finally:
         validated.unpersist()
     return result
@@ -211,12 +152,8 @@ def run_metrics(spark: SparkSession, args: dict) -> dict:
         # Keys whose location is missing cannot be computed; the foreign keys make this 0.
         result = reconcile({"input": n_input, "accepted": n_rows, "quarantined": n_input - n_rows,
                             "table": f"{gold}.{METRICS_TABLE}"})
-        fq = f"{catalog}.{gold}.{METRICS_TABLE}"
-        spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {catalog}.{gold}")
-        if not spark.catalog.tableExists(fq):
-            metrics.writeTo(fq).using("iceberg").create()
-        else:
-            metrics.writeTo(fq).overwrite(F.lit(True))  # full refresh in one snapshot
+        lake = Lake(spark, catalog, run_id_of(a))
+        lake.replace_all(metrics, lake.table(gold, METRICS_TABLE))  # full refresh in one snapshot
         extract = f"{gold_path}{EXTRACTS_PREFIX}daily_metrics/"
         metrics.coalesce(1).write.mode("overwrite").option("header", "true").csv(extract + "csv/")
         metrics.coalesce(1).write.mode("overwrite").json(extract + "json/")

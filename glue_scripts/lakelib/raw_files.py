@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable
 from urllib.parse import unquote
 
 from pyspark.sql import DataFrame, SparkSession, Window
@@ -22,7 +22,7 @@ class RawFile:
     source_file: str  # relative to the raw zone root, e.g. fhir/batch-0001/Patient.ndjson
     uri_path: str  # the escaped path part of the file's URI: the join key with _metadata.file_path
     path: str  # as Spark reads it (Hadoop Path string)
-    resource_type: str
+    resource_type: str  # what the file holds: the FHIR resource type, or the kind list_files gave it
     size: int
 
 
@@ -34,6 +34,12 @@ def fhir_resource_type(name: str) -> str | None:
 def list_fhir_files(spark: SparkSession, raw_path: str, prefix: str = "fhir/") -> list[RawFile]:
     """Every `<ResourceType>[.<part>].ndjson[.gz]` under raw_path+prefix (recursively), sorted
     by source path (the ingestion order of the brief). Other files are not returned."""
+    return list_files(spark, raw_path, prefix, fhir_resource_type)
+
+
+def list_files(spark: SparkSession, raw_path: str, prefix: str, kind_of: Callable[[str], str | None]) -> list[RawFile]:
+    """Every file under raw_path+prefix (recursively) whose name `kind_of` maps to a kind (its
+    `resource_type`; None skips the file), sorted by source path."""
     jvm = spark.sparkContext._jvm
     if raw_path.startswith("file:"):  # Path.as_uri() escapes spaces; Hadoop's Path wants them plain
         raw_path = unquote(raw_path)
@@ -47,12 +53,12 @@ def list_fhir_files(spark: SparkSession, raw_path: str, prefix: str = "fhir/") -
     while it.hasNext():
         status = it.next()
         path = status.getPath()
-        rt = fhir_resource_type(path.getName())
-        if rt is None:
+        kind = kind_of(path.getName())
+        if kind is None:
             continue
         full = path.toUri().getPath()
         rel = full[len(root_path):] if full.startswith(root_path) else path.getName()
-        out.append(RawFile(prefix + rel, path.toUri().getRawPath(), path.toString(), rt, int(status.getLen())))
+        out.append(RawFile(prefix + rel, path.toUri().getRawPath(), path.toString(), kind, int(status.getLen())))
     return sorted(out, key=lambda f: f.source_file)
 
 

@@ -59,10 +59,16 @@ class Lake:
         return Table(self.catalog, database, name)
 
     # --- DDL ---------------------------------------------------------------------------
-    def ensure_table(self, table: Table, schema: StructType, properties: Mapping[str, str] | None = None) -> None:
-        """CREATE NAMESPACE/TABLE IF NOT EXISTS; never drops or replaces anything."""
-        self.spark.sql(f"CREATE NAMESPACE IF NOT EXISTS `{table.catalog}`.`{table.database}`")
-        columns = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in schema.fields)
+    def ensure_namespace(self, database: str) -> None:
+        self.spark.sql(f"CREATE NAMESPACE IF NOT EXISTS `{self.catalog}`.`{identifier('database', database)}`")
+
+    def ensure_table(self, table: Table, schema: StructType | str,
+                     properties: Mapping[str, str] | None = None) -> None:
+        """CREATE NAMESPACE/TABLE IF NOT EXISTS; never drops or replaces anything. `schema` is a
+        StructType or a DDL column list ("a string, b bigint")."""
+        self.ensure_namespace(table.database)
+        columns = schema if isinstance(schema, str) else ", ".join(
+            f"`{f.name}` {f.dataType.simpleString()}" for f in schema.fields)
         props = {**DEFAULT_PROPERTIES, **(properties or {})}
         tblprops = ", ".join(f"'{k}'='{v}'" for k, v in props.items())
         self.spark.sql(f"CREATE TABLE IF NOT EXISTS {table.sql} ({columns}) USING iceberg TBLPROPERTIES ({tblprops})")
@@ -124,6 +130,15 @@ class Lake:
         commit_id = uuid.uuid4().hex
         self._writer(df, table, commit_id).overwrite(F.lit(True))
         return int(self._summary(table, commit_id).get("added-records", 0))
+
+    def replace_all(self, df: DataFrame, table: Table) -> None:
+        """Make the table hold exactly `df`: created from it (namespace too) when missing,
+        otherwise overwritten in one atomic snapshot (a full refresh)."""
+        if self.exists(table):
+            self.overwrite(df, table)
+            return
+        self.ensure_namespace(table.database)
+        df.writeTo(table.qualified).using("iceberg").create()
 
     def _merge(self, df: DataFrame, table: Table, on: str, clauses: str) -> None:
         view = f"merge_source_{uuid.uuid4().hex}"
