@@ -66,9 +66,17 @@ def csv_kind(feed_name: str):
     return lambda name: feed_name if name.endswith((".csv", ".csv.gz")) else None
 
 
-def append(lake: Lake, df: DataFrame, table) -> None:
-    """Append `df` in the table's column order (the rows carry extra working columns)."""
-    lake.append(df.select(*lake.read(table).columns), table)
+def append(lake: Lake, df: DataFrame, table, key: tuple[str, ...] = (), files: list[str] = ()) -> None:
+    """Append `df` in the table's column order (the rows carry extra working columns). With a
+    `key`, rows of `files` already stored under that key are left out: a run killed after this
+    append but before the ingested-files log re-reads the same files, and must not store
+    their quarantine or audit rows twice."""
+    columns = lake.read(table).columns
+    rows = df.select(*columns)
+    if key:
+        stored = lake.read(table).where(F.col("source_file").isin(list(files))).select(*key).distinct()
+        rows = rows.join(stored, list(key), "left_anti").select(*columns)
+    lake.append(rows, table)
 
 
 # --- ingest jobs -----------------------------------------------------------------------------
@@ -113,10 +121,12 @@ def run_ingest(spark: SparkSession, args: dict, feed_name: str) -> dict:
         reconcile(result)
         result["upserted"] = jdbc.upsert(spark, target, climate.accepted(validated, fd), fd.table, fd.key, run_id,
                                          compare=[c for c in fd.columns if c not in fd.key])
+        new_files = [f.source_file for f in new]
         append(lake, climate.quarantined(validated, fd, run_id).withColumn("quarantined_at", F.current_timestamp()),
-               t[QUARANTINE])
+               t[QUARANTINE], key=("source_file", "source_line"), files=new_files)
         if n_corrections:
-            append(lake, corrections, t[CORRECTIONS])
+            append(lake, corrections, t[CORRECTIONS], key=("source_file", "source_line", "column_name"),
+                   files=new_files)
         per_file = validated.groupBy(F.col("_source_file").alias("source_file")).agg(
             F.count(F.lit(1)).alias("lines"))
         ingested = (spark.createDataFrame([(f.source_file, f.size) for f in new], "source_file string, size bigint")

@@ -217,6 +217,15 @@ def stage_name(table: str, run_id: str) -> str:
     return ident(f"{table}__stage_{suffix}"[:63])
 
 
+def leftover_stages(spark: SparkSession, target: JdbcTarget, table: str) -> list[str]:
+    """Stages of `table` left by runs killed mid-load (any run id). Loads of one pipeline never
+    overlap (the workflow and the local runner allow one run at a time), so these are dead."""
+    prefix = stage_name(table, "")[: -len("run")]  # "<table>__stage_"
+    rows = query(spark, target, "SELECT table_name FROM information_schema.tables "
+                                f"WHERE table_schema = current_schema() AND left(table_name, {len(prefix)}) = '{prefix}'")
+    return [r[0] for r in rows]
+
+
 def merge_sql(table: str, stage: str, columns: Sequence[str], key: Sequence[str],
               compare: Sequence[str] | None = None) -> str:
     """INSERT ... SELECT ... ON CONFLICT (key) DO UPDATE, touching a row only when one of
@@ -246,7 +255,8 @@ def upsert(spark: SparkSession, target: JdbcTarget, df: DataFrame, table: str, k
     stage = stage_name(table, run_id)
     columns = df.columns
     execute(spark, target, [
-        f"DROP TABLE IF EXISTS {stage}",  # a stage left by a killed run of this same run id
+        *(f"DROP TABLE IF EXISTS {ident(s)}" for s in leftover_stages(spark, target, table)),
+        f"DROP TABLE IF EXISTS {stage}",
         f"CREATE UNLOGGED TABLE {stage} (LIKE {ident(table)} INCLUDING DEFAULTS)",
     ])
     try:
