@@ -62,6 +62,13 @@ def identifier(name: str, value: str | None) -> str:
     return value
 
 
+def positive_int(name: str, value: str | None) -> int:
+    """A whole number >= 1 (counts and thresholds)."""
+    if value is None or not value.strip().isdigit() or int(value) < 1:
+        raise JobArgumentError([f"--{name}: got {value!r}; allowed: a whole number >= 1"])
+    return int(value)
+
+
 def base_uri(name: str, value: str | None) -> str:
     """A zone base URI (s3://bucket/ or file:///dir/), normalised to end with '/'."""
     if not value or not re.match(r"^(s3a?|file|hdfs)://", value) and not value.startswith("/"):

@@ -24,6 +24,10 @@ RUN_PROPERTY = "glue-lakehouse.run-id"
 DEFAULT_PROPERTIES = {"format-version": "2", "write.parquet.compression-codec": "zstd"}
 
 
+def _tblprops(props: Mapping[str, str]) -> str:
+    return ", ".join(f"'{k}'='{v}'" for k, v in props.items())
+
+
 @dataclass(frozen=True)
 class Table:
     catalog: str
@@ -70,8 +74,15 @@ class Lake:
         columns = schema if isinstance(schema, str) else ", ".join(
             f"`{f.name}` {f.dataType.simpleString()}" for f in schema.fields)
         props = {**DEFAULT_PROPERTIES, **(properties or {})}
-        tblprops = ", ".join(f"'{k}'='{v}'" for k, v in props.items())
-        self.spark.sql(f"CREATE TABLE IF NOT EXISTS {table.sql} ({columns}) USING iceberg TBLPROPERTIES ({tblprops})")
+        self.spark.sql(f"CREATE TABLE IF NOT EXISTS {table.sql} ({columns}) USING iceberg "
+                       f"TBLPROPERTIES ({_tblprops(props)})")
+        if properties:  # a table made by an older release: bring the asked-for properties up to date
+            stale = {k: v for k, v in properties.items() if self.properties(table).get(k) != v}
+            if stale:
+                self.spark.sql(f"ALTER TABLE {table.sql} SET TBLPROPERTIES ({_tblprops(stale)})")
+
+    def properties(self, table: Table) -> dict[str, str]:
+        return {r["key"]: r["value"] for r in self.spark.sql(f"SHOW TBLPROPERTIES {table.sql}").collect()}
 
     # --- reads -------------------------------------------------------------------------
     def exists(self, table: Table) -> bool:
@@ -161,3 +172,25 @@ class Lake:
             df, table, f"t.`{key}` = s.`{key}`",
             f"WHEN MATCHED AND ({update_when}) THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *",
         )
+
+    # --- maintenance -------------------------------------------------------------------
+    def compact(self, table: Table, delete_file_threshold: int) -> dict[str, int]:
+        """Iceberg's bin-pack rewrite_data_files: rewrites the data files that carry at least
+        `delete_file_threshold` delete files (merge-on-read leaves one per MERGE that touches a
+        file), and small files once there are that many; when it rewrote any, rewrite_position_delete_files
+        then drops the delete entries that point at no live file (Iceberg 1.7.1's own
+        `remove-dangling-deletes` left them in place here). Commits that change no row; only
+        planning when no file qualifies. Returns both procedures' counts."""
+        name = f"{table.database}.{table.name}"
+        data = self._call("rewrite_data_files", name, {"delete-file-threshold": str(delete_file_threshold),
+                                                       "min-input-files": str(delete_file_threshold)})
+        deletes = {}
+        if data["rewritten_data_files_count"]:
+            deletes = self._call("rewrite_position_delete_files", name, {"rewrite-all": "true"})
+        return {**data, **{k: v for k, v in deletes.items() if "delete_files" in k}}
+
+    def _call(self, procedure: str, table_name: str, options: Mapping[str, str]) -> dict[str, int]:
+        opts = ", ".join(f"'{k}', '{v}'" for k, v in options.items())
+        row = self.spark.sql(f"CALL `{self.catalog}`.system.{procedure}(table => '{table_name}', "
+                             f"options => map({opts}))").first()
+        return {k: int(v) for k, v in row.asDict().items()}

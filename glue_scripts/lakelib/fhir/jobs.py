@@ -20,7 +20,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ..args import ArgSpec, base_uri, identifier, resolve
+from ..args import ArgSpec, base_uri, identifier, positive_int, resolve
 from ..quarantine import QUARANTINE_KEY, QUARANTINE_SCHEMA, to_quarantine_rows
 from ..raw_files import list_fhir_files, read_lines
 from ..tables import Lake, Table
@@ -38,13 +38,16 @@ from .schemas import (
     INGEST_LOG_TABLE,
     QUARANTINE_TABLE,
     RESOURCE_TYPES,
+    SILVER_PROPERTIES,
     SILVER_SCHEMAS,
     SILVER_TABLES,
 )
 
 _COMMON = {"run_id": None, "JOB_RUN_ID": None, "warehouse": None}
 BRONZE_ARGS = ArgSpec(required=("catalog", "raw_path", "bronze_database"), optional=dict(_COMMON))
-SILVER_ARGS = ArgSpec(required=("catalog", "bronze_database", "silver_database"), optional=dict(_COMMON))
+# compaction: rewrite a silver data file once this many merge-on-read delete files point at it
+SILVER_ARGS = ArgSpec(required=("catalog", "bronze_database", "silver_database"),
+                      optional={"delete_file_threshold": "8", **_COMMON})
 GOLD_ARGS = ArgSpec(
     required=("catalog", "silver_database", "gold_database"),
     optional={"as_of": None, "hai_codes": G.DEFAULT_HAI_CODES, **_COMMON},
@@ -159,12 +162,13 @@ def run_silver(spark: SparkSession, args: Mapping[str, str]) -> dict:
     a = resolve(args, SILVER_ARGS)
     bronze_db = identifier("bronze_database", a["bronze_database"])
     silver_db = identifier("silver_database", a["silver_database"])
+    delete_file_threshold = positive_int("delete_file_threshold", a["delete_file_threshold"])
     run_id = _run_id(a)
     lake = Lake(spark, a["catalog"], run_id)
     targets = {rt: lake.table(silver_db, SILVER_TABLES[rt]) for rt in RESOURCE_TYPES}
     quarantine_t, checkpoint_t = lake.table(silver_db, QUARANTINE_TABLE), lake.table(silver_db, CHECKPOINT_TABLE)
     for rt, t in targets.items():
-        lake.ensure_table(t, SILVER_SCHEMAS[rt])
+        lake.ensure_table(t, SILVER_SCHEMAS[rt], SILVER_PROPERTIES)
     lake.ensure_table(quarantine_t, QUARANTINE_SCHEMA)
     lake.ensure_table(checkpoint_t, CHECKPOINTS)
 
@@ -183,7 +187,10 @@ def run_silver(spark: SparkSession, args: Mapping[str, str]) -> dict:
                 metrics["by_type"][rt] = {"input": 0, "accepted": 0, "quarantined": 0}
                 continue
             checkpoint_rows.append((SILVER_CONSUMER, source.name, upto, ckpt_seq + 1, run_id, None))
-            parsed = parsers[rt](lake.read_appended(source, after, upto))
+            # bronze holds a batch in one or two Parquet files (one read task each): spread the
+            # raw lines over every core before the JSON parse, silver's heaviest step
+            appended = lake.read_appended(source, after, upto).repartition(spark.sparkContext.defaultParallelism)
+            parsed = parsers[rt](appended)
             if rt != "Patient":
                 parsed = S.with_unknown_patient(parsed, lake.read(targets["Patient"]).select("patient_id"))
             parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
@@ -209,6 +216,11 @@ def run_silver(spark: SparkSession, args: Mapping[str, str]) -> dict:
         rows = spark.createDataFrame(checkpoint_rows, CHECKPOINTS).withColumn("committed_at", F.current_timestamp())
         lake.append(rows, checkpoint_t)
     metrics["bronze_snapshots"] = {r[1]: r[2] for r in checkpoint_rows}
+    # after the checkpoint: maintenance that changes no row (a crash here loses nothing)
+    metrics["compacted"] = {
+        targets[rt].name: lake.compact(targets[rt], delete_file_threshold)["rewritten_data_files_count"]
+        for rt in RESOURCE_TYPES if metrics["by_type"][rt]["accepted"]
+    }
     return _reconcile("fhir.silver", metrics)
 
 

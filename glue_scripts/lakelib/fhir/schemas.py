@@ -154,6 +154,14 @@ CONDITIONS = StructType(
     + LINEAGE_FIELDS
 )
 SILVER_SCHEMAS = {"Patient": PATIENTS, "Encounter": ENCOUNTERS, "Condition": CONDITIONS}
+# Merge-on-read: an incremental MERGE writes position deletes plus the new row versions
+# instead of rewriting every data file holding a matched id (ids are random, so with
+# copy-on-write that was every file: the cost grew with the table, not the batch).
+SILVER_PROPERTIES = {
+    "write.merge.mode": "merge-on-read",
+    "write.update.mode": "merge-on-read",
+    "write.delete.mode": "merge-on-read",
+}
 CHECKPOINT_TABLE = "fhir_checkpoints"
 CHECKPOINTS = StructType([
     StructField("consumer", StringType()),  # e.g. fhir.silver
