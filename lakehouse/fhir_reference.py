@@ -11,8 +11,10 @@ tuples in the table's column order (COLUMNS), sorted by facility and month.
 Bad-record rules (a record quarantined here is one the Spark jobs quarantine; it counts nowhere):
 - Every line of a file is a record (a blank line too: it is `invalid_json`); numbers start at 1.
 - Bronze, checked in this order, first failure wins:
-  `invalid_json` the line is not a JSON object; `missing_resource_type` no string resourceType;
-  `resource_type_mismatch` resourceType differs from the file name's type; `missing_id` no id.
+  `invalid_json` the line is not exactly one JSON object (json_valid: strict RFC 8259);
+  `missing_resource_type` no resourceType (null or blank); `resource_type_mismatch` resourceType
+  (any JSON value, as text) differs from the file name's type; `missing_id` no id (null or
+  blank); `invalid_id` the id's text is not a FHIR id (1-64 of A-Z a-z 0-9 - .).
 - Silver, checked in this order on what bronze accepted:
   `missing_required_field` Encounter without subject, class.code or period.start; Condition
   without subject or a code.coding entry (a missing meta.lastUpdated is allowed: oldest version);
@@ -51,6 +53,7 @@ COLUMNS = (
 )
 RESOURCE_TYPES = ("Patient", "Encounter", "Condition")
 FILE_RE = re.compile(r"^(Patient|Encounter|Condition)(\.[^/]+)?\.ndjson(\.gz)?$")
+FHIR_ID = r"[A-Za-z0-9\-\.]{1,64}"  # the FHIR R4 id datatype
 
 SNOMED = "http://snomed.info/sct"
 ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -109,19 +112,27 @@ def _bad_date(expr: str) -> str:
     return f"({expr} IS NOT NULL AND {_ts(expr)} IS NULL)"
 
 
+def _strict_json(expr: str) -> str:
+    """RFC 8259 JSON. DuckDB's json_valid (yyjson) also takes NaN, Infinity and trailing commas:
+    lines holding any of those outside strings (strings blanked first) are not JSON."""
+    blanked = f"regexp_replace({expr}, '\"([^\"\\\\]|\\\\.)*\"', '\"\"', 'g')"
+    return (f"(json_valid({expr}) AND (NOT regexp_matches({expr}, 'NaN|Infinity|,\\s*[]}}]') "
+            f"OR NOT regexp_matches({blanked}, 'NaN|Infinity|,\\s*[]}}]')))")
+
+
 def _build(con: duckdb.DuckDBPyConnection, input_dir: str | Path) -> None:
     con.execute("SET TimeZone = 'UTC'")
     _load_lines(con, input_files(input_dir))
     con.execute(f"""
         CREATE TEMP TABLE bronze AS
         WITH v AS (  -- JSON functions only ever see valid JSON (DuckDB does not short-circuit AND)
-          SELECT * EXCLUDE (text), text AS raw_text, CASE WHEN json_valid(text) THEN text END AS text FROM raw_lines
+          SELECT * EXCLUDE (text), text AS raw_text, CASE WHEN {_strict_json('text')} THEN text END AS text FROM raw_lines
         ), j AS (
           SELECT *, coalesce(json_type(text) = 'OBJECT', false) AS is_obj FROM v
         ), f AS (
           SELECT *,
-            CASE WHEN json_type(text, '$.resourceType') = 'VARCHAR' THEN text->>'$.resourceType' END AS rt,
-            CASE WHEN json_type(text, '$.id') IN ('VARCHAR', 'BIGINT', 'UBIGINT') THEN text->>'$.id' END AS rid
+            text->>'$.resourceType' AS rt,  -- any JSON value, as its text (a number cannot match a type)
+            text->>'$.id' AS rid
           FROM j
         )
         SELECT path, line_no, file_type, CASE WHEN is_obj THEN text END AS text, rt, rid,
@@ -129,6 +140,7 @@ def _build(con: duckdb.DuckDBPyConnection, input_dir: str | Path) -> None:
                WHEN rt IS NULL OR rt = '' THEN 'missing_resource_type'
                WHEN rt <> file_type THEN 'resource_type_mismatch'
                WHEN rid IS NULL OR trim(rid) = '' THEN 'missing_id'
+               WHEN NOT regexp_full_match(rid, '{FHIR_ID}') THEN 'invalid_id'
           END AS reason
         FROM f""")
     # Flatten what the metrics need, per type, from the records bronze accepted.

@@ -90,6 +90,7 @@ BAD_KINDS: dict[str, tuple[str, ...]] = {
     "end_before_start": ("Encounter",),
     "unknown_patient": ("Encounter", "Condition"),
     "invalid_date": ("Patient", "Encounter", "Condition"),  # deceasedDateTime, period.start, onset
+    "invalid_id": ("Patient", "Encounter", "Condition"),  # an object, a reference-like or too long id
 }
 BAD_PAIRS = tuple((rtype, kind) for kind, types in BAD_KINDS.items() for rtype in types)
 RESOURCE_TYPES = ("Patient", "Encounter", "Condition")
@@ -314,6 +315,8 @@ def bad_record(rtype: str, kind: str, rng: random.Random, pid: str, enc_id: str)
         return json.dumps(res)[:-7]  # truncated mid-object
     if kind == "missing_id":
         del res["id"]
+    elif kind == "invalid_id":
+        res["id"] = rng.choice([{"value": rid}, f"{rtype}/{rid}", rid * 2])
     elif kind == "missing_resource_type":
         del res["resourceType"]
     elif kind == "missing_required_field":

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import re
 import tracemalloc
 from collections import Counter, defaultdict
 from datetime import date, datetime, timedelta, timezone
@@ -21,8 +22,11 @@ def read_lines(path: Path) -> list[str]:
     return data.decode().splitlines()
 
 
+FHIR_ID = re.compile(r"[A-Za-z0-9\-.]{1,64}")
+
+
 def records(folder: Path) -> dict[str, list[dict]]:
-    """Valid JSON objects with id and resourceType, by the file's resource type."""
+    """Valid JSON objects with a FHIR id and the file's resourceType, by that resource type."""
     out: dict[str, list[dict]] = defaultdict(list)
     for f in sorted(folder.iterdir()):
         rtype = f.name.split(".")[0]
@@ -31,7 +35,7 @@ def records(folder: Path) -> dict[str, list[dict]]:
                 r = json.loads(line)
             except json.JSONDecodeError:
                 continue
-            if r.get("resourceType") == rtype and r.get("id"):
+            if r.get("resourceType") == rtype and isinstance(r.get("id"), str) and FHIR_ID.fullmatch(r["id"]):
                 out[rtype].append(r)
     return out
 

@@ -8,6 +8,7 @@ import datetime as dt
 import gzip
 import importlib.util
 import json
+from collections import Counter
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,7 @@ from lakelib.fhir import bronze as B
 from lakelib.fhir import gold as G
 from lakelib.fhir import silver as S
 from lakelib.fhir.schemas import BRONZE, CONDITIONS, ENCOUNTERS, LINES, PATIENTS
-from lakelib.quarantine import REASONS
+from lakelib.quarantine import BRONZE_REASONS, REASONS
 from lakelib.raw_files import fhir_resource_type, list_fhir_files, read_lines
 from lakelib.session import local_spark_session
 from lakelib.tables import Lake
@@ -122,24 +123,38 @@ def test_read_lines_numbers_every_line_exactly_across_blocks_and_gzip(spark, tmp
 CLASSIFIED = "source_file string, line_number bigint, resource_type string, resource_id string, reason string, detail string"
 
 
+BRONZE_LINES = [
+    '{"resourceType":"Encounter","id":"e1"}',
+    '{"resourceType":"Encounter","id":"e2"',  # truncated
+    "",  # blank line
+    None,  # a null row
+    "42",
+    '{"resourceType":"Encounter","id":"e3"} trailing',
+    '{"id":"e4"}',
+    '{"resourceType":"Patient","id":"p1"}',
+    '{"resourceType":"Encounter"}',
+    '{"resourceType":"Encounter","id":"  "}',
+    '{"resourceType":"Encounter","id":17}',
+    '{"resourceType":"Encounter","id":"e5"}{"resourceType":"Encounter","id":"e6"}',  # two objects
+    "{'resourceType':'Encounter','id':'e7'}",  # single quotes are not JSON
+    '{"resourceType":"Encounter","id":NaN}',  # nor is NaN
+    '{"resourceType":"Encounter","id":"e12",}',  # nor a trailing comma
+    '{"resourceType":"Encounter","id":{"value":"e8"}}',  # an object is no id
+    '{"resourceType":5,"id":"e9"}',  # a number is no resource type
+    '{"resourceType":"Encounter","id":"Encounter/e10"}',  # a reference is no id
+    '{"resourceType":"Encounter","id":"e11\\n"}',  # nor is a trailing newline
+    '{"resourceType":"Encounter","id":"' + "e" * 65 + '"}',  # too long
+    '{"resourceType":"Encounter","id":"A-z.09"}',
+]
+
+
 def test_bronze_classification_gives_every_bronze_reason(spark):
     f = "fhir/b/Encounter.ndjson"
-    values = [
-        '{"resourceType":"Encounter","id":"e1"}',
-        '{"resourceType":"Encounter","id":"e2"',  # truncated
-        "",  # blank line
-        None,  # a null row
-        "42",
-        '{"resourceType":"Encounter","id":"e3"} trailing',
-        '{"id":"e4"}',
-        '{"resourceType":"Patient","id":"p1"}',
-        '{"resourceType":"Encounter"}',
-        '{"resourceType":"Encounter","id":"  "}',
-        '{"resourceType":"Encounter","id":17}',
-    ]
+    values = BRONZE_LINES
     lines = spark.createDataFrame([(f, "Encounter", i + 1, v) for i, v in enumerate(values)], LINES)
     got = B.with_line_classification(lines).select(*[c.split()[0] for c in CLASSIFIED.split(", ")])
     mismatch = "resourceType=Patient in a Encounter file"
+    ID = r"[A-Za-z0-9\-\.]{1,64}"
     assertDataFrameEqual(got, spark.createDataFrame([
         (f, 1, "Encounter", "e1", None, None),
         (f, 2, "Encounter", None, "invalid_json", None),
@@ -152,7 +167,30 @@ def test_bronze_classification_gives_every_bronze_reason(spark):
         (f, 9, "Encounter", None, "missing_id", None),
         (f, 10, "Encounter", None, "missing_id", None),
         (f, 11, "Encounter", "17", None, None),
+        (f, 12, "Encounter", "e5", "invalid_json", None),
+        (f, 13, "Encounter", "e7", "invalid_json", None),
+        (f, 14, "Encounter", None, "invalid_json", None),
+        (f, 15, "Encounter", None, "invalid_json", None),
+        (f, 16, "Encounter", '{"value":"e8"}', "invalid_id", 'id={"value":"e8"}; allowed: ' + ID),
+        (f, 17, "Encounter", "e9", "resource_type_mismatch", "resourceType=5 in a Encounter file"),
+        (f, 18, "Encounter", "Encounter/e10", "invalid_id", "id=Encounter/e10; allowed: " + ID),
+        (f, 19, "Encounter", "e11\n", "invalid_id", "id=e11\n; allowed: " + ID),
+        (f, 20, "Encounter", "e" * 65, "invalid_id", f"id={'e' * 65}; allowed: " + ID),
+        (f, 21, "Encounter", "A-z.09", None, None),
     ], CLASSIFIED))
+
+
+def test_bronze_reasons_equal_the_duckdb_references_line_for_line(spark, tmp_path):
+    from lakehouse.fhir_reference import quarantine_counts
+
+    values = [line for line in BRONZE_LINES if line is not None]
+    folder = tmp_path / "fhir" / "b"
+    folder.mkdir(parents=True)
+    (folder / "Encounter.ndjson").write_text("".join(v + "\n" for v in values))
+    lines = spark.createDataFrame([("fhir/b/Encounter.ndjson", "Encounter", i + 1, v) for i, v in enumerate(values)], LINES)
+    spark_reasons = Counter(r.reason for r in B.with_line_classification(lines).collect() if r.reason)
+    reference = {reason: n for (_, reason), n in quarantine_counts(tmp_path).items() if reason in BRONZE_REASONS}
+    assert spark_reasons == reference
 
 
 def test_bronze_rows_keep_the_raw_line_and_ingestion_metadata(spark):

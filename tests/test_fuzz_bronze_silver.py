@@ -11,29 +11,31 @@ every rule and only accepted rows carry corrections. Few, small examples: one Sp
 from __future__ import annotations
 
 import json
+import uuid
+from collections import Counter
+from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from lakehouse.fhir_reference import quarantine_counts
 from lakelib.climate import FEEDS, accepted, parse_lines, validate
 from lakelib.fhir import bronze as B
 from lakelib.fhir import silver as S
 from lakelib.fhir.schemas import LINES, SILVER_KEYS
-from lakelib.quarantine import REASONS
+from lakelib.quarantine import BRONZE_REASONS, SILVER_REASONS
 
 FUZZ = settings(max_examples=6, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
-BRONZE_REASONS = {"invalid_json", "missing_resource_type", "resource_type_mismatch", "missing_id"}
-SILVER_REASONS = set(REASONS) - BRONZE_REASONS
 TYPES = ("Patient", "Encounter", "Condition")
 IDS = ("p1", "p2", "e1", "e2", "c1")
 
 # --- FHIR lines --------------------------------------------------------------------------------
 
 json_scalar = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from(
-    ["", " ", "2024-02-30", "2024-13-01T00:00:00Z", "31/12/2024", "2024-05-01", "2024-05-01T10:00:00+09:00",
+    ["", " ", "x" * 65, "p-1.2", "2024-02-30", "2024-13-01T00:00:00Z", "31/12/2024", "2024-05-01", "2024-05-01T10:00:00+09:00",
      "not-a-date", "Patient/p1", "urn:uuid:p2", "p1", "IMP", "20", "exp", "entered-in-error", "é\u0000x"]))
 json_value = st.recursive(json_scalar, lambda kids: st.one_of(
     st.lists(kids, max_size=3), st.dictionaries(st.sampled_from(["code", "system", "reference", "start", "end"]),
@@ -78,7 +80,8 @@ def fhir_line(draw) -> tuple[str, str]:
             else:
                 node[path[-1]] = draw(json_value)
     text = json.dumps(res)
-    damage = draw(st.sampled_from(["none", "none", "none", "truncate", "trailing", "twice", "array", "text", "blank"]))
+    damage = draw(st.sampled_from(["none", "none", "none", "truncate", "trailing", "twice", "array", "text", "blank",
+                                   "single_quotes", "nan"]))
     if damage == "truncate":
         text = text[: draw(st.integers(0, len(text) - 1))]
     elif damage == "trailing":
@@ -91,12 +94,27 @@ def fhir_line(draw) -> tuple[str, str]:
         text = draw(st.text(max_size=30))
     elif damage == "blank":
         text = draw(st.sampled_from(["", "   ", "\t"]))
+    elif damage == "single_quotes":
+        text = text.replace('"', "'")
+    elif damage == "nan":
+        text = text.replace('"id": ', '"id": NaN, "x": ', 1)
     return file_type, text.replace("\n", " ").replace("\r", " ")
+
+
+def reference_quarantine(root: Path, lines: list[tuple[str, str]]) -> Counter:
+    """The DuckDB reference's quarantine counts for the same lines, one file per type."""
+    folder = root / uuid.uuid4().hex / "fhir" / "batch-0001"
+    folder.mkdir(parents=True)
+    for rtype in TYPES:
+        texts = [text for t, text in lines if t == rtype]
+        if texts:
+            (folder / f"{rtype}.ndjson").write_text("".join(f"{text}\n" for text in texts))
+    return Counter(quarantine_counts(folder.parent.parent))
 
 
 @FUZZ
 @given(lines=st.lists(fhir_line(), min_size=1, max_size=14))
-def test_malformed_fhir_lines_are_accepted_or_quarantined_never_lost(spark, lines):
+def test_malformed_fhir_lines_are_accepted_or_quarantined_never_lost(spark, tmp_path, lines):
     rows = [(f"fhir/batch-0001/{t}.ndjson", t, i + 1, text) for i, (t, text) in enumerate(lines)]
     classified = B.with_line_classification(spark.createDataFrame(rows, LINES)).cache()
     try:
@@ -107,6 +125,7 @@ def test_malformed_fhir_lines_are_accepted_or_quarantined_never_lost(spark, line
         for i, (t, text) in enumerate(lines):
             if not text.strip():
                 assert next(r.reason for r in got if r.line_number == i + 1) == "invalid_json", text
+        quarantined = Counter((lines[r.line_number - 1][0], r.reason) for r in got if r.reason)
 
         patients = None
         for rtype in TYPES:  # Patient first, as the silver job does
@@ -125,10 +144,13 @@ def test_malformed_fhir_lines_are_accepted_or_quarantined_never_lost(spark, line
             kept = [r[key] for r in latest.select(key).collect()]
             accepted_ids = {r[key] for r in parsed.where("reason IS NULL").select(key).collect()}
             assert len(kept) == len(set(kept)) and set(kept) == accepted_ids, rtype
+            quarantined.update((rtype, r.reason) for r in parsed.where("reason IS NOT NULL").select("reason").collect())
             if rtype == "Patient":
                 patients = latest.select("patient_id").cache()
                 patients.count()
             parsed.unpersist()
+        # the same verdicts, line type by reason, as the independent DuckDB reference
+        assert quarantined == reference_quarantine(tmp_path, lines), lines
     finally:
         classified.unpersist()
 

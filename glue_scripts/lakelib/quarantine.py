@@ -13,9 +13,10 @@ from pyspark.sql.types import LongType, StringType, StructField, StructType, Tim
 # reason -> what it means (docs/fhir-data-model.md lists the same table)
 REASONS = {
     # bronze: the line itself
-    "invalid_json": "the line is not a JSON object (includes blank lines)",
+    "invalid_json": "the line is not exactly one strict JSON object (includes blank lines)",
     "missing_resource_type": "the JSON has no resourceType",
     "missing_id": "the resource has no id (or an empty one)",
+    "invalid_id": "the id is not a FHIR id: 1-64 of A-Z a-z 0-9 - . (an object or array id included)",
     "resource_type_mismatch": "resourceType differs from the type named by the file (<ResourceType>.ndjson)",
     # silver: the typed resource
     "missing_required_field": "a field the metrics need is absent (detail names it)",
@@ -23,6 +24,10 @@ REASONS = {
     "end_before_start": "Encounter period.end is before period.start",
     "unknown_patient": "the subject reference resolves to no accepted Patient",
 }
+
+BRONZE_REASONS = frozenset({"invalid_json", "missing_resource_type", "missing_id", "invalid_id",
+                            "resource_type_mismatch"})
+SILVER_REASONS = frozenset(REASONS) - BRONZE_REASONS
 
 QUARANTINE_SCHEMA = StructType([
     StructField("stage", StringType()),  # bronze | silver

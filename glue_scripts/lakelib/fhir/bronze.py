@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
+from pyspark.sql.types import ArrayType
 
 from ..quarantine import first_reason
-from .schemas import CORRUPT, HEADER_JSON
+from .schemas import FHIR_ID_PATTERN, HEADER_JSON, STRICT_JSON
 
 
 def _blank(c: Column) -> Column:
@@ -17,28 +18,32 @@ def with_line_classification(lines: DataFrame) -> DataFrame:
     """Lines (source_file, file_resource_type, line_number, value) + resource_type, resource_id,
     reason, detail. reason is null for a line bronze accepts.
 
-    Bronze checks only what makes a line a resource of its file: valid JSON object,
-    resourceType present and equal to the file's type, id present. Everything else is
+    Bronze checks only what makes a line a resource of its file: one strict JSON object,
+    resourceType present and equal to the file's type, id a FHIR id. Everything else is
     silver's job, so bronze keeps the raw line untouched.
     """
-    header = F.from_json(F.col("value"), HEADER_JSON, {"columnNameOfCorruptRecord": CORRUPT})
-    df = lines.withColumn("_h", header)
+    # Parsed as the one element of a JSON array: from_json alone stops at the end of the first
+    # value, so '{..}{..}' or '{..} junk' would pass; "[" + line + "]" must hold exactly one object.
+    wrapped = F.from_json(F.concat(F.lit("["), F.col("value"), F.lit("]")), ArrayType(HEADER_JSON), STRICT_JSON)
+    df = lines.withColumn("_h", F.when(F.size(wrapped) == 1, wrapped[0]))
     rtype = F.col("_h.resourceType")
-    rid = F.col("_h.id")
+    rid = F.col("_h.id")  # Spark gives any scalar as its text, an object or array as its JSON
     reason, detail = first_reason(
-        # from_json stops at the end of the first value: also require the line to be one object
-        (F.col("_h").isNull() | F.col(f"_h.{CORRUPT}").isNotNull()
-         | ~(F.trim("value").startswith("{") & F.trim("value").endswith("}")), "invalid_json", None),
+        (F.col("_h").isNull(), "invalid_json", None),
         (_blank(rtype), "missing_resource_type", None),
         (rtype != F.col("file_resource_type"), "resource_type_mismatch",
          F.concat(F.lit("resourceType="), rtype, F.lit(" in a "), F.col("file_resource_type"), F.lit(" file"))),
         (_blank(rid), "missing_id", None),
+        (~rid.rlike(f"^{FHIR_ID_PATTERN}\\z"), "invalid_id",
+         F.concat(F.lit("id="), rid, F.lit(f"; allowed: {FHIR_ID_PATTERN}"))),
     )
+    # the id of a broken line, when readable, helps whoever repairs it (rare rows: parsed lazily)
+    readable_id = F.when(F.col("_h").isNull(), F.get_json_object("value", "$.id")).otherwise(rid)
     return (
         df.withColumn("reason", reason)
         .withColumn("detail", detail)
         .withColumn("resource_type", F.col("file_resource_type"))  # what the file holds
-        .withColumn("resource_id", F.when(~_blank(rid), rid))
+        .withColumn("resource_id", F.when(~_blank(readable_id), readable_id))
         .drop("_h")
     )
 

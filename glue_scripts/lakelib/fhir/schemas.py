@@ -19,7 +19,6 @@ from pyspark.sql.types import (
 )
 
 RESOURCE_TYPES = ("Patient", "Encounter", "Condition")
-CORRUPT = "_corrupt_record"
 
 
 def _s(*names: str) -> list[StructField]:
@@ -32,7 +31,12 @@ REFERENCE = StructType(_s("reference"))
 META = StructType(_s("lastUpdated"))
 
 # bronze only needs to know what a line is
-HEADER_JSON = StructType(_s("resourceType", "id") + [StructField(CORRUPT, StringType())])
+HEADER_JSON = StructType(_s("resourceType", "id"))
+# strict JSON (RFC 8259), as the DuckDB reference's json_valid: Spark's reader would otherwise
+# take 'single quotes' and NaN
+STRICT_JSON = {"allowSingleQuotes": "false", "allowNonNumericNumbers": "false", "mode": "PERMISSIVE"}
+# the FHIR R4 `id` datatype
+FHIR_ID_PATTERN = r"[A-Za-z0-9\-\.]{1,64}"
 
 PATIENT_JSON = StructType(
     _s("resourceType", "id")
