@@ -69,6 +69,16 @@ def test_a_merge_rewrites_data_files_only_under_copy_on_write(lake, properties, 
     assert len(rows) == 301 and all(rows[i] == "v2" for i in (1, 2, 3, 4, 5, 1000)) and rows[6] == "v1"
 
 
+def test_the_first_upsert_into_an_empty_table_is_an_append_later_ones_merge(lake):
+    t = lake.table("db", "first")
+    lake.ensure_table(t, COLUMNS, SILVER_PROPERTIES)
+    lake.upsert(lake.spark.createDataFrame([(1, "a"), (2, "b")], COLUMNS), t, "id", "true")
+    lake.upsert(lake.spark.createDataFrame([(2, "c"), (3, "d")], COLUMNS), t, "id", "true")
+    ops = [r.operation for r in lake.spark.sql(f"SELECT operation FROM {t.meta('snapshots')} ORDER BY committed_at").collect()]
+    assert ops == ["append", "overwrite"]  # a merge-on-read MERGE commits a row-delta ("overwrite")
+    assert _rows(lake.spark, t) == [(1, "a"), (2, "c"), (3, "d")]
+
+
 def test_compaction_drops_delete_files_keeps_every_row_and_then_does_nothing(lake):
     t = _table_with_three_files(lake, "compact", SILVER_PROPERTIES)
     for n in range(3):  # each MERGE touches every data file: one more delete file for each

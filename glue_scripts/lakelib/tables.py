@@ -167,7 +167,12 @@ class Lake:
 
     def upsert(self, df: DataFrame, table: Table, key: str, update_when: str) -> None:
         """MERGE INTO by `key`: insert new keys, replace a row when `update_when` (SQL over the
-        aliases s = incoming, t = stored) holds. `df` has one row per key and the table's columns."""
+        aliases s = incoming, t = stored) holds. `df` has one row per key and the table's columns.
+        Into a table with no snapshot yet (the first load) it is a plain append: the same rows,
+        without a join against nothing."""
+        if self.current_snapshot_id(table) is None:
+            self.append(df, table)
+            return
         self._merge(
             df, table, f"t.`{key}` = s.`{key}`",
             f"WHEN MATCHED AND ({update_when}) THEN UPDATE SET * WHEN NOT MATCHED THEN INSERT *",
