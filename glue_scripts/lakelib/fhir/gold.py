@@ -24,6 +24,9 @@ EXCLUDED_CONDITION_STATUS = ("entered-in-error",)  # Condition.verificationStatu
 NOT_INDEX_DISPOSITIONS = ("02", "07")  # transfer to short-term hospital, left against advice
 EXPIRED = "20"
 UNKNOWN_FACILITY = "unknown"
+# the silver.encounters columns the metrics read
+ENCOUNTER_COLUMNS = ("encounter_id", "patient_id", "status", "class_code", "admit_date", "discharge_date",
+                     "facility_id", "discharge_disposition")
 
 
 @dataclass(frozen=True)

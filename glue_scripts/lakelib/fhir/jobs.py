@@ -238,10 +238,21 @@ def run_gold(spark: SparkSession, args: Mapping[str, str]) -> dict:
     missing = [t.qualified for t in sources.values() if not lake.exists(t)]
     if missing:
         raise RuntimeError(f"fhir.gold: silver tables {missing} do not exist; run the silver job first")
-    patients, encounters, conditions = (lake.read(sources[rt]) for rt in RESOURCE_TYPES)
     target = lake.table(gold_db, GOLD_TABLE)
     lake.ensure_table(target, CMS_FACILITY_MONTHLY)
+    # the metrics scan encounters five times (stays, nearby stays, as-of date, checks): read
+    # the columns they use once
+    encounters = lake.read(sources["Encounter"]).select(*G.ENCOUNTER_COLUMNS).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        metrics = _write_gold(lake, target, lake.read(sources["Patient"]), encounters,
+                              lake.read(sources["Condition"]), hai, as_of)
+    finally:
+        encounters.unpersist()
+    return _reconcile("fhir.gold", {"run_id": run_id, **metrics})
 
+
+def _write_gold(lake: Lake, target: Table, patients: DataFrame, encounters: DataFrame, conditions: DataFrame,
+                hai: tuple[G.HaiCode, ...], as_of: dt.date | None) -> dict:
     stays = G.inpatient_stays(encounters)
     seen = encounters.agg(
         F.count(F.lit(1)).alias("input"),
@@ -251,14 +262,12 @@ def run_gold(spark: SparkSession, args: Mapping[str, str]) -> dict:
         F.count(F.when(F.col("discharge_date").isNotNull(), 1)).alias("discharges"),
         F.max(F.greatest("admit_date", "discharge_date")).alias("latest_date"),
     ).first()
-    table = G.cms_facility_monthly(patients, encounters, conditions, hai, as_of)
-    rows = lake.overwrite(table, target)
+    rows = lake.overwrite(G.cms_facility_monthly(patients, encounters, conditions, hai, as_of), target)
     written = lake.read(target).agg(F.coalesce(F.sum("discharges"), F.lit(0)).alias("d")).first()["d"]
     if written != facts["discharges"]:
         raise ReconciliationError(f"fhir.gold: {facts['discharges']} discharges in silver but {written} in gold")
-    metrics = {
-        "run_id": run_id, "input": seen["input"], "accepted": seen["input"], "quarantined": 0,
+    return {
+        "input": seen["input"], "accepted": seen["input"], "quarantined": 0,
         "excluded_status": seen["excluded_status"], "discharges": facts["discharges"], "rows": rows,
         "as_of": str(as_of or facts["latest_date"]), "hai_codes": len(hai),
     }
-    return _reconcile("fhir.gold", metrics)
