@@ -11,7 +11,7 @@ tuples in the table's column order (COLUMNS), sorted by facility and month.
 Bad-record rules (a record quarantined here is one the Spark jobs quarantine; it counts nowhere):
 - Every line of a file is a record (a blank line too: it is `invalid_json`); numbers start at 1.
 - Bronze, checked in this order, first failure wins:
-  `invalid_json` the line is not exactly one JSON object (json_valid: strict RFC 8259);
+  `invalid_json` the line is not exactly one strict (RFC 8259) JSON object;
   `missing_resource_type` no resourceType (null or blank); `resource_type_mismatch` resourceType
   (any JSON value, as text) differs from the file name's type; `missing_id` no id (null or
   blank); `invalid_id` the id's text is not a FHIR id (1-64 of A-Z a-z 0-9 - .).
@@ -137,7 +137,7 @@ def _build(con: duckdb.DuckDBPyConnection, input_dir: str | Path) -> None:
         )
         SELECT path, line_no, file_type, CASE WHEN is_obj THEN text END AS text, rt, rid,
           CASE WHEN NOT is_obj THEN 'invalid_json'
-               WHEN rt IS NULL OR rt = '' THEN 'missing_resource_type'
+               WHEN rt IS NULL OR trim(rt) = '' THEN 'missing_resource_type'
                WHEN rt <> file_type THEN 'resource_type_mismatch'
                WHEN rid IS NULL OR trim(rid) = '' THEN 'missing_id'
                WHEN NOT regexp_full_match(rid, '{FHIR_ID}') THEN 'invalid_id'

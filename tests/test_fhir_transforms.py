@@ -145,6 +145,7 @@ BRONZE_LINES = [
     '{"resourceType":"Encounter","id":"e11\\n"}',  # nor is a trailing newline
     '{"resourceType":"Encounter","id":"' + "e" * 65 + '"}',  # too long
     '{"resourceType":"Encounter","id":"A-z.09"}',
+    '{"resourceType":"  ","id":"e13"}',  # a blank resource type is a missing one
 ]
 
 
@@ -177,6 +178,7 @@ def test_bronze_classification_gives_every_bronze_reason(spark):
         (f, 19, "Encounter", "e11\n", "invalid_id", "id=e11\n; allowed: " + ID),
         (f, 20, "Encounter", "e" * 65, "invalid_id", f"id={'e' * 65}; allowed: " + ID),
         (f, 21, "Encounter", "A-z.09", None, None),
+        (f, 22, "Encounter", "e13", "missing_resource_type", None),
     ], CLASSIFIED))
 
 

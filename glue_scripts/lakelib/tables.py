@@ -182,9 +182,10 @@ class Lake:
     def compact(self, table: Table, delete_file_threshold: int) -> dict[str, int]:
         """Iceberg's bin-pack rewrite_data_files: rewrites the data files that carry at least
         `delete_file_threshold` delete files (merge-on-read leaves one per MERGE that touches a
-        file), and small files once there are that many; when it rewrote any, rewrite_position_delete_files
-        then drops the delete entries that point at no live file (Iceberg 1.7.1's own
-        `remove-dangling-deletes` left them in place here). Commits that change no row; only
+        file), and small files once there are that many. When it rewrote any,
+        rewrite_position_delete_files then drops the delete entries that point at no live file
+        (Iceberg 1.7.1's own `remove-dangling-deletes` left them in place here). Commits that
+        change no row and, unlike the writes above, carry no run-id snapshot property; only
         planning when no file qualifies. Returns both procedures' counts."""
         name = f"{table.database}.{table.name}"
         data = self._call("rewrite_data_files", name, {"delete-file-threshold": str(delete_file_threshold),
