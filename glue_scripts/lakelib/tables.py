@@ -77,7 +77,8 @@ class Lake:
         self.spark.sql(f"CREATE TABLE IF NOT EXISTS {table.sql} ({columns}) USING iceberg "
                        f"TBLPROPERTIES ({_tblprops(props)})")
         if properties:  # a table made by an older release: bring the asked-for properties up to date
-            stale = {k: v for k, v in properties.items() if self.properties(table).get(k) != v}
+            current = self.properties(table)
+            stale = {k: v for k, v in properties.items() if current.get(k) != v}
             if stale:
                 self.spark.sql(f"ALTER TABLE {table.sql} SET TBLPROPERTIES ({_tblprops(stale)})")
 
