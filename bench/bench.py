@@ -13,11 +13,15 @@ the ratios compare like with like):
    noop_force   ... with --force: every job runs and finds nothing new (the jobs' own incremental cost)
 4. incremental  after adding a follow-up batch of ~1% new lines (new patients and newer, tied and
                 stale versions of existing resources), on a copy of a full run's warehouse
+   incremental_warm  the same batch once more in a process that has just run it (on another copy
+                of the warehouse): the run without the JVM's warm-up (class loading, JIT, Spark's code
+                generation); warm_up = the first of those two runs minus the second (informational:
+                every Glue job run is a fresh JVM and pays the warm-up too)
 5. duckdb       the DuckDB reference (lakehouse.fhir_reference) computing the same gold table
 6. peak memory  of the full run: the largest sum of RSS over the runner's process tree (Python and
                 the driver JVM), sampled every 0.2 s
 
-It checks that every full and incremental run's gold equals the DuckDB reference, prints each figure
+It checks that every full and incremental run's gold (warm runs too) equals the DuckDB reference, prints each figure
 and the ratios full/floor, full/duckdb, noop/full, incremental/full, a Glue cost projection from the
 prod stack's job settings, and writes everything as JSON (`--out`, default bench/results/).
 `--event-logs DIR` turns on Spark event logs (through SPARK_CONF_DIR, no code change) for profiling.
@@ -157,6 +161,32 @@ def cmd_floor(input_dir: str) -> None:
     print(json.dumps({"lines": n}))
 
 
+def cmd_warm(input_dir: str, out: str, *warehouses: str) -> None:
+    """The same 1% batch on copies of one warehouse, one after another in this one process (one
+    driver JVM): the first run pays the JVM's warm-up (class loading, JIT, Spark's code
+    generation), the later ones do not. Their difference is the warm-up a fresh process adds."""
+    from lakehouse import runner
+    from lakehouse.config import load_stack_config
+
+    cfg = load_stack_config("dev")
+    pipeline = runner.select_pipeline(cfg, "fhir")
+    runs_out = []
+    for wh in map(Path, warehouses):
+        spark = runner.spark_session(wh)  # a session of its own warehouse on the one JVM
+        runs = runner.plan_runs(pipeline)
+        t0 = time.monotonic()
+        runner.run_pipeline(spark, runs, runner.lake_location(cfg, Path(input_dir), wh),
+                            {j.name: {"--run_id": f"bench-warm-{wh.name}"} for j in pipeline.jobs})
+        seconds = time.monotonic() - t0
+        failed = [f"{r.job.key}: {r.error}" for r in runs if r.status != "succeeded"]
+        if failed:
+            raise RuntimeError(f"warm-up run on {wh} failed: {failed}")
+        [fq] = runner.gold_tables(pipeline, cfg)
+        runs_out.append({"seconds": seconds, "jobs": {r.job.name: round(r.seconds, 2) for r in runs},
+                         "gold": sorted([list(r) for r in runner.read_table(spark, fq)[1]])})
+    Path(out).write_text(json.dumps(runs_out, default=str))
+
+
 def cmd_duckdb(input_dir: str, out: str) -> None:
     from lakehouse.fhir_reference import reference_rows
 
@@ -248,6 +278,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["_floor"]:
         cmd_floor(argv[1])
         return 0
+    if argv[:1] == ["_warm"]:
+        cmd_warm(*argv[1:])
+        return 0
     if argv[:1] == ["_duckdb"]:
         cmd_duckdb(argv[1], argv[2])
         return 0
@@ -283,8 +316,9 @@ def main(argv: list[str] | None = None) -> int:
         f"{data['bytes_uncompressed']:,} uncompressed); incremental batch {data['incremental_lines']} lines "
         f"({100 * data['incremental_share']:.2f}%) in {time.monotonic() - t0:.0f}s")
     base, inc = work / "input", work / "input_inc"
-    fig: dict[str, list[float]] = {k: [] for k in ("floor", "full", "noop", "noop_force", "incremental", "duckdb")}
-    peaks, jobs_full, jobs_inc, gold_ok = [], [], [], []
+    fig: dict[str, list[float]] = {k: [] for k in ("floor", "full", "noop", "noop_force", "incremental",
+                                                   "incremental_warm", "warm_up", "duckdb")}
+    peaks, jobs_full, jobs_inc, jobs_warm, gold_ok = [], [], [], [], []
 
     ref_file = work / "duckdb-gold.json"
     ref_inc_file = work / "duckdb-gold-inc.json"
@@ -319,17 +353,33 @@ def main(argv: list[str] | None = None) -> int:
             timed([PY, __file__, "_duckdb", str(inc), str(ref_inc_file)], env, log)
         gold_ok.append(same_gold(gold_rows(wh_inc), json.loads(ref_inc_file.read_text())))
         say(f"run {i + 1}/{a.runs}: incremental {s:.1f}s, jobs {jobs_inc[-1]}, gold == duckdb: {gold_ok[-1]}")
+        copies = [work / f"wh-warm-{i}-{n}" for n in (1, 2)]
+        for c in copies:
+            shutil.rmtree(c, ignore_errors=True)
+            shutil.copytree(wh, c)
+        timed([PY, __file__, "_warm", str(inc), str(work / "warm.json"), *map(str, copies)], env, log)
+        cold_run, warm_run = json.loads((work / "warm.json").read_text())
+        fig["incremental_warm"].append(warm_run["seconds"])
+        fig["warm_up"].append(cold_run["seconds"] - warm_run["seconds"])
+        jobs_warm.append(warm_run["jobs"])
+        gold_ok.append(same_gold(warm_run["gold"], json.loads(ref_inc_file.read_text())))
+        say(f"run {i + 1}/{a.runs}: incremental in one process: first {cold_run['seconds']:.1f}s, "
+            f"second (warm JVM) {warm_run['seconds']:.1f}s, jobs {warm_run['jobs']}, gold == duckdb: {gold_ok[-1]}")
         if not a.keep:
-            shutil.rmtree(wh_inc, ignore_errors=True)
+            for c in [wh_inc, *copies]:
+                shutil.rmtree(c, ignore_errors=True)
             if i < a.runs - 1:
                 shutil.rmtree(wh, ignore_errors=True)
 
     med = {k: round(median(v), 2) for k, v in fig.items()}
     med_jobs = {j: round(median([r[j] for r in jobs_full]), 2) for j in jobs_full[0]}
     med_jobs_inc = {j: round(median([r[j] for r in jobs_inc]), 2) for j in jobs_inc[0]}
+    med_jobs_warm = {j: round(median([r[j] for r in jobs_warm]), 2) for j in jobs_warm[0]}
     ratios = {"full/floor": med["full"] / med["floor"], "full/duckdb": med["full"] / med["duckdb"],
               "noop/full": med["noop"] / med["full"], "noop_force/full": med["noop_force"] / med["full"],
-              "incremental/full": med["incremental"] / med["full"]}
+              "incremental/full": med["incremental"] / med["full"],
+              "incremental_warm/full": med["incremental_warm"] / med["full"],
+              "warm_up/full": med["warm_up"] / med["full"]}
     ratios = {k: round(v, 3) for k, v in ratios.items()}
     targets = {"full/floor": 15, "full/duckdb": 8, "noop/full": 0.10, "incremental/full": 0.20}
     peak_gib = max(peaks) / 2**30
@@ -339,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine(), "data": data, "runs": a.runs,
         "seconds_median": med, "seconds_all": {k: [round(x, 2) for x in v] for k, v in fig.items()},
         "full_jobs_seconds_median": med_jobs, "incremental_jobs_seconds_median": med_jobs_inc,
+        "incremental_warm_jobs_seconds_median": med_jobs_warm,
         "peak_memory_bytes": max(peaks), "peak_memory_gib": round(peak_gib, 2),
         "ratios": ratios,
         "targets_met": {**{k: ratios[k] <= v for k, v in targets.items()}, "peak_memory<=6GB": peak_gib * 2**30 <= 6e9},
