@@ -69,6 +69,11 @@ def read_lines(spark: SparkSession, files: Iterable[RawFile]) -> DataFrame:
     get consecutive monotonically_increasing_id values, so a line's number is its offset in
     its (file, block) plus the line count of the file's earlier blocks. That needs one small
     aggregate per (file, block), not a sort or a Python UDF.
+
+    The numbered lines are then hash-partitioned by (file, line) over every core: Spark packs
+    unsplittable .gz files into read tasks by their compressed size, so one task could get most
+    of the lines (at 1M encounters one of five tasks classified 1.0M of the 1.66M lines, 37 s
+    while the other core idled).
     """
     files = list(files)
     if not files:
@@ -98,4 +103,5 @@ def read_lines(spark: SparkSession, files: Iterable[RawFile]) -> DataFrame:
             (F.col("mid") - F.col("first_mid") + F.col("offset") + 1).cast("bigint").alias("line_number"),
             "value",
         )
+        .repartition(spark.sparkContext.defaultParallelism, "source_file", "line_number")
     )
