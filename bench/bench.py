@@ -228,6 +228,11 @@ def median(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
+def median_jobs(runs: list[dict[str, float]]) -> dict[str, float]:
+    """Per job, the median of its seconds over runs."""
+    return {j: round(median([r[j] for r in runs]), 2) for j in runs[0]}
+
+
 def cost_projection(work_seconds: dict[str, float], local_cores: int) -> dict:
     """One daily prod run on Glue from the prod stack's job settings and the measured per-job work."""
     from lakehouse.config import load_stack_config
@@ -351,7 +356,8 @@ def main(argv: list[str] | None = None) -> int:
         jobs_inc.append(job_seconds(wh_inc))
         if i == 0:
             timed([PY, __file__, "_duckdb", str(inc), str(ref_inc_file)], env, log)
-        gold_ok.append(same_gold(gold_rows(wh_inc), json.loads(ref_inc_file.read_text())))
+        ref_inc = json.loads(ref_inc_file.read_text())
+        gold_ok.append(same_gold(gold_rows(wh_inc), ref_inc))
         say(f"run {i + 1}/{a.runs}: incremental {s:.1f}s, jobs {jobs_inc[-1]}, gold == duckdb: {gold_ok[-1]}")
         copies = [work / f"wh-warm-{i}-{n}" for n in (1, 2)]
         for c in copies:
@@ -362,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
         fig["incremental_warm"].append(warm_run["seconds"])
         fig["warm_up"].append(cold_run["seconds"] - warm_run["seconds"])
         jobs_warm.append(warm_run["jobs"])
-        gold_ok.append(same_gold(warm_run["gold"], json.loads(ref_inc_file.read_text())))
+        gold_ok.append(same_gold(warm_run["gold"], ref_inc))
         say(f"run {i + 1}/{a.runs}: incremental in one process: first {cold_run['seconds']:.1f}s, "
             f"second (warm JVM) {warm_run['seconds']:.1f}s, jobs {warm_run['jobs']}, gold == duckdb: {gold_ok[-1]}")
         if not a.keep:
@@ -372,9 +378,7 @@ def main(argv: list[str] | None = None) -> int:
                 shutil.rmtree(wh, ignore_errors=True)
 
     med = {k: round(median(v), 2) for k, v in fig.items()}
-    med_jobs = {j: round(median([r[j] for r in jobs_full]), 2) for j in jobs_full[0]}
-    med_jobs_inc = {j: round(median([r[j] for r in jobs_inc]), 2) for j in jobs_inc[0]}
-    med_jobs_warm = {j: round(median([r[j] for r in jobs_warm]), 2) for j in jobs_warm[0]}
+    med_jobs, med_jobs_inc, med_jobs_warm = median_jobs(jobs_full), median_jobs(jobs_inc), median_jobs(jobs_warm)
     ratios = {"full/floor": med["full"] / med["floor"], "full/duckdb": med["full"] / med["duckdb"],
               "noop/full": med["noop"] / med["full"], "noop_force/full": med["noop_force"] / med["full"],
               "incremental/full": med["incremental"] / med["full"],
