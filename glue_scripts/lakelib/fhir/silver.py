@@ -60,9 +60,12 @@ def parse_timestamp(raw: Column) -> Column:
     return F.try_to_timestamp(F.trim(raw))
 
 
-def _bad_dates(fields: dict[str, Column]) -> tuple[Column, str, Column]:
-    """One invalid_date check over several raw date fields; detail names the first bad one."""
-    bad = [(name, raw.isNotNull() & parse_timestamp(raw).isNull(), raw) for name, raw in fields.items()]
+def _bad_dates(fields: dict[str, tuple[Column, Column]]) -> tuple[Column, str, Column]:
+    """One invalid_date check over several date fields, each given as (raw text, its parsed
+    column); detail names the first bad one. Taking the parsed column, not parsing again, keeps
+    the parse to once per field: Spark resolves each value's offset by compiling regexes
+    (SparkDateTimeUtils.getZoneId), and a re-parse in reason and again in detail tripled that."""
+    bad = [(name, raw.isNotNull() & parsed.isNull(), raw) for name, (raw, parsed) in fields.items()]
     is_bad = F.lit(False)
     detail = F.lit(None).cast("string")
     for name, cond, raw in reversed(bad):
@@ -113,8 +116,9 @@ def parse_patients(bronze: DataFrame) -> DataFrame:
         "ingest_seq", "source_file", "line_number", "raw", "j",
     )
     return _finish(df, "Patient", [
-        _bad_dates({"meta.lastUpdated": F.col("j.meta.lastUpdated"), "birthDate": F.col("j.birthDate"),
-                    "deceasedDateTime": F.col("j.deceasedDateTime")}),
+        _bad_dates({"meta.lastUpdated": (F.col("j.meta.lastUpdated"), F.col("last_updated")),
+                    "birthDate": (F.col("j.birthDate"), F.col("birth_date")),
+                    "deceasedDateTime": (F.col("j.deceasedDateTime"), F.col("deceased_at"))}),
     ])
 
 
@@ -139,8 +143,9 @@ def parse_encounters(bronze: DataFrame) -> DataFrame:
     return _finish(df, "Encounter", [
         _missing({"subject": F.col("patient_id"), "class.code": F.col("class_code"),
                   "period.start": F.col("j.period.start")}),
-        _bad_dates({"meta.lastUpdated": F.col("j.meta.lastUpdated"), "period.start": F.col("j.period.start"),
-                    "period.end": F.col("j.period.end")}),
+        _bad_dates({"meta.lastUpdated": (F.col("j.meta.lastUpdated"), F.col("last_updated")),
+                    "period.start": (F.col("j.period.start"), F.col("period_start")),
+                    "period.end": (F.col("j.period.end"), F.col("period_end"))}),
         (F.col("period_end") < F.col("period_start"), "end_before_start",
          F.concat(F.lit("period.start="), F.col("j.period.start"), F.lit(" period.end="), F.col("j.period.end"))),
     ])
@@ -168,7 +173,8 @@ def parse_conditions(bronze: DataFrame) -> DataFrame:
     return _finish(df, "Condition", [
         _missing({"subject": F.col("patient_id"), "code.coding": F.col("codes")}),
         # abatement/recorded dates are informational: unparseable ones read as null
-        _bad_dates({"meta.lastUpdated": F.col("j.meta.lastUpdated"), "onsetDateTime": F.col("j.onsetDateTime")}),
+        _bad_dates({"meta.lastUpdated": (F.col("j.meta.lastUpdated"), F.col("last_updated")),
+                    "onsetDateTime": (F.col("j.onsetDateTime"), F.col("onset_at"))}),
     ])
 
 
