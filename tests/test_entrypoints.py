@@ -51,3 +51,55 @@ def test_main_without_a_warehouse_names_the_missing_argument(monkeypatch):
     module = _load("fhir/bronze.py")
     with pytest.raises(JobArgumentError, match="--warehouse: missing"):
         module.main(["script.py", "--catalog", "local"])
+
+
+def test_on_glue_the_job_session_gets_every_job_sql_setting_and_commits(monkeypatch, capsys):
+    """The Glue branch (awsglue importable; faked here: no Glue runtime in this environment)
+    sets lakelib.session.JOB_SQL_CONF at runtime, as local sessions get it at build time."""
+    import sys
+    import types
+
+    import pyspark.context
+
+    events, conf = [], {}
+    spark = types.SimpleNamespace(conf=types.SimpleNamespace(set=lambda k, v: conf.__setitem__(k, v)))
+
+    class GlueContext:
+        def __init__(self, sc):
+            assert sc == "SC"
+            self.spark_session = spark
+
+    class Job:
+        def __init__(self, glue_context):
+            pass
+
+        def init(self, name, args):
+            events.append(("init", name))
+
+        def commit(self):
+            events.append(("commit",))
+
+    def get_resolved_options(argv, names):
+        return {n: argv[argv.index(f"--{n}") + 1] for n in names}
+
+    fakes = {"awsglue": types.ModuleType("awsglue"), "awsglue.context": types.ModuleType("awsglue.context"),
+             "awsglue.job": types.ModuleType("awsglue.job"), "awsglue.utils": types.ModuleType("awsglue.utils")}
+    fakes["awsglue.context"].GlueContext = GlueContext
+    fakes["awsglue.job"].Job = Job
+    fakes["awsglue.utils"].getResolvedOptions = get_resolved_options
+    for name, module in fakes.items():
+        monkeypatch.setitem(sys.modules, name, module)
+    monkeypatch.setattr(pyspark.context.SparkContext, "getOrCreate", staticmethod(lambda: "SC"))
+
+    def run(spark_session, args):
+        events.append(("run", dict(conf)))
+        return {"input": 0, "accepted": 0, "quarantined": 0}
+
+    session.run_entrypoint(run, ArgSpec(required=("catalog",)),
+                           ["script.py", "--JOB_NAME", "fhir-bronze", "--catalog", "glue_catalog"])
+    assert events == [("init", "fhir-bronze"), ("run", session.JOB_SQL_CONF), ("commit",)]
+    assert session.JOB_SQL_CONF["spark.sql.session.timeZone"] == "UTC"
+
+
+def test_a_local_session_has_every_job_sql_setting(spark):
+    assert {k: spark.conf.get(k) for k in session.JOB_SQL_CONF} == session.JOB_SQL_CONF

@@ -354,6 +354,14 @@ def test_unknown_patient_only_marks_rows_that_passed_every_other_check(spark):
     ], "encounter_id string, patient_id string, reason string, detail string"))
 
 
+def test_only_quarantined_rows_keep_their_raw_line(spark):
+    parsed = spark.createDataFrame([("e1", None, '{"id":"e1"}'), ("e2", "unknown_patient", '{"id":"e2"}'),
+                                    ("e3", "invalid_date", None)], "encounter_id string, reason string, raw string")
+    assertDataFrameEqual(S.raw_of_quarantined_only(parsed), spark.createDataFrame(
+        [("e1", None, None), ("e2", "unknown_patient", '{"id":"e2"}'), ("e3", "invalid_date", None)],
+        "encounter_id string, reason string, raw string"))
+
+
 def test_latest_version_wins_by_last_updated_then_ingestion_order(spark):
     schema = "patient_id string, gender string, birth_date date, deceased_at timestamp, deceased_date date, " \
              "last_updated timestamp, ingest_seq bigint, source_file string, line_number bigint, reason string"

@@ -28,6 +28,16 @@ OPTIONAL_JARS = ("postgresql-42.7.14.jar",)
 ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
 
 
+# Runtime SQL settings every job session gets, on Glue (spark.conf.set: allowed on Glue 5) and
+# locally. The jobs cache short-lived working sets (bronze's classified lines, silver's parsed
+# batch) that are read a few times and dropped: compressing their columns cost more CPU than
+# it saved (silver's 1M-encounter batch cached in 34 s compressed, 25 s not; docs/benchmarks.md).
+JOB_SQL_CONF = {
+    "spark.sql.session.timeZone": "UTC",
+    "spark.sql.inMemoryColumnarStorage.compressed": "false",
+}
+
+
 class MissingJarError(RuntimeError):
     pass
 
@@ -99,7 +109,6 @@ def local_spark_session(
         .config(key, warehouse)
         .config("spark.sql.shuffle.partitions", str(shuffle_partitions))
         .config("spark.default.parallelism", str(shuffle_partitions))
-        .config("spark.sql.session.timeZone", "UTC")
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.adaptive.enabled", "true")
@@ -109,7 +118,7 @@ def local_spark_session(
         .config("spark.driver.memory", os.environ.get("LAKEHOUSE_DRIVER_MEMORY", "2g"))
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
     )
-    for k, v in (extra_conf or {}).items():
+    for k, v in {**JOB_SQL_CONF, **(extra_conf or {})}.items():
         builder = builder.config(k, v)
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("WARN")
@@ -129,7 +138,8 @@ def glue_job_session(argv: Sequence[str], spec) -> Iterator[tuple[object, dict[s
     args = parse_argv(argv, spec, extra_required=("JOB_NAME",))
     glue_context = GlueContext(SparkContext.getOrCreate())
     spark = glue_context.spark_session
-    spark.conf.set("spark.sql.session.timeZone", "UTC")  # a runtime SQL setting, allowed on Glue 5
+    for k, v in JOB_SQL_CONF.items():
+        spark.conf.set(k, v)
     job = Job(glue_context)
     job.init(args["JOB_NAME"], args)
     yield spark, args

@@ -193,7 +193,7 @@ def run_silver(spark: SparkSession, args: Mapping[str, str]) -> dict:
             parsed = parsers[rt](appended)
             if rt != "Patient":
                 parsed = S.with_unknown_patient(parsed, lake.read(targets["Patient"]).select("patient_id"))
-            parsed = parsed.persist(StorageLevel.MEMORY_AND_DISK)
+            parsed = S.raw_of_quarantined_only(parsed).persist(StorageLevel.MEMORY_AND_DISK)
             persisted.append(parsed)
             c = S.counts(parsed).first().asDict()
             metrics["by_type"][rt] = c

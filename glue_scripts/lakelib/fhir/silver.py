@@ -190,6 +190,12 @@ def with_unknown_patient(parsed: DataFrame, patient_ids: DataFrame) -> DataFrame
     )
 
 
+def raw_of_quarantined_only(parsed: DataFrame) -> DataFrame:
+    """`raw` kept on quarantined rows only: silver tables do not store it, so the batch a job
+    caches holds the parsed columns instead of every line's JSON (~600 bytes an encounter)."""
+    return parsed.withColumn("raw", F.when(F.col("reason").isNotNull(), F.col("raw")))
+
+
 def latest_versions(parsed: DataFrame, resource_type: str, silver_run_id: str) -> DataFrame:
     """Accepted rows, one per id: greatest last_updated, ties to the one ingested last;
     shaped exactly like the silver table (the MERGE source)."""
