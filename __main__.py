@@ -1,7 +1,7 @@
 """glue-lakehouse: read the stack's configuration, compose the components, export what users need.
 
 Every key declared in Pulumi.yaml is read raw through pulumi.Config and validated by
-lakehouse.config.parse_stack_config before any resource exists: a bad configuration
+lakehouse.model.config.parse_stack_config before any resource exists: a bad configuration
 fails with one error listing every problem and registers nothing.
 """
 
@@ -15,8 +15,8 @@ from components import (
 from components.glue_rds_connection import GlueRdsConnection, GlueRdsConnectionArgs
 from components.glue_workflow import GlueWorkflow, GlueWorkflowArgs, enable_raw_eventbridge
 from components.tagging import standard_tags_transform
-from lakehouse.config import PROJECT, StackConfig, parse_stack_config, project_schema
-from lakehouse.pipelines import GLUE_SCRIPTS_DIR, LAKE_ZONES
+from lakehouse.model.config import PROJECT, StackConfig, parse_stack_config, project_schema
+from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR, LAKE_ZONES
 
 
 def read_config() -> StackConfig:

@@ -10,7 +10,7 @@ from .glue_library import GlueLibrary, GlueLibraryArgs
 from .job_alerts import JobAlerts, JobAlertsArgs
 from .lake_buckets import LakeBuckets, LakeBucketsArgs
 from .lake_catalog import LakeCatalog, LakeCatalogArgs
-from .naming import AwsContext, JobNames, LakeNames, lake_names, name_problems
+from lakehouse.model.names import AwsContext, JobNames, LakeNames, lake_names, name_problems
 from .secure_bucket import SecureBucket, SecureBucketArgs
 
 __all__ = [

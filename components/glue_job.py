@@ -2,7 +2,7 @@
 
 What the component creates for a job declared in pipelines/<name>.yaml:
 - an IAM role only Glue (for this account) can assume, with one inline policy generated
-  by components.policies.job_role_policy from what the job declares it reads and writes;
+  by lakehouse.model.iam.job_role_policy from what the job declares it reads and writes;
 - its script in the scripts bucket under a key carrying the script's content hash;
 - its CloudWatch log groups, created up front with the lake key and the stack's retention
   so that Glue never creates one without them: the continuous-logging group, the same name
@@ -10,7 +10,7 @@ What the component creates for a job declared in pipelines/<name>.yaml:
   encrypts CloudWatch logs), and the job's output/error groups under a CloudWatch-encrypting
   security configuration (/aws-glue/jobs/<configuration>-role/<role>/{output,error});
 - the job itself: the stack's security configuration, the platform's default arguments
-  (`default_arguments`), sizes from lakehouse.config JobSettings;
+  (`default_arguments`), sizes from lakehouse.model.config JobSettings;
 - an EventBridge rule sending the job's FAILED / TIMEOUT / ERROR events to the alert topic.
 
 Jobs declaring `connection: true` get `connections`, --connection_name and the connection's
@@ -28,19 +28,19 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from lakehouse.config import JobSettings
-from lakehouse.errors import Problems
-from lakehouse.job_args import LakeLocation, job_arguments
-from lakehouse.pipelines import GLUE_SCRIPTS_DIR, LAKE_ZONES, MANAGED_ARGUMENTS, ZONES, JobSpec
+from lakehouse.model.config import JobSettings
+from lakehouse.model.errors import Problems
+from lakehouse.model.platform import LakeLocation, job_arguments
+from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR, LAKE_ZONES, MANAGED_ARGUMENTS, ZONES, JobSpec
 
-from .naming import AwsContext, JobNames
-from .packaging import script_key
-from .policies import JobGrant, glue_trust_policy, job_log_groups, job_role_policy
+from lakehouse.model.names import AwsContext, JobNames
+from lakehouse.model.packaging import script_key
+from lakehouse.model.iam import JobGrant, glue_trust_policy, job_log_groups, job_role_policy
 
 TYPE = "glue-lakehouse:components:GlueJob"
 ICEBERG_CATALOG = "glue_catalog"  # the Spark catalog name of the Iceberg tables on AWS
 FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR")
-# Logical-name suffixes of the job's log groups, in components.policies.job_log_groups order.
+# Logical-name suffixes of the job's log groups, in lakehouse.model.iam.job_log_groups order.
 LOG_GROUP_SUFFIXES = ("logs", "logs-secured", "logs-output", "logs-error")
 # Names the Glue connection a JDBC job uses (lakelib.jdbc reads it); in MANAGED_ARGUMENTS.
 CONNECTION_ARGUMENT = "--connection_name"
@@ -105,7 +105,7 @@ def platform_arguments(job: JobSpec, settings: JobSettings, names: JobNames, buc
 def default_arguments(job: JobSpec, settings: JobSettings, names: JobNames, buckets: Mapping[str, str],
                       databases: Mapping[str, str], library_uri: str,
                       connection_name: Optional[str] = None) -> dict[str, str]:
-    """Platform arguments, then lakehouse.job_args.job_arguments bound to the stack's buckets and databases.
+    """Platform arguments, then lakehouse.model.platform.job_arguments bound to the stack's buckets and databases.
 
     A declared argument may never replace a platform one (the declaration parser already
     refuses MANAGED_ARGUMENTS; this guards JobSpecs built in code too).

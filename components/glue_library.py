@@ -1,6 +1,6 @@
 """GlueLibrary: the shared Python library of the Glue scripts, uploaded once per stack.
 
-glue_scripts/lakelib is zipped deterministically (components.packaging) and stored at
+glue_scripts/lakelib is zipped deterministically (lakehouse.model.packaging) and stored at
 lib/lakelib-<content hash>.zip in the scripts bucket; every job gets it with
 --extra-py-files and may read exactly that object.
 """
@@ -15,7 +15,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from .packaging import library_key, library_zip
+from lakehouse.model.packaging import library_key, library_zip
 
 TYPE = "glue-lakehouse:components:GlueLibrary"
 

@@ -25,8 +25,8 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
-from lakehouse.config import DatabaseSettings, NetworkSettings
-from lakehouse.errors import Problems
+from lakehouse.model.config import DatabaseSettings, NetworkSettings
+from lakehouse.model.errors import Problems
 
 from .network_policies import connection_job_statements
 

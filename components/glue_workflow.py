@@ -1,6 +1,6 @@
 """GlueWorkflow: one Glue workflow per pipeline, its triggers built from the pipeline's job DAG.
 
-The trigger shape comes from `lakehouse.workflow_plan.trigger_plan` (shared with the ops
+The trigger shape comes from `lakehouse.model.workflow_plan.trigger_plan` (shared with the ops
 tool): a start trigger, then one CONDITIONAL trigger per distinct set of upstream jobs that
 fires when all of them SUCCEEDED (explicit AND). Known traps handled here:
 - `logical` is always set, also for one condition (aws-cdk#34652);
@@ -27,9 +27,9 @@ from typing import Mapping, Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from lakehouse.config import WorkflowSettings
-from lakehouse.pipelines import PipelineSpec, dag_problems
-from lakehouse.workflow_plan import TriggerPlan, trigger_plan
+from lakehouse.model.config import WorkflowSettings
+from lakehouse.model.pipelines import PipelineSpec, dag_problems
+from lakehouse.model.workflow_plan import TriggerPlan, trigger_plan
 
 from .network_policies import eventbridge_trust_policy, notify_workflow_policy
 

@@ -15,8 +15,8 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from .naming import AwsContext
-from .policies import alerts_topic_policy
+from lakehouse.model.names import AwsContext
+from lakehouse.model.iam import alerts_topic_policy
 
 TYPE = "glue-lakehouse:components:JobAlerts"
 

@@ -22,9 +22,9 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from lakehouse.config import BucketSettings
+from lakehouse.model.config import BucketSettings
 
-from .policies import S3_ACCESS_LOG_PREFIX
+from lakehouse.model.iam import S3_ACCESS_LOG_PREFIX
 
 TYPE = "glue-lakehouse:components:SecureBucket"
 ABORT_INCOMPLETE_UPLOADS_DAYS = 7
@@ -85,7 +85,7 @@ def _rule_args(rule: LifecycleRule) -> aws.s3.BucketLifecycleConfigurationRuleAr
 class SecureBucketArgs:
     bucket_name: str
     kms_key_arn: pulumi.Input[str]
-    policy: pulumi.Input[str]  # JSON bucket policy (components.policies), denying non-TLS at least
+    policy: pulumi.Input[str]  # JSON bucket policy (lakehouse.model.iam), denying non-TLS at least
     lifecycle: Sequence[LifecycleRule]
     force_destroy: bool = False
     log_bucket: Optional[pulumi.Input[str]] = None  # None only for the logs bucket itself

@@ -34,7 +34,7 @@ from pulumi.runtime import rpc, settings
 from pulumi.runtime.stack import run_pulumi_func
 from pulumi.runtime.sync_await import _sync_await
 
-from .config import PROJECT, REPO_ROOT, stack_file_values
+from .model.config import PROJECT, REPO_ROOT, stack_file_values
 
 MAIN = REPO_ROOT / "__main__.py"
 ACCOUNT = "123456789012"
@@ -273,7 +273,7 @@ def evaluate_stack(stack: str, config_values: Optional[Mapping[str, Any]] = None
 
     config_values: the stack's config as written in a stack file (`glue-lakehouse:key` or
     `aws:region` keys, YAML-typed values); default: read Pulumi.<stack>.yaml. When given,
-    they replace the file's values (start from lakehouse.config.stack_file_values(stack)
+    they replace the file's values (start from lakehouse.model.config.stack_file_values(stack)
     to change one key).
     """
     values = stack_file_values(stack) if config_values is None else dict(config_values)

@@ -6,8 +6,8 @@ import json
 from pathlib import Path
 from typing import Any, Callable
 
-from components.naming import AwsContext
-from lakehouse.config import JobSettings
+from lakehouse.model.names import AwsContext
+from lakehouse.model.config import JobSettings
 from lakehouse.offline import ACCOUNT, LakehouseMocks, StackEvaluation, run_program
 
 REGION = "eu-west-1"  # not the stacks' region, so nothing passes by accident
@@ -55,7 +55,7 @@ def parliament_findings(doc: dict, trust: bool = False) -> list[tuple[str, str, 
 
 def lake_names_fixture():
     """Names of a small test stack (prefix lh, stack test), independent of the repo's stack files."""
-    from components.naming import BUCKET_ROLES, LakeNames
+    from lakehouse.model.names import BUCKET_ROLES, LakeNames
 
     return LakeNames(
         base="lh-test",

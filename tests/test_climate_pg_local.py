@@ -1,4 +1,4 @@
-"""lakehouse.pg_local: a real throwaway PostgreSQL per warehouse, on 127.0.0.1 only, run as
+"""lakehouse.runner.pg_local: a real throwaway PostgreSQL per warehouse, on 127.0.0.1 only, run as
 an unprivileged user, with its password only in a 0600 secret file."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse import pg_local
+from lakehouse.runner import pg_local
 
 
 @pytest.fixture()

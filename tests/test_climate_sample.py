@@ -1,4 +1,4 @@
-"""lakehouse.climate_sample: deterministic, plausible CSVs with bookkeeping the tests trust."""
+"""lakehouse.samples.climate: deterministic, plausible CSVs with bookkeeping the tests trust."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.climate_sample import FEED_HEADERS, write_sample
+from lakehouse.samples.climate import FEED_HEADERS, write_sample
 
 
 def _read(root: Path) -> dict[str, bytes]:
@@ -73,7 +73,7 @@ def test_bad_arguments_are_refused_with_the_allowed_range(tmp_path, kwargs, mess
 
 
 def test_cli_writes_a_batch_and_prints_the_summary(tmp_path):
-    out = subprocess.run([sys.executable, "-m", "lakehouse.climate_sample", "--out", str(tmp_path), "--locations",
+    out = subprocess.run([sys.executable, "-m", "lakehouse.samples.climate", "--out", str(tmp_path), "--locations",
                           "2", "--days", "3"], capture_output=True, text=True, check=True).stdout
     assert '"batch": 1' in out and '"location_ids": [\n    "LOC001",\n    "LOC002"\n  ]' in out
     assert (tmp_path / "climate/health/batch-0001/health.csv").is_file()

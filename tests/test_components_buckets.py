@@ -8,9 +8,9 @@ import pytest
 from component_support import ACCOUNT, CTX, REGION, lake_names_fixture, run
 
 from components.lake_buckets import LakeBuckets, LakeBucketsArgs, key_policy_json
-from components.naming import BUCKET_ROLES
-from components.policies import bucket_policy, logs_bucket_policy
-from lakehouse.config import BucketSettings
+from lakehouse.model.names import BUCKET_ROLES
+from lakehouse.model.iam import bucket_policy, logs_bucket_policy
+from lakehouse.model.config import BucketSettings
 
 NAMES = lake_names_fixture()
 SETTINGS = BucketSettings(force_destroy=False, temp_expiration_days=3, noncurrent_version_expiration_days=45,

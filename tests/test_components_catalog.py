@@ -16,8 +16,8 @@ from component_support import ACCOUNT, CTX, FIXTURES, REGION, lake_names_fixture
 from components.glue_library import GlueLibrary, GlueLibraryArgs
 from components.job_alerts import JobAlerts, JobAlertsArgs
 from components.lake_catalog import LakeCatalog, LakeCatalogArgs
-from components.packaging import library_key, library_zip
-from components.policies import alerts_topic_policy
+from lakehouse.model.packaging import library_key, library_zip
+from lakehouse.model.iam import alerts_topic_policy
 
 NAMES = lake_names_fixture()
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"

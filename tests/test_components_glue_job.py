@@ -11,12 +11,12 @@ from component_support import ACCOUNT, CTX, FIXTURES, REGION, lake_names_fixture
 from components.glue_job import (
     CONNECTION_ARGUMENT, GlueJob, GlueJobArgs, default_arguments, iceberg_conf, job_grant, platform_arguments,
 )
-from components.naming import JobNames
-from components.packaging import script_key
-from components.policies import glue_trust_policy, job_role_policy
-from lakehouse.errors import ConfigError
-from lakehouse.job_args import LakeLocation, job_arguments
-from lakehouse.pipelines import MANAGED_ARGUMENTS, Access, JobSpec, parse_pipeline
+from lakehouse.model.names import JobNames
+from lakehouse.model.packaging import script_key
+from lakehouse.model.iam import glue_trust_policy, job_role_policy
+from lakehouse.model.errors import ConfigError
+from lakehouse.model.platform import LakeLocation, job_arguments
+from lakehouse.model.pipelines import MANAGED_ARGUMENTS, Access, JobSpec, parse_pipeline
 
 NAMES = lake_names_fixture()
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"

@@ -13,15 +13,15 @@ import zipfile
 import pytest
 from component_support import CTX, FIXTURES, parliament_findings
 
-from components.naming import BUCKET_ROLES, lake_names, name_problems
-from components.packaging import content_hash, library_key, library_zip, script_key
-from components.policies import (
+from lakehouse.model.names import BUCKET_ROLES, lake_names, name_problems
+from lakehouse.model.packaging import content_hash, library_key, library_zip, script_key
+from lakehouse.model.iam import (
     JobGrant, alerts_topic_policy, bucket_policy, glue_trust_policy, job_log_groups, job_role_policy,
     lake_key_policy, logs_bucket_policy,
 )
 from components.tagging import is_taggable, standard_tags_transform, with_tags
-from lakehouse.config import load_stack_config
-from lakehouse.pipelines import Access
+from lakehouse.model.config import load_stack_config
+from lakehouse.model.pipelines import Access
 
 ACCOUNT, REGION = CTX.account_id, CTX.region
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"

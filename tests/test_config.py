@@ -5,16 +5,16 @@ from __future__ import annotations
 import pytest
 import yaml
 
-import lakehouse.pipelines as pipelines_mod
-from lakehouse.config import (
+import lakehouse.model.pipelines as pipelines_mod
+from lakehouse.model.config import (
     JOB_SETTING_KEYS,
     load_stack_config,
     parse_stack_config,
     project_schema,
     stack_file_values,
 )
-from lakehouse.errors import ConfigError
-from lakehouse.pipelines import MANAGED_ARGUMENTS, parse_pipeline
+from lakehouse.model.errors import ConfigError
+from lakehouse.model.pipelines import MANAGED_ARGUMENTS, parse_pipeline
 
 REQUIRED = {"environment": "dev", "owner": "data-platform", "costCenter": "cc-1"}
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.fhir_reference import COLUMNS, quarantine_counts, reference_rows
+from lakehouse.samples.fhir_reference import COLUMNS, quarantine_counts, reference_rows
 
 A, B, C = "org-a", "org-b", "org-c"
 SYS = "https://github.com/synthetichealth/synthea"

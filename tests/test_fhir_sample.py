@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse import fhir_sample
-from lakehouse.fhir_sample import BAD_PAIRS, BAD_UPDATED, HAI_CODES, write_batch
+from lakehouse.samples import fhir as fhir_sample
+from lakehouse.samples.fhir import BAD_PAIRS, BAD_UPDATED, HAI_CODES, write_batch
 
 
 def read_lines(path: Path) -> list[str]:

@@ -18,15 +18,15 @@ from moto.moto_api import state_manager
 from botocore.awsrequest import AWSResponse
 from rich.console import Console
 
-from lakehouse import ops, ops_aws, ops_runs
-from lakehouse.config import load_stack_config
-from lakehouse.job_args import LakeLocation, job_arguments
-from lakehouse.ops_aws import OpsError, StackOutputs, connect, load_outputs, parse_sets
-from lakehouse.config import WorkflowSettings
-from lakehouse.ops_verify import Check, connection_problems, trigger_problems, verify
-from lakehouse.pipelines import JobSpec
-from lakehouse.workflow_plan import TriggerPlan
-from lakehouse.workflow_plan import trigger_plan
+from lakehouse.ops import aws as ops_aws, cli as ops, runs as ops_runs
+from lakehouse.model.config import load_stack_config
+from lakehouse.model.platform import LakeLocation, job_arguments
+from lakehouse.ops.aws import OpsError, StackOutputs, connect, load_outputs, parse_sets
+from lakehouse.model.config import WorkflowSettings
+from lakehouse.ops.verify import Check, connection_problems, trigger_problems, verify
+from lakehouse.model.pipelines import JobSpec
+from lakehouse.model.workflow_plan import TriggerPlan
+from lakehouse.model.workflow_plan import trigger_plan
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -41,7 +41,7 @@ def bucket_names(cfg):
 
 
 def platform_arguments(cfg, job, buckets, databases):
-    """What the GlueJob component sets (MANAGED_ARGUMENTS) plus lakehouse.job_args."""
+    """What the GlueJob component sets (MANAGED_ARGUMENTS) plus lakehouse.model.platform."""
     settings = cfg.job_settings[job.key]
     args = {
         "--job-language": "python",

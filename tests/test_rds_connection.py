@@ -11,7 +11,7 @@ import parliament
 import pytest
 import yaml
 
-import lakehouse.pipelines as pipelines
+import lakehouse.model.pipelines as pipelines
 
 from components.glue_rds_connection import (
     GlueRdsConnection,
@@ -21,8 +21,8 @@ from components.glue_rds_connection import (
     private_subnet_cidrs,
 )
 from components.network_policies import STAR_ONLY_EC2_ACTIONS, connection_job_statements
-from lakehouse.config import PROJECT, DatabaseSettings, NetworkSettings, load_stack_config, stack_file_values
-from lakehouse.errors import ConfigError
+from lakehouse.model.config import PROJECT, DatabaseSettings, NetworkSettings, load_stack_config, stack_file_values
+from lakehouse.model.errors import ConfigError
 from lakehouse.offline import evaluate_stack
 from mock_recorder import ACCOUNT, REGION, evaluate, policy_violations
 

@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse import runner
-from lakehouse.config import load_stack_config
-from lakehouse.fhir_sample import write_batch
-from lakehouse.pipelines import parse_pipeline
+from lakehouse.runner import cli as runner
+from lakehouse.model.config import load_stack_config
+from lakehouse.samples.fhir import write_batch
+from lakehouse.model.pipelines import parse_pipeline
 
 
 def fake_jobs(monkeypatch, calls: list, fail: str | None = None):

@@ -10,10 +10,10 @@ import json
 
 import pytest
 
-from components.naming import BUCKET_ROLES, lake_names
+from lakehouse.model.names import BUCKET_ROLES, lake_names
 from components.tagging import is_taggable
-from lakehouse.config import PROJECT, load_stack_config, stack_file_values
-from lakehouse.errors import ConfigError
+from lakehouse.model.config import PROJECT, load_stack_config, stack_file_values
+from lakehouse.model.errors import ConfigError
 from lakehouse.offline import ACCOUNT, LakehouseMocks, evaluate_stack
 
 STACKS = ("dev", "prod")

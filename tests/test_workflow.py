@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-import lakehouse.pipelines as pipelines
+import lakehouse.model.pipelines as pipelines
 from components.glue_workflow import (
     GlueWorkflow,
     GlueWorkflowArgs,
@@ -16,10 +16,10 @@ from components.glue_workflow import (
     raw_prefixes,
 )
 from components.network_policies import eventbridge_trust_policy, notify_workflow_policy
-from lakehouse.config import WorkflowSettings, load_stack_config, stack_file_values
-from lakehouse.errors import ConfigError
+from lakehouse.model.config import WorkflowSettings, load_stack_config, stack_file_values
+from lakehouse.model.errors import ConfigError
 from lakehouse.offline import evaluate_stack
-from lakehouse.pipelines import Access, JobSpec, PipelineSpec, dag_problems, parse_pipeline
+from lakehouse.model.pipelines import Access, JobSpec, PipelineSpec, dag_problems, parse_pipeline
 from mock_recorder import ACCOUNT, REGION, evaluate, policy_violations
 
 TRIGGER = "aws:glue/trigger:Trigger"

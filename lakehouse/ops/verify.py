@@ -12,16 +12,16 @@ from typing import Any, Callable, Iterable, Mapping
 
 from botocore.exceptions import ClientError
 
-from .config import StackConfig, WorkflowSettings
-from .job_args import LakeLocation, job_arguments
-from .ops_aws import Aws, StackOutputs, error_code, is_not_found
-from .pipelines import LAKE_ZONES, ZONES, JobSpec, PipelineSpec
-from .workflow_plan import TriggerPlan, trigger_plan
+from ..model.config import StackConfig, WorkflowSettings
+from ..model.platform import LakeLocation, job_arguments
+from .aws import Aws, StackOutputs, error_code, is_not_found
+from ..model.pipelines import LAKE_ZONES, ZONES, JobSpec, PipelineSpec
+from ..model.workflow_plan import TriggerPlan, trigger_plan
 
 BUCKET_ROLES = ZONES + ("scripts", "temp", "logs")
 PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 GLUE_CATALOG = "glue_catalog"
-# Platform-managed arguments every job carries (lakehouse.pipelines.MANAGED_ARGUMENTS);
+# Platform-managed arguments every job carries (lakehouse.model.pipelines.MANAGED_ARGUMENTS);
 # None = present with any value (Glue documents --enable-metrics as a valueless flag).
 MANAGED_VALUES: Mapping[str, str | None] = {
     "--datalake-formats": "iceberg",

@@ -540,7 +540,7 @@ def _new_stay(p: _Patient, rng: random.Random, start: datetime, updated: datetim
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m lakehouse.fhir_sample", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m lakehouse.samples.fhir", description=__doc__.split("\n\n")[0])
     ap.add_argument("--patients", type=int, required=True, help="base patients (batch 2+ adds 10%% new ones)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True, help="writes <out>/fhir/batch-000K/ and <out>/manifest/")

@@ -18,7 +18,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ProfileNotFound
 
-from .pipelines import REPO_ROOT
+from ..model.pipelines import REPO_ROOT
 
 RETRY_MODES = ("standard", "adaptive")
 # Keys `pulumi stack output --json` prints for a deployed stack (the team contract).

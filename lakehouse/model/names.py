@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from lakehouse.config import StackConfig
-from lakehouse.errors import Problems
-from lakehouse.pipelines import LAKE_ZONES, ZONES, JobSpec
+from lakehouse.model.config import StackConfig
+from lakehouse.model.errors import Problems
+from lakehouse.model.pipelines import LAKE_ZONES, ZONES, JobSpec
 
 BUCKET_ROLES = ZONES + ("scripts", "temp", "logs")  # raw, bronze, silver, gold, scripts, temp, logs
 IAM_ROLE_NAME_MAX = 64

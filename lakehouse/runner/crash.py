@@ -12,7 +12,7 @@ caller while the run is in flight:
 
 `kill_at(cmd, point, ...)` starts the command in its own process group (the runner's Python and
 its driver JVM), polls `point()` every few milliseconds and kills the whole group with SIGKILL as
-soon as it holds, as a machine or container dying would. `python -m lakehouse.crash pipeline ...`
+soon as it holds, as a machine or container dying would. `python -m lakehouse.runner.crash pipeline ...`
 runs a declared pipeline through the runner's wave executor with extra job arguments (the
 climate pipeline's JDBC target), for pipelines the runner's CLI does not wire up itself.
 """
@@ -125,8 +125,8 @@ def _reap_group(pgid: int) -> None:
 def run_declared_pipeline(pipeline: str, input_dir: Path, warehouse: Path, job_args: dict[str, str],
                           run_id: str, stack: str = "dev") -> list:
     """Every job of `pipeline`, wave by wave, through the runner's own executor."""
-    from . import runner
-    from .config import load_stack_config
+    from . import cli as runner
+    from ..model.config import load_stack_config
 
     cfg = load_stack_config(stack)
     spec = runner.select_pipeline(cfg, pipeline)
@@ -138,7 +138,7 @@ def run_declared_pipeline(pipeline: str, input_dir: Path, warehouse: Path, job_a
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m lakehouse.crash")
+    ap = argparse.ArgumentParser(prog="python -m lakehouse.runner.crash")
     sub = ap.add_subparsers(dest="command", required=True)
     p = sub.add_parser("pipeline", help="run a declared pipeline with extra job arguments")
     p.add_argument("--pipeline", required=True)

@@ -27,12 +27,12 @@ from botocore.exceptions import (
 from rich.console import Console
 from rich.table import Table
 
-from . import ops_runs
-from .config import load_stack_config
-from .errors import ConfigError
-from .ops_aws import RETRY_MODES, Aws, OpsError, StackOutputs, connect, error_code, is_not_found, load_outputs
-from .ops_verify import verify
-from .pipelines import load_pipeline
+from . import runs as ops_runs
+from ..model.config import load_stack_config
+from ..model.errors import ConfigError
+from .aws import RETRY_MODES, Aws, OpsError, StackOutputs, connect, error_code, is_not_found, load_outputs
+from .verify import verify
+from ..model.pipelines import load_pipeline
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 THROTTLING_CODES = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
@@ -397,7 +397,3 @@ def _run(args: argparse.Namespace, console: Console, err: Console, sleep: Callab
     else:
         run_id = args.run_id or latest_run_id(aws, target)
     return watch(aws, outputs, target, run_id, console, args.interval, sleep)
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """Deterministic sample CSVs for the climate-health pipeline, with a known share of bad rows.
 
-    python -m lakehouse.climate_sample --out sample_data                # batch 1
-    python -m lakehouse.climate_sample --out sample_data --batch 2      # the next days
+    python -m lakehouse.samples.climate --out sample_data                # batch 1
+    python -m lakehouse.samples.climate --out sample_data --batch 2      # the next days
 
 Writes `<out>/climate/{locations,climate,health,hospital}/batch-NNNN/<feed>.csv` (locations
 only in batch 1; batch N covers the `days` days after batch N-1). Values are plausible for
@@ -255,7 +255,7 @@ def write_sample(out: str | Path, seed: int = 0, locations: int = 8, days: int =
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m lakehouse.climate_sample", description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog="python -m lakehouse.samples.climate", description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", default="sample_data", help="raw zone folder (default ./sample_data)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--locations", type=int, default=8, help=f"1..{len(PLACES)} (default 8)")

@@ -2,7 +2,7 @@
 
 No Pulumi here: components call these inside `.apply` with resolved ARNs, tests call them
 directly (and lint them with parliament). Every statement has a Sid, so a diff of a policy
-reads as a list of named grants. Names come from components.naming, so a document can name
+reads as a list of named grants. Names come from lakehouse.model.names, so a document can name
 a bucket, a log group or a rule before that resource exists.
 
 Least privilege for a Glue job (`job_role_policy`): S3 only on the exact prefixes the job
@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Sequence
 
-from lakehouse.pipelines import LAKE_ZONES, Access
+from lakehouse.model.pipelines import LAKE_ZONES, Access
 
-from .naming import AwsContext
+from .names import AwsContext
 
 VERSION = "2012-10-17"
 GLUE_METRICS_NAMESPACE = "Glue"  # job metrics and observability metrics

@@ -35,10 +35,10 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Iterable
 
-from .config import StackConfig, load_stack_config
-from .errors import ConfigError
-from .job_args import LakeLocation, job_arguments
-from .pipelines import GLUE_SCRIPTS_DIR, LAKE_ZONES, REPO_ROOT, JobSpec, PipelineSpec
+from ..model.config import StackConfig, load_stack_config
+from ..model.errors import ConfigError
+from ..model.platform import LakeLocation, job_arguments
+from ..model.pipelines import GLUE_SCRIPTS_DIR, LAKE_ZONES, REPO_ROOT, JobSpec, PipelineSpec
 
 CATALOG = "local"
 DEFAULT_INPUT = Path("sample_data")
@@ -531,12 +531,12 @@ def _console():
 def write_sample_data(console, pipeline: str, input_dir: Path) -> None:
     """The bundled sample of a pipeline, for runs without --input."""
     if pipeline == "fhir":
-        from .fhir_sample import write_batch
+        from ..samples.fhir import write_batch
 
         console.print(f"generating sample data: {SAMPLE_PATIENTS} patients -> {input_dir}/fhir/batch-0001/")
         write_batch(input_dir, SAMPLE_PATIENTS, seed=0)
     elif pipeline == "climate":
-        from .climate_sample import write_sample
+        from ..samples.climate import write_sample
 
         console.print(f"generating sample data -> {input_dir}/climate/")
         write_sample(input_dir)
@@ -740,7 +740,3 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

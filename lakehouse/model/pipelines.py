@@ -16,7 +16,7 @@ import yaml
 
 from .errors import Problems
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 PIPELINES_DIR = REPO_ROOT / "pipelines"
 GLUE_SCRIPTS_DIR = REPO_ROOT / "glue_scripts"
 

@@ -1,0 +1,1 @@
+"""Sample-data generators per pipeline and the independent DuckDB reference of the FHIR gold."""
