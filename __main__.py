@@ -16,7 +16,8 @@ from components.glue_rds_connection import GlueRdsConnection, GlueRdsConnectionA
 from components.glue_workflow import GlueWorkflow, GlueWorkflowArgs, enable_raw_eventbridge
 from components.tagging import standard_tags_transform
 from lakehouse.model.config import PROJECT, StackConfig, parse_stack_config, project_schema
-from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR, LAKE_ZONES
+from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR
+from lakehouse.model.zones import LAKE_ZONES
 
 
 def read_config() -> StackConfig:

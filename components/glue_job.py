@@ -30,99 +30,17 @@ import pulumi_aws as aws
 
 from lakehouse.model.config import JobSettings
 from lakehouse.model.errors import Problems
-from lakehouse.model.platform import LakeLocation, job_arguments
-from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR, LAKE_ZONES, MANAGED_ARGUMENTS, ZONES, JobSpec
+from lakehouse.model.platform import deployed_arguments
+from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR, JobSpec
 
 from lakehouse.model.names import AwsContext, JobNames
 from lakehouse.model.packaging import script_key
 from lakehouse.model.iam import JobGrant, glue_trust_policy, job_log_groups, job_role_policy
 
 TYPE = "glue-lakehouse:components:GlueJob"
-ICEBERG_CATALOG = "glue_catalog"  # the Spark catalog name of the Iceberg tables on AWS
 FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR")
 # Logical-name suffixes of the job's log groups, in lakehouse.model.iam.job_log_groups order.
 LOG_GROUP_SUFFIXES = ("logs", "logs-secured", "logs-output", "logs-error")
-# Names the Glue connection a JDBC job uses (lakelib.jdbc reads it); in MANAGED_ARGUMENTS.
-CONNECTION_ARGUMENT = "--connection_name"
-
-
-def iceberg_conf(warehouse: str, catalog: str = ICEBERG_CATALOG) -> str:
-    """The one --conf value that makes `catalog` an Iceberg catalog backed by the Glue Data Catalog.
-
-    Glue 5 takes catalog settings only through --conf (not spark.conf.set in the script).
-    Tables resolve to their database's LocationUri (the zone bucket), so the warehouse is
-    only Iceberg's fallback location for databases without one.
-    """
-    return " --conf ".join([
-        "spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
-        f"spark.sql.catalog.{catalog}=org.apache.iceberg.spark.SparkCatalog",
-        f"spark.sql.catalog.{catalog}.warehouse={warehouse}",
-        f"spark.sql.catalog.{catalog}.catalog-impl=org.apache.iceberg.aws.glue.GlueCatalog",
-        f"spark.sql.catalog.{catalog}.io-impl=org.apache.iceberg.aws.s3.S3FileIO",
-    ])
-
-
-def warehouse_zone(job: JobSpec) -> str:
-    """The lake zone whose bucket is the job's Iceberg warehouse: the first it writes, else reads."""
-    for accesses in (job.writes, job.reads):
-        for zone in LAKE_ZONES:
-            if any(a.zone == zone for a in accesses):
-                return zone
-    return LAKE_ZONES[0]
-
-
-def bool_arg(value: bool) -> str:
-    return "true" if value else "false"
-
-
-def platform_arguments(job: JobSpec, settings: JobSettings, names: JobNames, buckets: Mapping[str, str],
-                       library_uri: str, connection_name: Optional[str] = None) -> dict[str, str]:
-    """Arguments the platform sets on every job (each one is in MANAGED_ARGUMENTS)."""
-    args = {
-        "--job-language": "python",
-        "--enable-glue-datacatalog": "true",
-        "--enable-continuous-cloudwatch-log": "true",
-        "--enable-continuous-log-filter": "true",
-        "--continuous-log-logGroup": names.log_group,
-        "--enable-metrics": "true",
-        "--enable-observability-metrics": "true",
-        "--enable-spark-ui": bool_arg(settings.spark_ui),
-        "--TempDir": f"s3://{buckets['temp']}/{names.temp_prefix}",
-        # Jobs track their increments in the lake (ingested files, snapshot ids), not in bookmarks.
-        "--job-bookmark-option": "job-bookmark-disable",
-        "--enable-auto-scaling": bool_arg(settings.auto_scaling),
-        "--datalake-formats": "iceberg",
-        "--conf": iceberg_conf(f"s3://{buckets[warehouse_zone(job)]}/"),
-        "--extra-py-files": library_uri,
-    }
-    if settings.spark_ui:
-        args["--spark-event-logs-path"] = f"s3://{buckets['logs']}/{names.spark_ui_prefix}"
-    if connection_name:
-        args[CONNECTION_ARGUMENT] = connection_name
-    return args
-
-
-def default_arguments(job: JobSpec, settings: JobSettings, names: JobNames, buckets: Mapping[str, str],
-                      databases: Mapping[str, str], library_uri: str,
-                      connection_name: Optional[str] = None) -> dict[str, str]:
-    """Platform arguments, then lakehouse.model.platform.job_arguments bound to the stack's buckets and databases.
-
-    A declared argument may never replace a platform one (the declaration parser already
-    refuses MANAGED_ARGUMENTS; this guards JobSpecs built in code too).
-    """
-    problems = Problems()
-    for key in sorted(set(job.arguments) & set(MANAGED_ARGUMENTS)):
-        problems.add(f"{job.key}: arguments.{key}", job.arguments[key],
-                     f"no platform-managed argument ({key} is {MANAGED_ARGUMENTS[key]})")
-    problems.raise_if_any()
-    platform = platform_arguments(job, settings, names, buckets, library_uri, connection_name)
-    lake = LakeLocation(
-        catalog=ICEBERG_CATALOG,
-        zone_uris={zone: f"s3://{buckets[zone]}/" for zone in ZONES},
-        databases=dict(databases),
-    )
-    declared = job_arguments(job, lake)
-    return {**platform, **declared}
 
 
 def failure_event_pattern(job_name: str) -> dict:
@@ -235,7 +153,7 @@ class GlueJob(pulumi.ComponentResource):
 
     @staticmethod
     def _arguments(args: GlueJobArgs) -> pulumi.Input[dict]:
-        defaults = partial(default_arguments, args.job, args.settings, args.names, args.buckets, args.databases,
+        defaults = partial(deployed_arguments, args.job, args.settings, args.names, args.buckets, args.databases,
                            args.library_uri)
         if not args.connections:
             return defaults()

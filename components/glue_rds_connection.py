@@ -47,19 +47,12 @@ class GlueRdsConnectionArgs:
 
 
 def validate_connection(args: GlueRdsConnectionArgs) -> None:
+    """The network and database settings were validated with the stack config (lakehouse.model.config);
+    what is left is the program's own contract: a connection needs a database."""
     p = Problems()
-    k = "glue-lakehouse:"
     if args.database.mode not in ("create", "existing"):
-        p.add(k + "databaseMode", args.database.mode, "create | existing for a Glue JDBC connection (none creates no connection)")
-    if args.database.mode == "existing" and args.network.create:
-        p.add(k + "createNetwork", True, "false with databaseMode existing: a VPC made here has no route to an "
-              "existing database; set vpcId and subnetIds of the network that reaches it")
-    if args.database.mode == "existing":
-        _, _, port = args.database.existing_endpoint.rpartition(":")
-        if not port.isdigit():
-            p.add(k + "existingDbEndpoint", args.database.existing_endpoint, "host:port")
-    if not args.network.create and len(args.network.subnet_ids) < 2:
-        p.add(k + "subnetIds", list(args.network.subnet_ids), "two or more existing subnet ids in different AZs")
+        p.add("glue-lakehouse:databaseMode", args.database.mode,
+              "create | existing for a Glue JDBC connection (none creates no connection)")
     p.raise_if_any()
 
 

@@ -28,6 +28,7 @@ import pulumi
 import pulumi_aws as aws
 
 from lakehouse.model.config import WorkflowSettings
+from lakehouse.model.names import IAM_ROLE_NAME_MAX
 from lakehouse.model.pipelines import PipelineSpec, dag_problems
 from lakehouse.model.workflow_plan import TriggerPlan, trigger_plan
 
@@ -35,7 +36,6 @@ from .network_policies import eventbridge_trust_policy, notify_workflow_policy
 
 TYPE = "glue-lakehouse:components:GlueWorkflow"
 GLUE_NAME_MAX = 255
-IAM_ROLE_NAME_MAX = 64
 
 
 @dataclass(frozen=True)
@@ -60,9 +60,7 @@ def validate_workflow(args: GlueWorkflowArgs) -> tuple[TriggerPlan, ...]:
     if missing:
         problems.add(f"GlueWorkflow {args.workflow_name}: job_names", sorted(args.job_names),
                      f"a Glue job name for every job of pipeline {p.name!r}, missing {missing}")
-    mode = args.settings.start_mode
-    if mode not in ("ON_DEMAND", "SCHEDULED", "EVENT"):
-        problems.add("glue-lakehouse:workflowStartMode", mode, "ON_DEMAND | SCHEDULED | EVENT")
+    mode = args.settings.start_mode  # one of config.START_MODES: validated with the stack config
     if mode == "EVENT" and (args.raw_bucket is None or not args.account_id):
         problems.add(f"GlueWorkflow {args.workflow_name}: raw_bucket/account_id", args.raw_bucket,
                      "the raw bucket and the account id when workflowStartMode is EVENT")

@@ -19,7 +19,7 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
-from lakehouse.model.pipelines import LAKE_ZONES
+from lakehouse.model.zones import LAKE_ZONES
 
 TYPE = "glue-lakehouse:components:LakeCatalog"
 

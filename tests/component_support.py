@@ -55,7 +55,8 @@ def parliament_findings(doc: dict, trust: bool = False) -> list[tuple[str, str, 
 
 def lake_names_fixture():
     """Names of a small test stack (prefix lh, stack test), independent of the repo's stack files."""
-    from lakehouse.model.names import BUCKET_ROLES, LakeNames
+    from lakehouse.model.names import LakeNames
+    from lakehouse.model.zones import BUCKET_ROLES
 
     return LakeNames(
         base="lh-test",

@@ -8,7 +8,7 @@ import pytest
 from component_support import ACCOUNT, CTX, REGION, lake_names_fixture, run
 
 from components.lake_buckets import LakeBuckets, LakeBucketsArgs, key_policy_json
-from lakehouse.model.names import BUCKET_ROLES
+from lakehouse.model.zones import BUCKET_ROLES
 from lakehouse.model.iam import bucket_policy, logs_bucket_policy
 from lakehouse.model.config import BucketSettings
 

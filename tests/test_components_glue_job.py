@@ -8,15 +8,17 @@ from dataclasses import replace
 import pytest
 from component_support import ACCOUNT, CTX, FIXTURES, REGION, lake_names_fixture, run, settings
 
-from components.glue_job import (
-    CONNECTION_ARGUMENT, GlueJob, GlueJobArgs, default_arguments, iceberg_conf, job_grant, platform_arguments,
-)
+from components.glue_job import GlueJob, GlueJobArgs, job_grant
 from lakehouse.model.names import JobNames
 from lakehouse.model.packaging import script_key
 from lakehouse.model.iam import glue_trust_policy, job_role_policy
 from lakehouse.model.errors import ConfigError
-from lakehouse.model.platform import LakeLocation, job_arguments
-from lakehouse.model.pipelines import MANAGED_ARGUMENTS, Access, JobSpec, parse_pipeline
+from lakehouse.model.platform import (
+    CONNECTION_ARGUMENT, MANAGED_ARGUMENTS, LakeLocation, deployed_arguments, iceberg_conf, job_arguments,
+    platform_arguments,
+)
+
+from lakehouse.model.pipelines import Access, JobSpec, parse_pipeline
 
 NAMES = lake_names_fixture()
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -205,7 +207,7 @@ def test_every_default_argument_is_managed_or_comes_from_job_arguments():
     assert set(with_connection) <= set(MANAGED_ARGUMENTS)
     declared = job_arguments(JOB, LakeLocation("glue_catalog", {z: f"s3://{bucket(z)}/" for z in
                                                                 ("raw", "bronze", "silver", "gold")}, NAMES.databases))
-    full = default_arguments(JOB, settings(), JN, NAMES.buckets, NAMES.databases, LIB_URI)
+    full = deployed_arguments(JOB, settings(), JN, NAMES.buckets, NAMES.databases, LIB_URI)
     assert set(full) == set(platform) | set(declared)
     assert set(platform).isdisjoint(declared)
 
@@ -225,7 +227,7 @@ def test_a_declared_managed_argument_is_refused_by_the_declaration(key):
 def test_a_managed_argument_in_a_job_built_in_code_is_refused_by_the_component(key):
     job = replace(JOB, arguments={key: "x"})
     with pytest.raises(ConfigError) as e:
-        default_arguments(job, settings(), JN, NAMES.buckets, NAMES.databases, LIB_URI)
+        deployed_arguments(job, settings(), JN, NAMES.buckets, NAMES.databases, LIB_URI)
     assert e.value.problems == [f"demo.enrich: arguments.{key}: got 'x'; allowed: no platform-managed argument "
                                 f"({key} is {MANAGED_ARGUMENTS[key]})"]
 

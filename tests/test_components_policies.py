@@ -13,7 +13,8 @@ import zipfile
 import pytest
 from component_support import CTX, FIXTURES, parliament_findings
 
-from lakehouse.model.names import BUCKET_ROLES, lake_names, name_problems
+from lakehouse.model.names import lake_names, name_problems
+from lakehouse.model.zones import BUCKET_ROLES
 from lakehouse.model.packaging import content_hash, library_key, library_zip, script_key
 from lakehouse.model.iam import (
     JobGrant, alerts_topic_policy, bucket_policy, glue_trust_policy, job_log_groups, job_role_policy,

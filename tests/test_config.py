@@ -14,7 +14,8 @@ from lakehouse.model.config import (
     stack_file_values,
 )
 from lakehouse.model.errors import ConfigError
-from lakehouse.model.pipelines import MANAGED_ARGUMENTS, parse_pipeline
+from lakehouse.model.pipelines import parse_pipeline
+from lakehouse.model.platform import MANAGED_ARGUMENTS
 
 REQUIRED = {"environment": "dev", "owner": "data-platform", "costCenter": "cc-1"}
 

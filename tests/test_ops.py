@@ -20,7 +20,8 @@ from rich.console import Console
 
 from lakehouse.ops import aws as ops_aws, cli as ops, runs as ops_runs
 from lakehouse.model.config import load_stack_config
-from lakehouse.model.platform import LakeLocation, job_arguments
+from lakehouse.model.names import job_names
+from lakehouse.model.platform import deployed_arguments, iceberg_conf
 from lakehouse.ops.aws import OpsError, StackOutputs, connect, load_outputs, parse_sets
 from lakehouse.model.config import WorkflowSettings
 from lakehouse.ops.verify import Check, connection_problems, trigger_problems, verify
@@ -40,30 +41,11 @@ def bucket_names(cfg):
             for role in ("raw", "bronze", "silver", "gold", "scripts", "temp", "logs")}
 
 
-def platform_arguments(cfg, job, buckets, databases):
-    """What the GlueJob component sets (MANAGED_ARGUMENTS) plus lakehouse.model.platform."""
-    settings = cfg.job_settings[job.key]
-    args = {
-        "--job-language": "python",
-        "--enable-glue-datacatalog": "true",
-        "--enable-continuous-cloudwatch-log": "true",
-        "--enable-continuous-log-filter": "true",
-        "--continuous-log-logGroup": f"/aws-glue/jobs/{job.key}",
-        "--enable-metrics": "true",
-        "--enable-observability-metrics": "true",
-        "--enable-spark-ui": "true" if settings.spark_ui else "false",
-        "--TempDir": f"s3://{buckets['temp']}/{job.key}/",
-        "--job-bookmark-option": "job-bookmark-disable",
-        "--enable-auto-scaling": "true" if settings.auto_scaling else "false",
-        "--datalake-formats": "iceberg",
-        "--conf": "spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions "
-                  "--conf spark.sql.catalog.glue_catalog=org.apache.iceberg.spark.SparkCatalog",
-        "--extra-py-files": f"s3://{buckets['scripts']}/lakelib.zip",
-    }
-    if settings.spark_ui:
-        args["--spark-event-logs-path"] = f"s3://{buckets['logs']}/spark-ui/{job.key}/"
-    where = LakeLocation("glue_catalog", {z: f"s3://{b}/" for z, b in buckets.items()}, databases)
-    return {**args, **job_arguments(job, where)}
+def job_arguments_as_deployed(cfg, job, buckets, databases, connection):
+    """What the Pulumi program gives the job: lakehouse.model.platform, as GlueJob calls it."""
+    return deployed_arguments(job, cfg.job_settings[job.key], job_names(cfg, job), buckets, databases,
+                              f"s3://{buckets['scripts']}/lib/lakelib-0123456789abcdef.zip",
+                              connection if job.connection else None)
 
 
 def deploy(cfg):
@@ -107,10 +89,9 @@ def deploy(cfg):
         for job in pipeline.jobs:
             s = cfg.job_settings[job.key]
             name = cfg.resource_name(pipeline.name, job.name)
-            arguments = platform_arguments(cfg, job, buckets, databases)
+            arguments = job_arguments_as_deployed(cfg, job, buckets, databases, connection)
             on_connection = {}
             if job.connection:  # as GlueJob attaches it: the connection and --connection_name
-                arguments["--connection_name"] = connection
                 on_connection = {"Connections": {"Connections": [connection]}}
             glue.create_job(
                 Name=name, Role=f"arn:aws:iam::{ACCOUNT}:role/{name}",
@@ -506,6 +487,7 @@ def test_verify_checks_jobs_security_configuration_and_public_access(stack):
     args["--datalake-formats"] = "delta"
     args["--enable-auto-scaling"] = "true"
     args["--conf"] = "spark.sql.catalog.spark_catalog=org.apache.iceberg.spark.SparkSessionCatalog"
+    gold_bucket = f"s3://{outputs['buckets']['gold']}/"
     glue.delete_job(JobName="lakehouse-dev-fhir-gold")  # moto has no update_job
     glue.create_job(
         Name="lakehouse-dev-fhir-gold", Role=gold["Role"], Command=gold["Command"], DefaultArguments=args,
@@ -526,9 +508,9 @@ def test_verify_checks_jobs_security_configuration_and_public_access(stack):
               "None, expected 'lakehouse-dev-security'"),
         Check("job glue version", "fhir.gold: lakehouse-dev-fhir-gold", False, "'4.0', expected '5.0' (stack config)"),
         Check("job arguments", "fhir.gold: lakehouse-dev-fhir-gold", False,
-              "--enable-auto-scaling='true', expected 'false' (stack config); --silver_database missing (expected "
-              "'lakehouse_dev_silver'); --datalake-formats='delta', expected 'iceberg'; "
-              "--conf lacks 'spark.sql.catalog.glue_catalog=org.apache.iceberg.spark.SparkCatalog'"),
+              "--enable-auto-scaling='true', expected 'false'; --datalake-formats='delta', expected 'iceberg'; "
+              f"--conf={args['--conf']!r}, expected {iceberg_conf(gold_bucket)!r}; "
+              "--silver_database missing (expected 'lakehouse_dev_silver')"),
     ]
 
 

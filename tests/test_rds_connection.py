@@ -229,11 +229,6 @@ def test_rds_in_an_existing_network_uses_every_configured_subnet():
     assert (("lake-glue-id", 5432, 5432, "lake-rds-id") in rules(ev, EGRESS))
 
 
-def test_an_existing_database_with_a_created_network_is_refused():
-    with pytest.raises(ConfigError, match=r"glue-lakehouse:createNetwork: got True; allowed: false with databaseMode existing"):
-        build(CREATED_NETWORK, EXISTING_DB)
-
-
 def test_database_mode_none_makes_no_connection():
     with pytest.raises(ConfigError, match=r"databaseMode: got 'none'; allowed: create \| existing"):
         build(database=replace(CREATED_DB, mode="none"))

@@ -10,7 +10,8 @@ import json
 
 import pytest
 
-from lakehouse.model.names import BUCKET_ROLES, lake_names
+from lakehouse.model.names import lake_names
+from lakehouse.model.zones import BUCKET_ROLES
 from components.tagging import is_taggable
 from lakehouse.model.config import PROJECT, load_stack_config, stack_file_values
 from lakehouse.model.errors import ConfigError

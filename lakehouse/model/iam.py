@@ -19,9 +19,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Sequence
 
-from lakehouse.model.pipelines import LAKE_ZONES, Access
-
 from .names import AwsContext
+from .pipelines import Access
+from .zones import LAKE_ZONES
 
 VERSION = "2012-10-17"
 GLUE_METRICS_NAMESPACE = "Glue"  # job metrics and observability metrics

@@ -12,11 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Mapping
 
-from lakehouse.model.config import StackConfig
-from lakehouse.model.errors import Problems
-from lakehouse.model.pipelines import LAKE_ZONES, ZONES, JobSpec
+from .config import StackConfig
+from .errors import Problems
+from .pipelines import JobSpec
+from .zones import BUCKET_ROLES, LAKE_ZONES
 
-BUCKET_ROLES = ZONES + ("scripts", "temp", "logs")  # raw, bronze, silver, gold, scripts, temp, logs
 IAM_ROLE_NAME_MAX = 64
 S3_BUCKET_NAME_MAX = 63
 EVENT_RULE_NAME_MAX = 64
@@ -75,15 +75,20 @@ class LakeNames:
     log_group_prefix: str  # every job log group name starts with it (/aws-glue/jobs/<base>-)
 
     def job(self, cfg: StackConfig, job: JobSpec) -> JobNames:
-        name = cfg.resource_name(job.pipeline, job.name)
-        return JobNames(
-            job=name,
-            role=name,
-            log_group=f"/aws-glue/jobs/{name}",
-            failure_rule=f"{name}{FAILURE_RULE_SUFFIX}",
-            temp_prefix=f"{name}/",
-            spark_ui_prefix=f"spark-ui/{name}/",
-        )
+        return job_names(cfg, job)
+
+
+def job_names(cfg: StackConfig, job: JobSpec) -> JobNames:
+    """Names of one job and what belongs to it alone; they need no account id."""
+    name = cfg.resource_name(job.pipeline, job.name)
+    return JobNames(
+        job=name,
+        role=name,
+        log_group=f"/aws-glue/jobs/{name}",
+        failure_rule=f"{name}{FAILURE_RULE_SUFFIX}",
+        temp_prefix=f"{name}/",
+        spark_ui_prefix=f"spark-ui/{name}/",
+    )
 
 
 def lake_names(cfg: StackConfig, account_id: str) -> LakeNames:

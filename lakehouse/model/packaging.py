@@ -14,6 +14,7 @@ from pathlib import Path, PurePosixPath
 
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
 HASH_CHARS = 16
+LIBRARY_PREFIX = "lib/"  # library zips in the scripts bucket
 EXCLUDED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
 EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
 
@@ -49,7 +50,7 @@ def library_zip(package_dir: Path) -> bytes:
 
 
 def library_key(package_name: str, data: bytes) -> str:
-    return f"lib/{package_name}-{content_hash(data)}.zip"
+    return f"{LIBRARY_PREFIX}{package_name}-{content_hash(data)}.zip"
 
 
 def script_key(pipeline: str, script: str, data: bytes) -> str:

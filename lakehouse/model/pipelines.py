@@ -7,6 +7,7 @@ for. Adding a job is an edit to that file, not to code. Nothing here imports Pul
 
 from __future__ import annotations
 
+import graphlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,44 +16,18 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from .errors import Problems
+from .platform import MANAGED_ARGUMENTS
+from .zones import ZONES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PIPELINES_DIR = REPO_ROOT / "pipelines"
 GLUE_SCRIPTS_DIR = REPO_ROOT / "glue_scripts"
 
-ZONES = ("raw", "bronze", "silver", "gold")
-LAKE_ZONES = ("bronze", "silver", "gold")  # zones holding Iceberg tables
 
 NAME_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 TABLE_RE = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
 PREFIX_RE = re.compile(r"^[A-Za-z0-9_\-./]+/$")
 ARG_RE = re.compile(r"^--[A-Za-z][A-Za-z0-9_\-]*$")
-
-# Arguments the GlueJob component sets itself. A job declaring one of them would silently
-# weaken or break a platform default (logging, encryption, Iceberg catalog, packaging), so
-# declaring them is an error; each maps to what to change instead.
-MANAGED_ARGUMENTS = {
-    "--enable-continuous-cloudwatch-log": "always on",
-    "--enable-continuous-log-filter": "always on",
-    "--continuous-log-logGroup": "the job's own KMS-encrypted log group",
-    "--enable-metrics": "always on",
-    "--enable-observability-metrics": "always on",
-    "--enable-spark-ui": "stack config sparkUi",
-    "--spark-event-logs-path": "the logs bucket, set by the platform",
-    "--TempDir": "the temp bucket, set by the platform",
-    "--job-bookmark-option": "set by the platform (jobs track increments in the lake)",
-    "--enable-auto-scaling": "stack config autoScaling or the job's settings.autoScaling",
-    "--datalake-formats": "always iceberg",
-    "--conf": "the Iceberg Glue Catalog configuration, set by the platform",
-    "--extra-py-files": "the packaged glue_scripts/lakelib library",
-    "--encryption-type": "the job's security configuration (SSE-KMS)",
-    "--enable-glue-datacatalog": "always on",
-    "--job-language": "always python",
-    "--pipeline": "derived from the declaration",
-    "--job": "derived from the declaration",
-    "--catalog": "derived from the stack",
-    "--connection_name": "the stack's Glue JDBC connection, for jobs declaring connection: true",
-}
 
 JOB_KEYS = {
     "name", "script", "description", "depends_on", "reads", "writes", "arguments",
@@ -120,14 +95,14 @@ class PipelineSpec:
 
     def topological_order(self) -> tuple[JobSpec, ...]:
         """Jobs so that each comes after everything it depends on; ties keep file order."""
+        sorter = graphlib.TopologicalSorter({j.name: j.depends_on for j in self.jobs})
+        sorter.prepare()  # raises graphlib.CycleError; validated away at load time
+        position = {j.name: i for i, j in enumerate(self.jobs)}
         done: list[str] = []
-        remaining = list(self.jobs)
-        while remaining:
-            ready = [j for j in remaining if all(d in done for d in j.depends_on)]
-            if not ready:  # validated away at load time; kept as a guard
-                raise ValueError(f"pipeline {self.name!r} has a cycle")
-            done.extend(j.name for j in ready)
-            remaining = [j for j in remaining if j not in ready]
+        while sorter.is_active():
+            ready = sorted(sorter.get_ready(), key=position.__getitem__)
+            done.extend(ready)
+            sorter.done(*ready)
         return tuple(self.job(n) for n in done)
 
     def waves(self) -> tuple[tuple[JobSpec, ...], ...]:
@@ -230,9 +205,8 @@ def parse_pipeline(data: Any, source: str = "<inline>") -> PipelineSpec:
         for a, v in args.items():
             if not isinstance(a, str) or not ARG_RE.match(a):
                 problems.add(f"{k}.arguments", a, "argument names like --my_arg")
-            elif a in MANAGED_ARGUMENTS or re.match(r"^--(raw|bronze|silver|gold)_(path|database)$", a):
-                instead = MANAGED_ARGUMENTS.get(a, "derived from the job's reads/writes")
-                problems.add(f"{k}.arguments.{a}", v, f"no platform-managed argument ({a} is {instead})")
+            elif a in MANAGED_ARGUMENTS:
+                problems.add(f"{k}.arguments.{a}", v, f"no platform-managed argument ({a} is {MANAGED_ARGUMENTS[a]})")
             if not isinstance(v, (str, int, float, bool)):
                 problems.add(f"{k}.arguments.{a}", v, "a string, number or boolean")
         connection = rj.get("connection", False)
@@ -289,8 +263,7 @@ def dag_problems(pipeline: str, jobs: Iterable[JobSpec], source: str = "<inline>
     if problems.items:
         return problems
 
-    graph = {j.name: list(j.depends_on) for j in jobs}
-    cycle = _find_cycle(graph)
+    cycle = _find_cycle({j.name: j.depends_on for j in jobs})
     if cycle:
         problems.add(f"{source}: jobs.{cycle[0]}.depends_on", " -> ".join(cycle), "an acyclic graph (a job may not wait on itself through others)")
     # With every dependency known and no cycle, each job is reachable from a job with no
@@ -298,30 +271,12 @@ def dag_problems(pipeline: str, jobs: Iterable[JobSpec], source: str = "<inline>
     return problems
 
 
-def _find_cycle(graph: dict[str, list[str]]) -> list[str] | None:
-    """Return one cycle as [a, b, ..., a] following depends_on edges, or None."""
-    state: dict[str, int] = {}  # 1 = on the stack, 2 = done
-    stack: list[str] = []
-
-    def visit(n: str) -> list[str] | None:
-        state[n] = 1
-        stack.append(n)
-        for d in graph[n]:
-            if state.get(d) == 1:
-                return stack[stack.index(d):] + [d]
-            if d not in state:
-                found = visit(d)
-                if found:
-                    return found
-        stack.pop()
-        state[n] = 2
-        return None
-
-    for n in graph:
-        if n not in state:
-            found = visit(n)
-            if found:
-                return found
+def _find_cycle(graph: Mapping[str, Iterable[str]]) -> list[str] | None:
+    """One cycle as [a, b, ..., a] following depends_on edges (a waits on b), or None."""
+    try:
+        graphlib.TopologicalSorter(graph).prepare()
+    except graphlib.CycleError as e:
+        return list(reversed(e.args[1]))  # graphlib lists each node before the jobs waiting on it
     return None
 
 

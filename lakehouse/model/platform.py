@@ -1,16 +1,132 @@
-"""The arguments a Glue job script receives, derived from its declaration.
+"""The arguments a Glue job receives: the platform's own, then those derived from its declaration.
 
-The Pulumi program binds them to S3 buckets and Glue databases; the local runner binds
-the same function to folders and a local Iceberg catalog. Scripts only ever see these
+`PLATFORM_ARGUMENTS` is the one table of what the platform sets on every job. From it come the
+arguments the GlueJob component deploys (`platform_arguments`), the set a pipeline file may not
+declare (`MANAGED_ARGUMENTS`) and what `lakehouse.ops verify` expects on a deployed job, so adding
+a row reserves its key everywhere at once.
+
+`job_arguments` gives a script its zones: the Pulumi program binds it to S3 buckets and Glue
+databases, the local runner to folders and a local Iceberg catalog. Scripts only ever see these
 names, so one script runs unchanged in both places.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping
+from typing import TYPE_CHECKING, Callable, Mapping, Optional
 
-from .pipelines import LAKE_ZONES, JobSpec
+from .errors import Problems
+from .zones import LAKE_ZONES, ZONES
+
+if TYPE_CHECKING:  # types only: the declaration parser imports this module
+    from .config import JobSettings
+    from .names import JobNames
+    from .pipelines import JobSpec
+
+ICEBERG_CATALOG = "glue_catalog"  # the Spark catalog name of the Iceberg tables on AWS
+CONNECTION_ARGUMENT = "--connection_name"  # names the Glue connection a JDBC job uses (lakelib reads it)
+
+
+@dataclass(frozen=True)
+class JobPlatform:
+    """What the platform knows about one deployed job, from which its platform arguments follow."""
+
+    job: JobSpec
+    settings: JobSettings
+    names: JobNames
+    buckets: Mapping[str, str]  # bucket role -> bucket name
+    library_uri: str  # the lakelib zip (--extra-py-files)
+    connection_name: Optional[str] = None  # the stack's Glue JDBC connection, for connection: true jobs
+
+
+@dataclass(frozen=True)
+class PlatformArgument:
+    key: str
+    instead: str  # what a user changes instead of declaring the key (quoted in errors)
+    value: Callable[[JobPlatform], Optional[str]]  # None: not set on this job
+
+
+def bool_arg(value: bool) -> str:
+    return "true" if value else "false"
+
+
+def iceberg_conf(warehouse: str, catalog: str = ICEBERG_CATALOG) -> str:
+    """The one --conf value that makes `catalog` an Iceberg catalog backed by the Glue Data Catalog.
+
+    Glue 5 takes catalog settings only through --conf (not spark.conf.set in the script).
+    Tables resolve to their database's LocationUri (the zone bucket), so the warehouse is
+    only Iceberg's fallback location for databases without one.
+    """
+    return " --conf ".join([
+        "spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+        f"spark.sql.catalog.{catalog}=org.apache.iceberg.spark.SparkCatalog",
+        f"spark.sql.catalog.{catalog}.warehouse={warehouse}",
+        f"spark.sql.catalog.{catalog}.catalog-impl=org.apache.iceberg.aws.glue.GlueCatalog",
+        f"spark.sql.catalog.{catalog}.io-impl=org.apache.iceberg.aws.s3.S3FileIO",
+    ])
+
+
+def warehouse_zone(job: JobSpec) -> str:
+    """The lake zone whose bucket is the job's Iceberg warehouse: the first it writes, else reads."""
+    for accesses in (job.writes, job.reads):
+        for zone in LAKE_ZONES:
+            if any(a.zone == zone for a in accesses):
+                return zone
+    return LAKE_ZONES[0]
+
+
+def _spark_ui_path(p: JobPlatform) -> Optional[str]:
+    return f"s3://{p.buckets['logs']}/{p.names.spark_ui_prefix}" if p.settings.spark_ui else None
+
+
+PLATFORM_ARGUMENTS: tuple[PlatformArgument, ...] = (
+    PlatformArgument("--job-language", "always python", lambda p: "python"),
+    PlatformArgument("--enable-glue-datacatalog", "always on", lambda p: "true"),
+    PlatformArgument("--enable-continuous-cloudwatch-log", "always on", lambda p: "true"),
+    PlatformArgument("--enable-continuous-log-filter", "always on", lambda p: "true"),
+    PlatformArgument("--continuous-log-logGroup", "the job's own KMS-encrypted log group",
+                     lambda p: p.names.log_group),
+    PlatformArgument("--enable-metrics", "always on", lambda p: "true"),
+    PlatformArgument("--enable-observability-metrics", "always on", lambda p: "true"),
+    PlatformArgument("--enable-spark-ui", "stack config sparkUi", lambda p: bool_arg(p.settings.spark_ui)),
+    PlatformArgument("--spark-event-logs-path", "the logs bucket, set by the platform", _spark_ui_path),
+    PlatformArgument("--TempDir", "the temp bucket, set by the platform",
+                     lambda p: f"s3://{p.buckets['temp']}/{p.names.temp_prefix}"),
+    # Jobs track their increments in the lake (ingested files, snapshot ids), not in bookmarks.
+    PlatformArgument("--job-bookmark-option", "set by the platform (jobs track increments in the lake)",
+                     lambda p: "job-bookmark-disable"),
+    PlatformArgument("--enable-auto-scaling", "stack config autoScaling or the job's settings.autoScaling",
+                     lambda p: bool_arg(p.settings.auto_scaling)),
+    PlatformArgument("--datalake-formats", "always iceberg", lambda p: "iceberg"),
+    PlatformArgument("--conf", "the Iceberg Glue Catalog configuration, set by the platform",
+                     lambda p: iceberg_conf(f"s3://{p.buckets[warehouse_zone(p.job)]}/")),
+    PlatformArgument("--extra-py-files", "the packaged glue_scripts/lakelib library", lambda p: p.library_uri),
+    PlatformArgument(CONNECTION_ARGUMENT, "the stack's Glue JDBC connection, for jobs declaring connection: true",
+                     lambda p: p.connection_name),
+)
+# Never set by the platform, never to be declared: Glue's own encryption flag would bypass the
+# job's security configuration.
+RESERVED_ARGUMENTS = {"--encryption-type": "the job's security configuration (SSE-KMS)"}
+# Set by job_arguments from the declaration itself.
+DERIVED_ARGUMENTS = {
+    "--pipeline": "derived from the declaration",
+    "--job": "derived from the declaration",
+    "--catalog": "derived from the stack",
+    **{f"--{zone}_path": "derived from the job's reads/writes" for zone in ZONES},
+    **{f"--{zone}_database": "derived from the job's reads/writes" for zone in ZONES},
+}
+# Every argument a declaration may not set, with what to change instead.
+MANAGED_ARGUMENTS: dict[str, str] = {
+    **{a.key: a.instead for a in PLATFORM_ARGUMENTS}, **RESERVED_ARGUMENTS, **DERIVED_ARGUMENTS,
+}
+
+
+def platform_arguments(job: JobSpec, settings: JobSettings, names: JobNames, buckets: Mapping[str, str],
+                       library_uri: str, connection_name: Optional[str] = None) -> dict[str, str]:
+    """The arguments the platform sets on this job, from PLATFORM_ARGUMENTS."""
+    p = JobPlatform(job, settings, names, buckets, library_uri, connection_name)
+    values = {a.key: a.value(p) for a in PLATFORM_ARGUMENTS}
+    return {k: v for k, v in values.items() if v is not None}
 
 
 @dataclass(frozen=True)
@@ -35,3 +151,26 @@ def job_arguments(job: JobSpec, where: LakeLocation) -> dict[str, str]:
         raise ValueError(f"{job.key}: arguments {clash} are set by the platform; choose other names")
     args.update(job.arguments)
     return args
+
+
+def aws_lake_location(buckets: Mapping[str, str], databases: Mapping[str, str]) -> LakeLocation:
+    """The zones of a deployed stack: its zone buckets and Glue databases, Iceberg in glue_catalog."""
+    return LakeLocation(catalog=ICEBERG_CATALOG, zone_uris={zone: f"s3://{buckets[zone]}/" for zone in ZONES},
+                        databases=dict(databases))
+
+
+def deployed_arguments(job: JobSpec, settings: JobSettings, names: JobNames, buckets: Mapping[str, str],
+                       databases: Mapping[str, str], library_uri: str,
+                       connection_name: Optional[str] = None) -> dict[str, str]:
+    """Every default argument of the deployed job: the platform's, then job_arguments on AWS.
+
+    A declared argument may never replace a platform one: the declaration parser refuses them,
+    and this refuses them in a JobSpec built in code too.
+    """
+    problems = Problems()
+    for key in sorted(set(job.arguments) & set(MANAGED_ARGUMENTS)):
+        problems.add(f"{job.key}: arguments.{key}", job.arguments[key],
+                     f"no platform-managed argument ({key} is {MANAGED_ARGUMENTS[key]})")
+    problems.raise_if_any()
+    platform = platform_arguments(job, settings, names, buckets, library_uri, connection_name)
+    return {**platform, **job_arguments(job, aws_lake_location(buckets, databases))}

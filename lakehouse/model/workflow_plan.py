@@ -13,8 +13,6 @@ from dataclasses import dataclass
 
 from .pipelines import PipelineSpec
 
-START_MODES = ("ON_DEMAND", "SCHEDULED", "EVENT")
-
 
 @dataclass(frozen=True)
 class TriggerPlan:

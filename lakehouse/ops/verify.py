@@ -13,33 +13,17 @@ from typing import Any, Callable, Iterable, Mapping
 from botocore.exceptions import ClientError
 
 from ..model.config import StackConfig, WorkflowSettings
-from ..model.platform import LakeLocation, job_arguments
+from ..model.names import job_names
+from ..model.packaging import LIBRARY_PREFIX
+from ..model.platform import CONNECTION_ARGUMENT, deployed_arguments
 from .aws import Aws, StackOutputs, error_code, is_not_found
-from ..model.pipelines import LAKE_ZONES, ZONES, JobSpec, PipelineSpec
+from ..model.pipelines import JobSpec, PipelineSpec
+from ..model.zones import BUCKET_ROLES, LAKE_ZONES
 from ..model.workflow_plan import TriggerPlan, trigger_plan
 
-BUCKET_ROLES = ZONES + ("scripts", "temp", "logs")
 PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
-GLUE_CATALOG = "glue_catalog"
-# Platform-managed arguments every job carries (lakehouse.model.pipelines.MANAGED_ARGUMENTS);
-# None = present with any value (Glue documents --enable-metrics as a valueless flag).
-MANAGED_VALUES: Mapping[str, str | None] = {
-    "--datalake-formats": "iceberg",
-    "--enable-continuous-cloudwatch-log": "true",
-    "--enable-continuous-log-filter": "true",
-    "--continuous-log-logGroup": None,
-    "--enable-metrics": None,
-    "--enable-observability-metrics": "true",
-    "--enable-glue-datacatalog": "true",
-    "--job-language": "python",
-    "--extra-py-files": None,
-    "--conf": None,
-    "--job-bookmark-option": "job-bookmark-disable",  # jobs track increments in the lake
-}
-# Substrings a managed argument must hold: the Iceberg catalog named glue_catalog.
-MANAGED_CONTAINS: Mapping[str, str] = {
-    "--conf": "spark.sql.catalog.glue_catalog=org.apache.iceberg.spark.SparkCatalog",
-}
+# Flags Glue reads as false when absent.
+FALSE_WHEN_ABSENT = ("--enable-spark-ui", "--enable-auto-scaling")
 
 
 @dataclass(frozen=True)
@@ -267,37 +251,31 @@ def check_workflow(aws: Aws, pipeline: PipelineSpec, workflow: str, physical: Ma
     return rows
 
 
-def expected_arguments(job: JobSpec, outputs: StackOutputs) -> dict[str, str]:
-    where = LakeLocation(
-        catalog=GLUE_CATALOG,
-        zone_uris={z: f"s3://{outputs.item('buckets', z)}/" for z in job.zones()},
-        databases={z: outputs.item("databases", z) for z in job.zones() if z in LAKE_ZONES},
-    )
-    return job_arguments(job, where)
+def expected_arguments(job: JobSpec, cfg: StackConfig, outputs: StackOutputs) -> dict[str, str]:
+    """What the Pulumi program gives the job (lakehouse.model.platform), bound to the stack outputs.
+
+    The library's key carries a content hash the outputs do not name: it is expected under the
+    scripts bucket's lib/ prefix. --connection_name is connection_problems' to check.
+    """
+    buckets = {role: outputs.item("buckets", role) for role in BUCKET_ROLES}
+    databases = {zone: outputs.item("databases", zone) for zone in LAKE_ZONES}
+    expected = deployed_arguments(job, cfg.job_settings[job.key], job_names(cfg, job), buckets, databases,
+                                  library_uri=f"s3://{buckets['scripts']}/{LIBRARY_PREFIX}")
+    expected.pop(CONNECTION_ARGUMENT, None)
+    return expected
 
 
 def argument_problems(actual: Mapping[str, str], job: JobSpec, cfg: StackConfig, outputs: StackOutputs) -> list[str]:
-    settings = cfg.job_settings[job.key]
-    expected: dict[str, str | None] = {**expected_arguments(job, outputs), **MANAGED_VALUES}
-    prefixes = {"--TempDir": f"s3://{outputs.item('buckets', 'temp')}/"}
-    if settings.spark_ui:
-        prefixes["--spark-event-logs-path"] = f"s3://{outputs.item('buckets', 'logs')}/"
     problems = []
-    # Flags following the stack config; Glue treats an absent flag as false.
-    for key, on in (("--enable-spark-ui", settings.spark_ui), ("--enable-auto-scaling", settings.auto_scaling)):
-        if actual.get(key, "false") != ("true" if on else "false"):
-            problems.append(f"{key}={actual.get(key)!r}, expected {'true' if on else 'false'!r} (stack config)")
-    for key, value in expected.items():
-        if key not in actual:
-            problems.append(f"{key} missing" + (f" (expected {value!r})" if value is not None else ""))
-        elif value is not None and actual[key] != value:
-            problems.append(f"{key}={actual[key]!r}, expected {value!r}")
-    for key, part in MANAGED_CONTAINS.items():
-        if key in actual and part not in actual[key]:
-            problems.append(f"{key} lacks {part!r}")
-    for key, prefix in prefixes.items():
-        if not str(actual.get(key, "")).startswith(prefix):
-            problems.append(f"{key}={actual.get(key)!r}, expected under {prefix}")
+    for key, value in expected_arguments(job, cfg, outputs).items():
+        found = actual.get(key, "false" if key in FALSE_WHEN_ABSENT else None)
+        if found is None:
+            problems.append(f"{key} missing (expected {value!r})")
+        elif key == "--extra-py-files":
+            if not found.startswith(value):
+                problems.append(f"{key}={found!r}, expected under {value}")
+        elif found != value:
+            problems.append(f"{key}={found!r}, expected {value!r}")
     return problems
 
 

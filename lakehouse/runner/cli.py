@@ -38,7 +38,8 @@ from typing import Any, Callable, Iterable
 from ..model.config import StackConfig, load_stack_config
 from ..model.errors import ConfigError
 from ..model.platform import LakeLocation, job_arguments
-from ..model.pipelines import GLUE_SCRIPTS_DIR, LAKE_ZONES, REPO_ROOT, JobSpec, PipelineSpec
+from ..model.pipelines import GLUE_SCRIPTS_DIR, REPO_ROOT, JobSpec, PipelineSpec
+from ..model.zones import LAKE_ZONES
 
 CATALOG = "local"
 DEFAULT_INPUT = Path("sample_data")
