@@ -9,13 +9,12 @@ import pulumi
 import pulumi_aws as aws
 
 from components import (
-    AwsContext, GlueJob, GlueJobArgs, GlueLibrary, GlueLibraryArgs, JobAlerts, JobAlertsArgs, LakeBuckets,
-    LakeBucketsArgs, LakeCatalog, LakeCatalogArgs, lake_names, name_problems,
+    GlueJob, GlueJobArgs, GlueLibrary, GlueLibraryArgs, GlueRdsConnection, GlueRdsConnectionArgs, GlueWorkflow,
+    GlueWorkflowArgs, JobAlerts, JobAlertsArgs, LakeBuckets, LakeBucketsArgs, LakeCatalog, LakeCatalogArgs,
+    enable_raw_eventbridge, standard_tags_transform,
 )
-from components.glue_rds_connection import GlueRdsConnection, GlueRdsConnectionArgs
-from components.glue_workflow import GlueWorkflow, GlueWorkflowArgs, enable_raw_eventbridge
-from components.tagging import standard_tags_transform
 from lakehouse.model.config import PROJECT, StackConfig, parse_stack_config, project_schema
+from lakehouse.model.names import AwsContext, lake_names, name_problems
 from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR
 from lakehouse.model.zones import LAKE_ZONES
 
@@ -58,7 +57,7 @@ def main() -> None:
     if cfg.needs_connection:
         connection = GlueRdsConnection("postgres", GlueRdsConnectionArgs(
             name_prefix=names.base, environment=cfg.environment, region=region, network=cfg.network,
-            database=cfg.database, kms_key_arn=lake.key_arn, tags=cfg.tags), opts)
+            database=cfg.database, kms_key_arn=lake.key_arn, tags=cfg.tags, dns_suffix=ctx.dns_suffix), opts)
 
     jobs: dict[str, GlueJob] = {}
     for pipeline, job in jobs_in_order:
@@ -69,7 +68,7 @@ def main() -> None:
             library_key=library.key, library_uri=library.uri, alerts_topic_arn=alerts.topic_arn,
             log_retention_days=cfg.log_retention_days, protect=protect,
             connections=[connection.connection_name] if with_connection else (),
-            extra_statements=connection.job_statements(ctx.account_id, ctx.partition) if with_connection else None,
+            extra_statements=connection.job_statements(ctx) if with_connection else None,
         ), opts.merge(pulumi.ResourceOptions(depends_on=[lake, catalog, library])))
 
     workflows = {}
@@ -77,7 +76,7 @@ def main() -> None:
         workflows[pipeline.name] = GlueWorkflow(pipeline.name, GlueWorkflowArgs(
             pipeline=pipeline, workflow_name=cfg.resource_name(pipeline.name),
             job_names={j.name: jobs[j.key].name for j in pipeline.jobs}, settings=cfg.workflow, tags=cfg.tags,
-            account_id=ctx.account_id, raw_bucket=lake.names["raw"]), opts)
+            account_id=ctx.account_id, raw_bucket=lake.names["raw"], dns_suffix=ctx.dns_suffix), opts)
     if cfg.workflow.start_mode == "EVENT":
         enable_raw_eventbridge("raw-eventbridge", lake.names["raw"], after_lake)
 

@@ -1,20 +1,23 @@
-"""Pulumi components of the glue-lakehouse (one per file) and the pure builders they use.
+"""The Pulumi ComponentResources of glue-lakehouse, one per file, all re-exported here.
 
-Component type strings are glue-lakehouse:components:<Name>. Pure, Pulumi-free modules:
-naming (physical names), policies (IAM / key / bucket / topic documents), packaging
-(deterministic library zip, content-hashed keys), tagging (which types take tags).
+Type strings are glue-lakehouse:components:<Name>. Components are thin: names, IAM documents,
+job arguments and packaging come from the Pulumi-free `lakehouse.model`; a component only turns
+them into resources, parented to itself.
 """
 
 from .glue_job import GlueJob, GlueJobArgs
 from .glue_library import GlueLibrary, GlueLibraryArgs
+from .glue_rds_connection import GlueRdsConnection, GlueRdsConnectionArgs
+from .glue_workflow import GlueWorkflow, GlueWorkflowArgs, enable_raw_eventbridge
 from .job_alerts import JobAlerts, JobAlertsArgs
 from .lake_buckets import LakeBuckets, LakeBucketsArgs
 from .lake_catalog import LakeCatalog, LakeCatalogArgs
-from lakehouse.model.names import AwsContext, JobNames, LakeNames, lake_names, name_problems
 from .secure_bucket import SecureBucket, SecureBucketArgs
+from .tagging import standard_tags_transform
 
 __all__ = [
-    "AwsContext", "GlueJob", "GlueJobArgs", "GlueLibrary", "GlueLibraryArgs", "JobAlerts", "JobAlertsArgs",
-    "JobNames", "LakeBuckets", "LakeBucketsArgs", "LakeCatalog", "LakeCatalogArgs", "LakeNames", "SecureBucket",
-    "SecureBucketArgs", "lake_names", "name_problems",
+    "GlueJob", "GlueJobArgs", "GlueLibrary", "GlueLibraryArgs", "GlueRdsConnection", "GlueRdsConnectionArgs",
+    "GlueWorkflow", "GlueWorkflowArgs", "JobAlerts", "JobAlertsArgs", "LakeBuckets", "LakeBucketsArgs",
+    "LakeCatalog", "LakeCatalogArgs", "SecureBucket", "SecureBucketArgs", "enable_raw_eventbridge",
+    "standard_tags_transform",
 ]

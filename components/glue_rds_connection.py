@@ -27,8 +27,9 @@ import pulumi_aws as aws
 
 from lakehouse.model.config import DatabaseSettings, NetworkSettings
 from lakehouse.model.errors import Problems
+from lakehouse.model.iam import connection_job_statements
+from lakehouse.model.names import AwsContext, endpoint_service_name
 
-from .network_policies import connection_job_statements
 
 TYPE = "glue-lakehouse:components:GlueRdsConnection"
 POSTGRES_PORT = 5432
@@ -44,6 +45,7 @@ class GlueRdsConnectionArgs:
     database: DatabaseSettings
     kms_key_arn: pulumi.Input[str]  # the lake key: RDS storage and the master user secret
     tags: Mapping[str, str]
+    dns_suffix: str = AwsContext.dns_suffix  # the partition's: endpoint service names
 
 
 def validate_connection(args: GlueRdsConnectionArgs) -> None:
@@ -159,14 +161,14 @@ class GlueRdsConnection(pulumi.ComponentResource):
 
     # --- policy for jobs using the connection --------------------------------------------
 
-    def job_statements(self, account_id: pulumi.Input[str], partition: str = "aws") -> pulumi.Output[list[dict]]:
-        """IAM statements a job role needs to run with this connection (see network_policies)."""
+    def job_statements(self, ctx: AwsContext) -> pulumi.Output[list[dict]]:
+        """IAM statements a job role needs to run with this connection (lakehouse.model.iam)."""
         return pulumi.Output.all(
-            self.secret_arn, self.secret_kms_key_arn, account_id, self.vpc_id, self.subnet_ids[0],
+            self.secret_arn, self.secret_kms_key_arn, self.vpc_id, self.subnet_ids[0],
             self.glue_security_group.id, self.connection.name,
         ).apply(lambda v: connection_job_statements(
-            secret_arn=v[0], secret_kms_key_arn=v[1], region=self._args.region, account_id=v[2],
-            vpc_id=v[3], subnet_ids=[v[4]], security_group_ids=[v[5]], connection_name=v[6], partition=partition))
+            ctx, secret_arn=v[0], secret_kms_key_arn=v[1], vpc_id=v[2], subnet_ids=[v[3]],
+            security_group_ids=[v[4]], connection_name=v[5]))
 
     # --- network ------------------------------------------------------------------------
 
@@ -217,7 +219,7 @@ class GlueRdsConnection(pulumi.ComponentResource):
         s3 = aws.ec2.VpcEndpoint(
             f"{name}-s3",
             vpc_id=vpc.id,
-            service_name=f"com.amazonaws.{args.region}.s3",
+            service_name=endpoint_service_name(args.region, "s3", args.dns_suffix),
             vpc_endpoint_type="Gateway",
             route_table_ids=[self.route_table.id],
             tags=self._tags(f"{base}-s3"),
@@ -226,7 +228,7 @@ class GlueRdsConnection(pulumi.ComponentResource):
         secrets = aws.ec2.VpcEndpoint(
             f"{name}-secretsmanager",
             vpc_id=vpc.id,
-            service_name=f"com.amazonaws.{args.region}.secretsmanager",
+            service_name=endpoint_service_name(args.region, "secretsmanager", args.dns_suffix),
             vpc_endpoint_type="Interface",
             private_dns_enabled=True,
             subnet_ids=self.subnet_ids,
@@ -248,7 +250,7 @@ class GlueRdsConnection(pulumi.ComponentResource):
         self.connection_availability_zone = pulumi.Output.all(first.vpc_id, first.availability_zone).apply(
             lambda v: _subnet_in_vpc(args.network.subnet_ids[0], v[0], vpc_id, v[1]))
         self.s3_prefix_list_id = aws.ec2.get_prefix_list_output(
-            name=f"com.amazonaws.{args.region}.s3", opts=invoke).id
+            name=endpoint_service_name(args.region, "s3", args.dns_suffix), opts=invoke).id
         self._endpoints = []
 
     # --- database -------------------------------------------------------------------------

@@ -28,11 +28,11 @@ import pulumi
 import pulumi_aws as aws
 
 from lakehouse.model.config import WorkflowSettings
-from lakehouse.model.names import IAM_ROLE_NAME_MAX
+from lakehouse.model.iam import eventbridge_trust_policy, notify_workflow_policy
+from lakehouse.model.names import IAM_ROLE_NAME_MAX, AwsContext
 from lakehouse.model.pipelines import PipelineSpec, dag_problems
 from lakehouse.model.workflow_plan import TriggerPlan, trigger_plan
 
-from .network_policies import eventbridge_trust_policy, notify_workflow_policy
 
 TYPE = "glue-lakehouse:components:GlueWorkflow"
 GLUE_NAME_MAX = 255
@@ -49,6 +49,7 @@ class GlueWorkflowArgs:
     raw_bucket: Optional[pulumi.Input[str]] = None  # EVENT mode: bucket whose objects start runs
     run_properties: Mapping[str, str] = field(default_factory=dict)  # extra default run properties
     description: str = ""
+    dns_suffix: str = AwsContext.dns_suffix  # the partition's: the EventBridge service principal
 
 
 def validate_workflow(args: GlueWorkflowArgs) -> tuple[TriggerPlan, ...]:
@@ -203,7 +204,7 @@ class GlueWorkflow(pulumi.ComponentResource):
             name=f"{args.workflow_name}-events",
             description=f"EventBridge starts Glue workflow {args.workflow_name} on raw-zone objects",
             assume_role_policy=pulumi.Output.from_input(args.account_id).apply(
-                lambda account: json.dumps(eventbridge_trust_policy(account))),
+                lambda account: json.dumps(eventbridge_trust_policy(account, args.dns_suffix))),
             tags=tags,
             opts=child,
         )

@@ -20,7 +20,8 @@ from components.glue_rds_connection import (
     jdbc_url,
     private_subnet_cidrs,
 )
-from components.network_policies import STAR_ONLY_EC2_ACTIONS, connection_job_statements
+from lakehouse.model.iam import STAR_ONLY_EC2_ACTIONS, connection_job_statements
+from lakehouse.model.names import AwsContext
 from lakehouse.model.config import PROJECT, DatabaseSettings, NetworkSettings, load_stack_config, stack_file_values
 from lakehouse.model.errors import ConfigError
 from lakehouse.offline import evaluate_stack
@@ -65,7 +66,7 @@ def build(network=CREATED_NETWORK, database=CREATED_DB, environment="dev"):
             name_prefix=f"lakehouse-{environment}", environment=environment, region=REGION,
             network=network, database=database, kms_key_arn=KMS, tags=TAGS))
         return {"connection": c.connection_name, "jdbc": c.jdbc_url, "secret": c.secret_arn,
-                "statements": c.job_statements(ACCOUNT), "vpc": c.vpc_id, "glue_sg": c.glue_security_group.id}
+                "statements": c.job_statements(AwsContext(ACCOUNT, REGION)), "vpc": c.vpc_id, "glue_sg": c.glue_security_group.id}
     return evaluate(program, CALLS)
 
 
@@ -277,7 +278,8 @@ def test_job_statements_of_an_existing_database_grant_no_key_we_do_not_own():
 
 def test_only_the_describe_actions_that_take_no_resource_use_a_star():
     statements = connection_job_statements(
-        connection_name="lakehouse-dev-postgres", secret_arn=EXISTING_SECRET, secret_kms_key_arn=KMS, region=REGION, account_id=ACCOUNT,
+        AwsContext(ACCOUNT, REGION), connection_name="lakehouse-dev-postgres", secret_arn=EXISTING_SECRET,
+        secret_kms_key_arn=KMS,
         vpc_id=EXISTING_VPC, subnet_ids=EXISTING_SUBNETS, security_group_ids=["sg-0123456789abcdef0"])
     star = [s for s in statements if "*" in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
     assert star == [statements[-1]] and sorted(star[0]["Action"]) == sorted(STAR_ONLY_EC2_ACTIONS)
@@ -287,6 +289,13 @@ def test_only_the_describe_actions_that_take_no_resource_use_a_star():
     assert [(f.issue, f.detail) for f in findings] == []
 
 
+def test_endpoint_service_names_follow_the_partition_dns_suffix():
+    assert AwsContext(ACCOUNT, "us-east-1").endpoint_service("s3") == "com.amazonaws.us-east-1.s3"
+    china = AwsContext(ACCOUNT, "cn-north-1", "aws-cn", "amazonaws.com.cn")
+    assert china.endpoint_service("secretsmanager") == "cn.com.amazonaws.cn-north-1.secretsmanager"
+    assert china.service("events") == "events.amazonaws.com.cn"
+
+
 def test_pure_helpers():
     assert private_subnet_cidrs("10.42.0.0/16") == ["10.42.0.0/18", "10.42.64.0/18"]
     assert private_subnet_cidrs("192.168.10.0/24") == ["192.168.10.0/26", "192.168.10.64/26"]
@@ -294,7 +303,7 @@ def test_pure_helpers():
     assert connection_properties("jdbc:postgresql://h:1/d", "arn:s") == {
         "JDBC_CONNECTION_URL": "jdbc:postgresql://h:1/d", "JDBC_ENFORCE_SSL": "true", "SECRET_ID": "arn:s"}
     with pytest.raises(ValueError, match="a connection needs subnets and security groups"):
-        connection_job_statements(connection_name="c", secret_arn="s", secret_kms_key_arn=None, region=REGION, account_id=ACCOUNT,
+        connection_job_statements(AwsContext(ACCOUNT, REGION), connection_name="c", secret_arn="s", secret_kms_key_arn=None,
                                   vpc_id=EXISTING_VPC, subnet_ids=[], security_group_ids=["sg-1"])
 
 

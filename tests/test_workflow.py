@@ -15,7 +15,7 @@ from components.glue_workflow import (
     object_created_pattern,
     raw_prefixes,
 )
-from components.network_policies import eventbridge_trust_policy, notify_workflow_policy
+from lakehouse.model.iam import eventbridge_trust_policy, notify_workflow_policy
 from lakehouse.model.config import WorkflowSettings, load_stack_config, stack_file_values
 from lakehouse.model.errors import ConfigError
 from lakehouse.offline import evaluate_stack

@@ -25,6 +25,12 @@ FAILURE_RULE_SUFFIX = "-failed"
 JOB_NAME_MAX = min(IAM_ROLE_NAME_MAX, EVENT_RULE_NAME_MAX - len(FAILURE_RULE_SUFFIX))
 
 
+def endpoint_service_name(region: str, service: str, dns_suffix: str = "amazonaws.com") -> str:
+    """VPC endpoint service name: the partition's DNS suffix reversed, the region, the service
+    (com.amazonaws.us-east-1.s3; cn.com.amazonaws.cn-north-1.s3 in China)."""
+    return ".".join([*reversed(dns_suffix.split(".")), region, service])
+
+
 @dataclass(frozen=True)
 class AwsContext:
     """Where the stack deploys: the account, region and partition (from the provider)."""
@@ -37,6 +43,10 @@ class AwsContext:
     def service(self, name: str, regional: bool = False) -> str:
         """Service principal, e.g. glue.amazonaws.com or logs.us-east-1.amazonaws.com."""
         return f"{name}.{self.region}.{self.dns_suffix}" if regional else f"{name}.{self.dns_suffix}"
+
+    def endpoint_service(self, name: str) -> str:
+        """VPC endpoint service name, e.g. com.amazonaws.us-east-1.s3."""
+        return endpoint_service_name(self.region, name, self.dns_suffix)
 
     def s3_arn(self, bucket: str, key: str | None = None) -> str:
         return f"arn:{self.partition}:s3:::{bucket}" + (f"/{key}" if key is not None else "")
