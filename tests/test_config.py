@@ -214,6 +214,32 @@ def test_raw_zone_holds_files_not_tables(scripts_dir):
     assert found == ["p.yaml: jobs.a.reads[0].tables: got ['x']; allowed: none: the raw zone holds files, declare prefixes"]
 
 
+def test_a_database_access_is_postgres_tables_on_the_connection(scripts_dir):
+    spec = parse_pipeline({"name": "p", "jobs": [{**job("a"), "connection": True,
+                                                   "writes": [{"database": "postgres", "tables": ["locations"]}]}]},
+                          "p.yaml")
+    (written,) = spec.job("a").writes
+    assert (written.zone, written.tables, written.in_lake) == ("postgres", ("locations",), False)
+    assert spec.job("a").zones() == ()  # no lake zone: no --<zone>_path argument, no bucket grant
+
+
+@pytest.mark.parametrize("access, connection, problem", [
+    ({"database": "postgres", "tables": ["t"]}, False,
+     "p.yaml: jobs.a.connection: got False; allowed: true: the job declares database ['postgres']"),
+    ({"database": "mysql", "tables": ["t"]}, True,
+     "p.yaml: jobs.a.writes[0].database: got 'mysql'; allowed: postgres with tables only (no zone or prefixes)"),
+    ({"database": "postgres", "prefixes": ["x/"]}, True,
+     "p.yaml: jobs.a.writes[0].database: got 'postgres'; allowed: postgres with tables only (no zone or prefixes)"),
+    ({"zone": "gold", "tables": ["t"]}, True,
+     "p.yaml: jobs.a.connection: got True; allowed: false, or declare the tables it reads or writes as "
+     "{database: postgres, tables: [...]}"),
+])
+def test_a_database_access_needs_the_connection_and_the_connection_a_database(scripts_dir, access, connection,
+                                                                               problem):
+    found = pipeline_problems([{**job("a"), "connection": connection, "writes": [access]}])
+    assert problem in found
+
+
 @pytest.mark.parametrize("managed", sorted(MANAGED_ARGUMENTS) + ["--gold_path", "--bronze_database"])
 def test_platform_managed_arguments_cannot_be_declared(scripts_dir, managed):
     found = pipeline_problems([job("a", arguments={managed: "x"})])

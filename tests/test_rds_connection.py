@@ -337,10 +337,13 @@ def test_policy_pack_refuses_a_dev_database_in_prod():
 # --- wired into the program: both stacks, and the job role ----------------------------------------
 
 def declare_gold_on_connection(tmp_path, monkeypatch):
-    """pipelines/fhir.yaml with `connection: true` on gold (the declared change that attaches it)."""
+    """pipelines/fhir.yaml with gold writing a PostgreSQL table on `connection: true` (the declared
+    change that attaches it)."""
     data = yaml.safe_load((pipelines.PIPELINES_DIR / "fhir.yaml").read_text())
     for j in data["jobs"]:
         j["connection"] = j["name"] == "gold"
+        if j["connection"]:
+            j["writes"].append({"database": "postgres", "tables": ["cms_facility_monthly"]})
     (tmp_path / "fhir.yaml").write_text(yaml.safe_dump(data))
     monkeypatch.setattr(pipelines, "PIPELINES_DIR", tmp_path)
 

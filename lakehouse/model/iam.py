@@ -229,7 +229,8 @@ def access_prefixes(access: Access) -> tuple[str, ...]:
 def _by_bucket(grant: JobGrant, accesses: Iterable[Access]) -> dict[str, list[str]]:
     out: dict[str, list[str]] = {}
     for a in accesses:
-        out.setdefault(grant.buckets[a.zone], []).extend(access_prefixes(a))
+        if a.in_lake:  # the database is reached through the connection (connection_job_statements)
+            out.setdefault(grant.buckets[a.zone], []).extend(access_prefixes(a))
     return {b: sorted(set(p)) for b, p in sorted(out.items())}
 
 

@@ -33,16 +33,22 @@ JOB_KEYS = {
     "name", "script", "description", "depends_on", "reads", "writes", "arguments",
     "connection", "settings", "stacks",
 }
-ACCESS_KEYS = {"zone", "tables", "prefixes"}
+ACCESS_KEYS = {"zone", "database", "tables", "prefixes"}
+DATABASES = ("postgres",)  # the stack's JDBC database (GlueRdsConnection), reached by connection: true jobs
 
 
 @dataclass(frozen=True)
 class Access:
-    """What a job touches in one zone: Iceberg tables and/or object prefixes."""
+    """What a job touches in one store: a lake zone (Iceberg tables and/or object prefixes) or
+    the stack's PostgreSQL database (`database: postgres`, tables only)."""
 
-    zone: str
+    zone: str  # a lake zone (ZONES) or a database (DATABASES)
     tables: tuple[str, ...] = ()
     prefixes: tuple[str, ...] = ()
+
+    @property
+    def in_lake(self) -> bool:
+        return self.zone in ZONES
 
 
 @dataclass(frozen=True)
@@ -145,9 +151,20 @@ def _parse_access(raw: Any, key: str, problems: Problems) -> tuple[Access, ...]:
             continue
         for extra in sorted(set(item) - ACCESS_KEYS):
             problems.add(f"{k}.{extra}", item[extra], f"one of the keys {sorted(ACCESS_KEYS)}")
+        if "database" in item:
+            database = item["database"]
+            if database not in DATABASES or "zone" in item or item.get("prefixes"):
+                problems.add(f"{k}.database", database, f"{' | '.join(DATABASES)} with tables only (no zone or prefixes)")
+                continue
+            tables = _str_tuple(item.get("tables"), f"{k}.tables", problems, TABLE_RE,
+                                "lower-case table names matching " + TABLE_RE.pattern)
+            if not tables:
+                problems.add(k, item, "at least one table of the database")
+            out.append(Access(zone=database, tables=tables))
+            continue
         zone = item.get("zone")
         if zone not in ZONES:
-            problems.add(f"{k}.zone", zone, " | ".join(ZONES))
+            problems.add(f"{k}.zone", zone, " | ".join(ZONES) + " (or database: " + " | ".join(DATABASES) + ")")
             continue
         tables = _str_tuple(item.get("tables"), f"{k}.tables", problems, TABLE_RE,
                             "lower-case table names matching " + TABLE_RE.pattern)
@@ -213,6 +230,14 @@ def parse_pipeline(data: Any, source: str = "<inline>") -> PipelineSpec:
         if not isinstance(connection, bool):
             problems.add(f"{k}.connection", connection, "true | false")
             connection = False
+        reads = _parse_access(rj.get("reads"), f"{k}.reads", problems)
+        writes = _parse_access(rj.get("writes"), f"{k}.writes", problems)
+        databases = sorted({a.zone for a in reads + writes if not a.in_lake})
+        if databases and not connection:
+            problems.add(f"{k}.connection", connection, f"true: the job declares database {databases}")
+        if connection and not databases:
+            problems.add(f"{k}.connection", connection,
+                         f"false, or declare the tables it reads or writes as {{database: {DATABASES[0]}, tables: [...]}}")
         settings = rj.get("settings") or {}
         if not isinstance(settings, dict):
             problems.add(f"{k}.settings", settings, "a mapping of job settings")
@@ -227,8 +252,8 @@ def parse_pipeline(data: Any, source: str = "<inline>") -> PipelineSpec:
             script=str(script),
             description=str(rj.get("description", "")),
             depends_on=tuple(deps),
-            reads=_parse_access(rj.get("reads"), f"{k}.reads", problems),
-            writes=_parse_access(rj.get("writes"), f"{k}.writes", problems),
+            reads=reads,
+            writes=writes,
             arguments={str(a): _arg_str(v) for a, v in args.items()},
             connection=connection,
             settings=dict(settings),
