@@ -1,44 +1,43 @@
-"""Evaluate the Pulumi program (or any Pulumi code) offline, under the SDK's mocks.
+"""Run Pulumi code offline, under the SDK's mocks: the project's one harness for that.
 
-No Pulumi CLI, provider plugin or AWS account: the SDK's mock monitor stands in for the
-engine. `evaluate_stack("prod")` feeds Pulumi.prod.yaml (read from the file) through the
-SDK's config, runs __main__.py, and returns every resource the program registered - type,
-logical name, URN, inputs as the engine receives them (after stack transforms), the mocked
-outputs, parent, dependencies and options - plus the stack outputs. It can be called
-repeatedly in one process, for any stack, and is what the tests and the policy pack's
-offline check use.
+No Pulumi CLI, provider plugin or AWS account: the SDK's mock monitor stands in for the engine.
+`evaluate_stack("prod")` runs __main__.py with Pulumi.prod.yaml as config (the tests and
+`python -m policy.offline` use it); `run_program(build)` runs any callable creating resources, a
+component in a test, and resolves the outputs it returns. Both return a StackEvaluation: every
+registered resource (inputs after transforms, secret inputs, mocked outputs, parent, dependencies)
+and the outputs. Each call is a fresh stack; call it as often as needed in one process.
 
-What the mocks do, so results are close to a real `pulumi preview` with known values:
-- stack transforms (pulumi.runtime.register_resource_transform) run on every registration,
-  as the engine runs them; the SDK's own mock monitor only records them;
-- outputs are the inputs plus realistic ids and ARNs per resource type (account
-  123456789012 and the stack's region unless told otherwise);
-- provider functions answer getCallerIdentity, getPartition and getRegion; any other
-  call fails loudly ("Mock call not implemented: <token>");
-- not a preview: apply callbacks run, so documents built in `.apply` are checked too.
+The mocks (LakehouseMocks) stay close to a real `pulumi up` with known values: resource and stack
+transforms run like the engine runs them; outputs are the inputs plus realistic ids and ARNs
+(account 123456789012, the stack's region); apply callbacks run; provider functions answer only
+getCallerIdentity, getPartition, getRegion, getAvailabilityZones and the `invokes` given, and any
+other call fails loudly ("Mock call not implemented: <token>").
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import runpy
+import threading
 import uuid
 from dataclasses import dataclass, field
 from inspect import isawaitable
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional
+from typing import Any, Awaitable, Callable, Mapping, Optional
 
 import pulumi
-from pulumi.runtime import mocks as pulumi_mocks
-from pulumi.runtime import rpc, settings
-from pulumi.runtime.stack import run_pulumi_func
-from pulumi.runtime.sync_await import _sync_await
+from pulumi.runtime import rpc
+from pulumi.runtime.mocks import MockMonitor
 
 from .model.config import PROJECT, REPO_ROOT, stack_file_values
 
 MAIN = REPO_ROOT / "__main__.py"
 ACCOUNT = "123456789012"
 DEFAULT_REGION = "us-east-1"
+
+Invoke = Callable[[dict], dict]  # a provider function's mock: the call's arguments -> its result
+Program = Callable[[], Any]  # creates resources; may return a mapping of outputs to resolve
 
 # type -> (service, resource part of the ARN with {name}/{id}, regional)
 ARN_FORMATS: dict[str, tuple[str, str, bool]] = {
@@ -57,6 +56,14 @@ ARN_FORMATS: dict[str, tuple[str, str, bool]] = {
     "aws:secretsmanager/secret:Secret": ("secretsmanager", "secret:{name}-AbCdEf", True),
 }
 
+# types whose id is their physical name, as in AWS
+NAMED_BY_ID = frozenset({
+    "aws:iam/role:Role", "aws:cloudwatch/logGroup:LogGroup", "aws:glue/job:Job",
+    "aws:glue/catalogDatabase:CatalogDatabase", "aws:cloudwatch/eventRule:EventRule",
+    "aws:glue/securityConfiguration:SecurityConfiguration", "aws:glue/workflow:Workflow",
+    "aws:glue/trigger:Trigger", "aws:glue/connection:Connection",
+})
+
 
 @dataclass
 class RegisteredResource:
@@ -67,21 +74,28 @@ class RegisteredResource:
     urn: str
     id: str
     custom: bool
-    inputs: dict[str, Any]  # camelCase wire names, after stack transforms
+    inputs: dict[str, Any]  # camelCase wire names, after transforms, secrets unwrapped
     outputs: dict[str, Any]  # what the mocks returned
-    parent: str  # parent URN ("" for the stack itself)
-    dependencies: list[str] = field(default_factory=list)
-    property_dependencies: dict[str, list[str]] = field(default_factory=dict)
+    parent: str  # parent URN
+    dependencies: list[str] = field(default_factory=list)  # every URN the resource waits for
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)  # input -> URNs it came from
     provider: str = ""
     protect: bool = False
+    secret_inputs: frozenset[str] = frozenset()  # top-level inputs the engine received as secrets
 
     @property
     def props(self) -> dict[str, Any]:
         return self.inputs
 
+    @property
+    def explicit_dependencies(self) -> set[str]:
+        """URNs waited for through `depends_on`, not implied by an input."""
+        implied = {urn for urns in self.property_dependencies.values() for urn in urns}
+        return set(self.dependencies) - implied
+
 
 class StackEvaluation(list):
-    """The registered resources (a list of RegisteredResource) and the stack outputs."""
+    """The registered resources (a list of RegisteredResource) and the resolved outputs."""
 
     def __init__(self, resources: list[RegisteredResource], outputs: dict[str, Any], stack: str):
         super().__init__(resources)
@@ -97,6 +111,16 @@ class StackEvaluation(list):
                 return r
         raise KeyError(f"no {type_} named {name!r}; have {sorted(r.name for r in self.of_type(type_))}")
 
+    def one(self, type_: str) -> RegisteredResource:
+        """The only resource of a type; LookupError when there are none or several."""
+        found = self.of_type(type_)
+        if len(found) != 1:
+            raise LookupError(f"expected one {type_}, got {sorted(r.name for r in found)}")
+        return found[0]
+
+    def urn(self, type_: str, name: str) -> str:
+        return self.get(type_, name).urn
+
     def by_urn(self, urn: str) -> RegisteredResource:
         for r in self:
             if r.urn == urn:
@@ -108,128 +132,164 @@ class StackEvaluation(list):
 
 
 class LakehouseMocks(pulumi.runtime.Mocks):
-    """Outputs = inputs + realistic ids/ARNs; provider calls answered for one account and region."""
+    """Outputs = inputs + realistic ids/ARNs; provider calls answered for one account and region.
 
-    def __init__(self, account_id: str = ACCOUNT, region: str = DEFAULT_REGION, partition: str = "aws"):
+    invokes: more provider functions (or other answers for the standard ones), by token.
+    Records the (type, name) of every new resource in `created` and every call's token in `calls`.
+    """
+
+    def __init__(self, account_id: str = ACCOUNT, region: str = DEFAULT_REGION, partition: str = "aws",
+                 invokes: Optional[Mapping[str, Invoke]] = None):
         self.account_id, self.region, self.partition = account_id, region, partition
+        self.invokes: dict[str, Invoke] = {**self.standard_invokes(), **dict(invokes or {})}
         self.created: list[tuple[str, str]] = []  # (type, name) of every new_resource call
         self.calls: list[str] = []
+        self.stack_transforms: list[Callable] = []  # registered by the program, run on every registration
+        self._registering = threading.local()  # transformed inputs, for the monitor on the same thread
+
+    def standard_invokes(self) -> dict[str, Invoke]:
+        p, account, region = self.partition, self.account_id, self.region
+        return {
+            "aws:index/getCallerIdentity:getCallerIdentity": lambda _: {
+                "accountId": account, "arn": f"arn:{p}:iam::{account}:user/offline", "id": account,
+                "userId": "AIDAOFFLINE"},
+            "aws:index/getPartition:getPartition": lambda _: {
+                "partition": p, "dnsSuffix": "amazonaws.com", "id": p, "reverseDnsPrefix": "com.amazonaws"},
+            "aws:index/getRegion:getRegion": lambda _: {
+                "name": region, "region": region, "id": region, "endpoint": f"ec2.{region}.amazonaws.com",
+                "description": region},
+            "aws:index/getAvailabilityZones:getAvailabilityZones": lambda _: {
+                "names": [f"{region}{s}" for s in "abc"], "zoneIds": [f"use1-az{i}" for i in range(1, 4)],
+                "id": region, "state": "available"},
+        }
+
+    def register_transform(self, transform: Callable) -> None:
+        self.stack_transforms.append(transform)
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
         self.created.append((args.typ, args.name))
         inputs = dict(args.inputs)
+        if args.custom is not None:  # a registration (a read has no `custom`): transforms run, as in the engine
+            inputs = self._transformed(args, inputs)
+            self._registering.inputs = inputs
+        return self.outputs_of(args.typ, args.name, inputs)
+
+    def _transformed(self, args: pulumi.runtime.MockResourceArgs, props: dict[str, Any]) -> dict[str, Any]:
+        for transform in [*args.transforms, *self.stack_transforms]:
+            result = transform(pulumi.ResourceTransformArgs(custom=bool(args.custom), type_=args.typ, name=args.name,
+                                                            props=props, opts=pulumi.ResourceOptions()))
+            if isawaitable(result):
+                result = _wait(result)
+            if result is not None:
+                props = dict(result.props)
+        return props
+
+    def take_registered_inputs(self) -> dict[str, Any]:
+        """The inputs, after transforms, of the registration this thread just made."""
+        inputs = self._registering.inputs
+        del self._registering.inputs
+        return inputs
+
+    def outputs_of(self, typ: str, logical: str, inputs: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+        """(id, outputs) of a resource of type `typ` and logical name `logical` given its inputs."""
         out = dict(inputs)
-        name = inputs.get("name") or args.name
-        rid = f"{args.name}-id"
-        if args.typ == "aws:s3/bucket:Bucket":
-            name = rid = inputs.get("bucket") or args.name
+        name = inputs.get("name") or logical
+        rid = f"{logical}-id"
+        if typ == "aws:s3/bucket:Bucket":
+            name = rid = inputs.get("bucket") or logical
             out.update(bucket=rid, arn=f"arn:{self.partition}:s3:::{rid}",
                        bucketRegionalDomainName=f"{rid}.s3.{self.region}.amazonaws.com")
-        elif args.typ == "aws:kms/key:Key":
-            rid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.account_id}/{args.name}"))
+        elif typ == "aws:kms/key:Key":
+            rid = str(uuid.uuid5(uuid.NAMESPACE_URL, f"{self.account_id}/{logical}"))
             out["keyId"] = rid
-        elif args.typ in ("aws:iam/role:Role", "aws:cloudwatch/logGroup:LogGroup", "aws:glue/job:Job",
-                          "aws:glue/catalogDatabase:CatalogDatabase", "aws:cloudwatch/eventRule:EventRule",
-                          "aws:glue/securityConfiguration:SecurityConfiguration", "aws:glue/workflow:Workflow",
-                          "aws:glue/trigger:Trigger", "aws:glue/connection:Connection"):
+        elif typ in NAMED_BY_ID:
             rid = name
-        if args.typ in ARN_FORMATS:
-            service, resource, regional = ARN_FORMATS[args.typ]
+        if typ in ARN_FORMATS:
+            service, resource, regional = ARN_FORMATS[typ]
             region = self.region if regional else ""
             out["arn"] = (f"arn:{self.partition}:{service}:{region}:{self.account_id}:"
                           + resource.format(name=name, id=rid))
-        if args.typ == "aws:sns/topic:Topic":
+        if typ == "aws:sns/topic:Topic":
             rid = out["arn"]
-        if args.typ == "aws:rds/instance:Instance":  # what RDS reports once the instance exists
-            address = f"{inputs.get('identifier', args.name)}.abc123xyz.{self.region}.rds.amazonaws.com"
+        if typ == "aws:rds/instance:Instance":  # what RDS reports once the instance exists
+            address = f"{inputs.get('identifier', logical)}.abc123xyz.{self.region}.rds.amazonaws.com"
+            secret = (f"arn:{self.partition}:secretsmanager:{self.region}:{self.account_id}:"
+                      f"secret:rds!db-{logical}-AbCdEf")
             out.update(address=address, endpoint=f"{address}:{int(inputs.get('port', 5432))}", masterUserSecrets=[{
-                "secretArn": f"arn:{self.partition}:secretsmanager:{self.region}:{self.account_id}:secret:rds!db-{args.name}-AbCdEf",
-                "kmsKeyId": inputs.get("masterUserSecretKmsKeyId"), "secretStatus": "active"}])
-        if args.typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") == "Gateway":
+                "secretArn": secret, "kmsKeyId": inputs.get("masterUserSecretKmsKeyId"), "secretStatus": "active"}])
+        if typ == "aws:ec2/vpcEndpoint:VpcEndpoint" and inputs.get("vpcEndpointType") == "Gateway":
             out["prefixListId"] = "pl-63a5400a"
-        if args.typ == "aws:ec2/vpc:Vpc":
+        if typ == "aws:ec2/vpc:Vpc":
             out["cidrBlock"] = inputs.get("cidrBlock")
         out.setdefault("id", rid)
-        if "name" not in out and not args.typ.startswith("pulumi:"):
+        if "name" not in out and not typ.startswith("pulumi:"):
             out["name"] = name
-        out.setdefault("arn", f"arn:{self.partition}:mock:{self.region}:{self.account_id}:{args.typ}/{args.name}")
-        return [rid, out]
+        out.setdefault("arn", f"arn:{self.partition}:mock:{self.region}:{self.account_id}:{typ}/{logical}")
+        return rid, out
 
     def call(self, args: pulumi.runtime.MockCallArgs):
         self.calls.append(args.token)
-        if args.token == "aws:index/getCallerIdentity:getCallerIdentity":
-            return {"accountId": self.account_id, "arn": f"arn:{self.partition}:iam::{self.account_id}:user/offline",
-                    "id": self.account_id, "userId": "AIDAOFFLINE"}
-        if args.token == "aws:index/getPartition:getPartition":
-            return {"partition": self.partition, "dnsSuffix": "amazonaws.com", "id": self.partition,
-                    "reverseDnsPrefix": "com.amazonaws"}
-        if args.token == "aws:index/getRegion:getRegion":
-            return {"name": self.region, "region": self.region, "id": self.region,
-                    "endpoint": f"ec2.{self.region}.amazonaws.com", "description": self.region}
-        if args.token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-            zones = [f"{self.region}{s}" for s in "abc"]
-            return {"names": zones, "zoneIds": [f"use1-az{i}" for i in range(1, 4)], "id": self.region, "state": "available"}
-        raise NotImplementedError(f"Mock call not implemented: {args.token}")
+        if args.token not in self.invokes:
+            raise NotImplementedError(f"Mock call not implemented: {args.token}")
+        return self.invokes[args.token](dict(args.args))
 
 
-class _RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The SDK's mock monitor, plus: run stack transforms like the engine, and record everything."""
+def _wait(awaitable: Awaitable) -> Any:
+    """Await an async transform's result on a loop of its own (the monitor runs on a worker thread)."""
+    async def result():
+        return await awaitable
+
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(result())
+    finally:
+        loop.close()
+
+
+class _RecordingMonitor(MockMonitor):
+    """The SDK's mock monitor, recording every registration as a RegisteredResource."""
+
+    mocks: LakehouseMocks
 
     def __init__(self, mocks: LakehouseMocks):
         super().__init__(mocks)
         self.registrations: dict[str, RegisteredResource] = {}
 
     def RegisterResource(self, request):
-        if request.type != "pulumi:pulumi:Stack" and self._stack_transforms:
-            request = self._transformed(request)
         response = super().RegisterResource(request)
         if request.type == "pulumi:pulumi:Stack":
             return response
-        reg = self.resources[response.urn]
+        secret: set[str] = set()
+        inputs = unwrap_secrets(self.mocks.take_registered_inputs(), secret)
         self.registrations[response.urn] = RegisteredResource(
             type=request.type,
             name=request.name,
             urn=response.urn,
-            id=reg.id or "",
+            id=response.id or "",
             custom=bool(request.custom),
-            inputs=_plain(rpc.deserialize_properties(request.object)),
-            outputs=_plain(dict(reg.state)),
+            inputs=inputs,
+            outputs=unwrap_secrets(dict(self.resources[response.urn].state)),
             parent=request.parent,
             dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             provider=request.provider,
             protect=bool(request.protect),
+            secret_inputs=frozenset(secret),
         )
         return response
 
-    def _transformed(self, request):
-        props = rpc.deserialize_properties(request.object)
-        for transform in list(_resource_transforms(request)) + list(self._stack_transforms):
-            args = pulumi.ResourceTransformArgs(custom=bool(request.custom), type_=request.type, name=request.name,
-                                                props=props, opts=pulumi.ResourceOptions())
-            result = transform(args)
-            if isawaitable(result):
-                result = _sync_await(result)
-            if result is not None:
-                props = dict(result.props)
-        new = type(request)()
-        new.CopyFrom(request)
-        new.object.CopyFrom(_sync_await(rpc.serialize_properties(props, {})))
-        return new
 
-
-def _resource_transforms(request) -> list:
-    return pulumi_mocks._resolve_callbacks(request.transforms)
-
-
-def _plain(value: Any) -> Any:
-    """Wire values as plain Python: secrets unwrapped, assets described by their path/text."""
+def unwrap_secrets(value: Any, secret_keys: Optional[set[str]] = None, _key: str = "") -> Any:
+    """Wire values as plain Python: secrets unwrapped (the top-level keys that held one added to
+    `secret_keys`), assets described by their path or text."""
+    if rpc.is_rpc_secret(value):
+        if secret_keys is not None and _key:
+            secret_keys.add(_key)
+        return unwrap_secrets(rpc.unwrap_rpc_secret(value), secret_keys, _key)
     if isinstance(value, dict):
-        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
-            return _plain(value.get("value"))
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: unwrap_secrets(v, secret_keys, _key or k) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
+        return [unwrap_secrets(v, secret_keys, _key) for v in value]
     if isinstance(value, pulumi.FileAsset):
         return {"fileAsset": str(value.path)}
     if isinstance(value, pulumi.StringAsset):
@@ -247,24 +307,38 @@ def pulumi_config_values(values: Mapping[str, Any]) -> dict[str, str]:
     return out
 
 
-def run_program(program: Callable[[], Any], *, stack: str = "dev", config_values: Optional[Mapping[str, Any]] = None,
-                mocks: Optional[LakehouseMocks] = None, project: str = PROJECT) -> StackEvaluation:
+def run_program(program: Program, *, stack: str = "dev", config_values: Optional[Mapping[str, Any]] = None,
+                mocks: Optional[LakehouseMocks] = None, invokes: Optional[Mapping[str, Invoke]] = None,
+                project: str = PROJECT) -> StackEvaluation:
     """Run `program` (a callable creating resources) as a stack under mocks; return what it registered.
 
-    Exceptions of the program propagate (a ConfigError, for instance); `mocks.created`
-    then tells what was registered before it.
+    The outputs are the stack's exports plus the mapping `program` returns, if any (Outputs or plain
+    values, resolved as if each were `pulumi.export`ed); any other return value, such as the component
+    a `lambda: Component(...)` returns, is ignored. config_values: as written in a stack file
+    (`aws:region`, `glue-lakehouse:key`); none by default. invokes: provider functions the default
+    mocks answer besides the standard ones (or with other answers), by token. Exceptions of the
+    program propagate (a ConfigError, for instance); `mocks.created` then tells what was registered.
     """
+    if mocks is not None and invokes is not None:
+        raise TypeError("run_program: give invokes to LakehouseMocks(invokes=...) when passing mocks")
     values = dict(config_values or {})
-    region = str(values.get("aws:region") or DEFAULT_REGION)
-    mocks = mocks or LakehouseMocks(region=region)
+    mocks = mocks or LakehouseMocks(region=str(values.get("aws:region") or DEFAULT_REGION), invokes=invokes)
+    mocks.stack_transforms.clear()  # those of an earlier run with the same mocks are gone with its stack
     monitor = _RecordingMonitor(mocks)
-    settings.ROOT.set(None)  # a fresh root Stack resource per evaluation
+    pulumi.runtime.reset_options(project=project, stack=stack, preview=False)  # forget the last root Stack
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(pulumi_config_values(values))
-    _sync_await(run_pulumi_func(program))
-    root = settings.get_root_resource()
-    outputs = _sync_await(pulumi.Output.from_input(dict(root.outputs)).future()) if root.outputs else {}
-    return StackEvaluation(list(monitor.registrations.values()), _plain(outputs or {}), stack)
+    outputs: dict[str, Any] = {}
+
+    @pulumi.runtime.test
+    def run() -> pulumi.Output:
+        returned = program()
+        for key, value in (returned.items() if isinstance(returned, Mapping) else ()):
+            pulumi.export(key, value)
+        return pulumi.Output.from_input(dict(pulumi.runtime.get_root_resource().outputs)).apply(outputs.update)
+
+    run()
+    return StackEvaluation(list(monitor.registrations.values()), unwrap_secrets(outputs), stack)
 
 
 def evaluate_stack(stack: str, config_values: Optional[Mapping[str, Any]] = None, *,
@@ -277,5 +351,8 @@ def evaluate_stack(stack: str, config_values: Optional[Mapping[str, Any]] = None
     to change one key).
     """
     values = stack_file_values(stack) if config_values is None else dict(config_values)
-    return run_program(lambda: runpy.run_path(str(main), run_name="__main__"), stack=stack,
-                       config_values=values, mocks=mocks)
+
+    def program() -> None:
+        runpy.run_path(str(main), run_name="__main__")
+
+    return run_program(program, stack=stack, config_values=values, mocks=mocks)

@@ -1,5 +1,6 @@
 """Happy-path AWS resources, as the policy engine sees them (pulumi-aws v7 type tokens,
-camelCase inputs), and helpers to run policies on them through policy.offline.
+camelCase inputs), and helpers to run policies on them through policy.offline: on those
+resources, or on what a component registered under lakehouse.offline.run_program.
 
 Tests change one property of a happy-path resource and assert the exact message.
 """
@@ -10,8 +11,10 @@ import copy
 import json
 from typing import Any, Iterable, Mapping
 
-from policy.lakehouse_policies import policies_by_name
-from policy.offline import Resource, Violation, evaluate
+from pulumi_policy import ResourceValidationPolicy
+
+from policy.lakehouse_policies import all_policies, policies_by_name
+from policy.offline import POLICY_DIR, Resource, Violation, evaluate, load_pack_config, resources_from_program
 
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
@@ -225,3 +228,15 @@ def messages(violations: Iterable[Violation]) -> list[tuple[str, str, str]]:
 def single(stack: Stack, name: str, config: Mapping[str, Any] | None = None) -> list[tuple[str, str]]:
     """(resource name, message) of one policy's violations on a stack."""
     return sorted((v.resource_name, v.message) for v in run(stack, [name], config))
+
+
+def policy_violations(registered: Iterable[Any], stack: str) -> list[str]:
+    """The project's resource policies, with the stack's pack config, on what a test registered
+    (a lakehouse.offline StackEvaluation), as "level policy resource: message" lines.
+
+    Stack policies judge a whole stack (e.g. catalog encryption settings made elsewhere), so a
+    component alone is checked against the per-resource policies only."""
+    config = load_pack_config(POLICY_DIR / f"config.{stack}.json")
+    policies = [p for p in all_policies() if isinstance(p, ResourceValidationPolicy)]
+    return [f"{v.level} {v.policy} {v.resource_name}: {v.message}"
+            for v in evaluate(resources_from_program(registered), config, policies)]

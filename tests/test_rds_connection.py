@@ -10,9 +10,9 @@ from dataclasses import replace
 import parliament
 import pytest
 import yaml
+from policy_support import policy_violations
 
 import lakehouse.model.pipelines as pipelines
-
 from components.glue_rds_connection import (
     GlueRdsConnection,
     GlueRdsConnectionArgs,
@@ -20,12 +20,12 @@ from components.glue_rds_connection import (
     jdbc_url,
     private_subnet_cidrs,
 )
-from lakehouse.model.iam import STAR_ONLY_EC2_ACTIONS, connection_job_statements
-from lakehouse.model.names import AwsContext
 from lakehouse.model.config import PROJECT, DatabaseSettings, NetworkSettings, load_stack_config, stack_file_values
 from lakehouse.model.errors import ConfigError
-from lakehouse.offline import evaluate_stack
-from mock_recorder import ACCOUNT, REGION, evaluate, policy_violations
+from lakehouse.model.iam import STAR_ONLY_EC2_ACTIONS, connection_job_statements
+from lakehouse.model.names import AwsContext
+from lakehouse.offline import ACCOUNT, evaluate_stack, run_program
+from lakehouse.offline import DEFAULT_REGION as REGION
 
 KMS = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1111aaaa-2222-bbbb-3333-cccc4444dddd"
 TAGS = {"Environment": "dev", "Project": "glue-lakehouse"}
@@ -42,7 +42,8 @@ CONNECTION = "aws:glue/connection:Connection"
 TRIGGER = "aws:glue/trigger:Trigger"
 
 CREATED_NETWORK = NetworkSettings(create=True, vpc_cidr="10.42.0.0/16", vpc_id="", subnet_ids=())
-EXISTING_NETWORK = NetworkSettings(create=False, vpc_cidr="10.42.0.0/16", vpc_id=EXISTING_VPC, subnet_ids=EXISTING_SUBNETS)
+EXISTING_NETWORK = NetworkSettings(create=False, vpc_cidr="10.42.0.0/16", vpc_id=EXISTING_VPC,
+                                   subnet_ids=EXISTING_SUBNETS)
 CREATED_DB = DatabaseSettings(mode="create", instance_class="db.t4g.micro", engine_version="16.4",
                               allocated_storage_gb=20, name="lakehouse", multi_az=False, deletion_protection=False,
                               backup_retention_days=1, existing_endpoint="", existing_secret_arn="")
@@ -53,7 +54,8 @@ EXISTING_DB = replace(CREATED_DB, mode="existing", existing_endpoint="pg.interna
 
 CALLS = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": lambda a: {
-        "id": REGION, "names": ["us-east-1a", "us-east-1b", "us-east-1c"], "zoneIds": ["use1-az1", "use1-az2", "use1-az4"]},
+        "id": REGION, "names": ["us-east-1a", "us-east-1b", "us-east-1c"],
+        "zoneIds": ["use1-az1", "use1-az2", "use1-az4"]},
     "aws:ec2/getSubnet:getSubnet": lambda a: {"id": a["id"], "vpcId": EXISTING_VPC, "availabilityZone": "us-east-1c"},
     "aws:ec2/getVpc:getVpc": lambda a: {"id": a["id"], "cidrBlock": "10.7.0.0/16"},
     "aws:ec2/getPrefixList:getPrefixList": lambda a: {"id": "pl-02cd2c6b", "name": a["name"]},
@@ -66,8 +68,9 @@ def build(network=CREATED_NETWORK, database=CREATED_DB, environment="dev"):
             name_prefix=f"lakehouse-{environment}", environment=environment, region=REGION,
             network=network, database=database, kms_key_arn=KMS, tags=TAGS))
         return {"connection": c.connection_name, "jdbc": c.jdbc_url, "secret": c.secret_arn,
-                "statements": c.job_statements(AwsContext(ACCOUNT, REGION)), "vpc": c.vpc_id, "glue_sg": c.glue_security_group.id}
-    return evaluate(program, CALLS)
+                "statements": c.job_statements(AwsContext(ACCOUNT, REGION)), "vpc": c.vpc_id,
+                "glue_sg": c.glue_security_group.id}
+    return run_program(program, invokes=CALLS)
 
 
 def rules(ev, typ):
@@ -139,7 +142,8 @@ def test_security_groups_allow_glue_to_itself_s3_secrets_and_postgres_and_postgr
 
 
 def test_no_rule_anywhere_admits_the_internet():
-    for network, database in ((CREATED_NETWORK, CREATED_DB), (EXISTING_NETWORK, EXISTING_DB), (EXISTING_NETWORK, CREATED_DB)):
+    for network, database in ((CREATED_NETWORK, CREATED_DB), (EXISTING_NETWORK, EXISTING_DB),
+                              (EXISTING_NETWORK, CREATED_DB)):
         ev = build(network, database)
         for r in ev.of_type(INGRESS) + ev.of_type(EGRESS):
             assert r.inputs.get("cidrIpv4") not in ("0.0.0.0/0",) and "cidrIpv6" not in r.inputs, r.name
@@ -180,7 +184,7 @@ def test_prod_rds_instance_is_multi_az_protected_and_keeps_a_final_snapshot():
 def test_glue_connection_uses_tls_the_rds_managed_secret_and_the_first_private_subnet():
     ev = build()
     secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-lake-postgres-AbCdEf"
-    endpoint = f"lakehouse-dev-postgres.abc123.{REGION}.rds.amazonaws.com:5432"
+    endpoint = f"lakehouse-dev-postgres.abc123xyz.{REGION}.rds.amazonaws.com:5432"  # the mocks' RDS address
     conn = ev.one(CONNECTION)
     assert conn.inputs["name"] == "lakehouse-dev-postgres" and conn.inputs["connectionType"] == "JDBC"
     assert conn.inputs["connectionProperties"] == {
@@ -243,7 +247,8 @@ def expected_statements(secret: str, kms: str | None, vpc: str, subnet: str, sg:
     subnet_arn = f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/{subnet}"
     out = [{"Sid": "ReadConnection", "Effect": "Allow", "Action": "glue:GetConnection", "Resource": [
         f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog", f"arn:aws:glue:{REGION}:{ACCOUNT}:connection/{connection}"]}]
-    out += [{"Sid": "ReadConnectionSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": secret}]
+    out += [{"Sid": "ReadConnectionSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+             "Resource": secret}]
     if kms:
         out.append({"Sid": "DecryptConnectionSecret", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms,
                     "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com",
@@ -267,7 +272,8 @@ def expected_statements(secret: str, kms: str | None, vpc: str, subnet: str, sg:
 def test_job_statements_of_a_created_database_grant_its_secret_and_key_only():
     ev = build()
     secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-lake-postgres-AbCdEf"
-    assert ev.outputs["statements"] == expected_statements(secret, KMS, "lake-vpc-id", "lake-private-1-id", "lake-glue-id")
+    assert ev.outputs["statements"] == expected_statements(
+        secret, KMS, "lake-vpc-id", "lake-private-1-id", "lake-glue-id")
 
 
 def test_job_statements_of_an_existing_database_grant_no_key_we_do_not_own():
@@ -303,8 +309,9 @@ def test_pure_helpers():
     assert connection_properties("jdbc:postgresql://h:1/d", "arn:s") == {
         "JDBC_CONNECTION_URL": "jdbc:postgresql://h:1/d", "JDBC_ENFORCE_SSL": "true", "SECRET_ID": "arn:s"}
     with pytest.raises(ValueError, match="a connection needs subnets and security groups"):
-        connection_job_statements(AwsContext(ACCOUNT, REGION), connection_name="c", secret_arn="s", secret_kms_key_arn=None,
-                                  vpc_id=EXISTING_VPC, subnet_ids=[], security_group_ids=["sg-1"])
+        connection_job_statements(AwsContext(ACCOUNT, REGION), connection_name="c", secret_arn="s",
+                                  secret_kms_key_arn=None, vpc_id=EXISTING_VPC, subnet_ids=[],
+                                  security_group_ids=["sg-1"])
 
 
 PROD_TAGS = {"Environment": "prod", "Project": "glue-lakehouse", "Owner": "data-platform", "CostCenter": "cc-1",
@@ -317,7 +324,7 @@ def test_prod_connection_passes_the_policy_pack(network):
         GlueRdsConnection("lake", GlueRdsConnectionArgs(
             name_prefix="lakehouse-prod", environment="prod", region=REGION, network=network,
             database=PROD_DB, kms_key_arn=KMS, tags=PROD_TAGS))
-    ev = evaluate(program, CALLS, stack="prod")
+    ev = run_program(program, stack="prod", invokes=CALLS)
     assert policy_violations(ev, "prod") == []
 
 
@@ -326,7 +333,7 @@ def test_policy_pack_refuses_a_dev_database_in_prod():
         GlueRdsConnection("lake", GlueRdsConnectionArgs(
             name_prefix="lakehouse-prod", environment="prod", region=REGION, network=CREATED_NETWORK,
             database=CREATED_DB, kms_key_arn=KMS, tags=PROD_TAGS))
-    found = policy_violations(evaluate(program, CALLS, stack="prod"), "prod")
+    found = policy_violations(run_program(program, stack="prod", invokes=CALLS), "prod")
     assert sorted(v.split(":")[0] for v in found) == [
         "mandatory aws-rds-instance-configure-backup-retention lake-postgres",
         "mandatory aws-rds-instance-enable-deletion-protection lake-postgres",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from policy_support import policy_violations
 
 import lakehouse.model.pipelines as pipelines
 from components.glue_workflow import (
@@ -15,12 +16,12 @@ from components.glue_workflow import (
     object_created_pattern,
     raw_prefixes,
 )
-from lakehouse.model.iam import eventbridge_trust_policy, notify_workflow_policy
 from lakehouse.model.config import WorkflowSettings, load_stack_config, stack_file_values
 from lakehouse.model.errors import ConfigError
-from lakehouse.offline import evaluate_stack
+from lakehouse.model.iam import eventbridge_trust_policy, notify_workflow_policy
 from lakehouse.model.pipelines import Access, JobSpec, PipelineSpec, dag_problems, parse_pipeline
-from mock_recorder import ACCOUNT, REGION, evaluate, policy_violations
+from lakehouse.offline import ACCOUNT, evaluate_stack, run_program
+from lakehouse.offline import DEFAULT_REGION as REGION
 
 TRIGGER = "aws:glue/trigger:Trigger"
 WORKFLOW = "aws:glue/workflow:Workflow"
@@ -70,7 +71,7 @@ def build(pipeline: PipelineSpec, wf_settings: WorkflowSettings, **kw):
             **kw,
         ))
         return {"name": wf.name, "arn": wf.arn, "trigger_names": wf.trigger_names}
-    return evaluate(program)
+    return run_program(program)
 
 
 def condition(glue_job: str) -> dict:
@@ -119,7 +120,7 @@ def test_triggers_of_one_workflow_are_created_one_after_another():
     assert after_bronze.explicit_dependencies == {start.urn}
     assert after_silver.explicit_dependencies == {after_bronze.urn}
     for t in (start, after_bronze, after_silver):
-        assert wf.urn in t.property_dependencies  # workflow_name comes from the workflow resource
+        assert wf.urn in t.property_dependencies["workflowName"]  # workflow_name comes from the workflow resource
         assert t.parent.endswith("::fhir-workflow")  # every child parented to the component
 
 
@@ -221,20 +222,22 @@ def test_event_start_batches_raw_object_created_events_through_eventbridge():
                        "Action": "sts:AssumeRole", "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}],
     }
     policy = ev.get("aws:iam/rolePolicy:RolePolicy", "fhir-workflow-events-notify")
-    assert policy.inputs["role"] == "fhir-workflow-events-id"
+    assert policy.inputs["role"] == role.id == "lakehouse-dev-fhir-events"  # a role's id is its name
     assert json.loads(policy.inputs["policy"]) == {
         "Version": "2012-10-17",
-        "Statement": [{"Sid": "NotifyWorkflow", "Effect": "Allow", "Action": "glue:notifyEvent", "Resource": workflow_arn}],
+        "Statement": [{"Sid": "NotifyWorkflow", "Effect": "Allow", "Action": "glue:notifyEvent",
+                       "Resource": workflow_arn}],
     }
 
 
 def test_event_mode_without_raw_bucket_is_a_clear_error():
-    with pytest.raises(ConfigError, match=r"raw_bucket/account_id: got None; allowed: the raw bucket and the account id"):
+    with pytest.raises(ConfigError,
+                       match=r"raw_bucket/account_id: got None; allowed: the raw bucket and the account id"):
         build(SEED_001, settings("EVENT"))
 
 
 def test_raw_bucket_eventbridge_notifications_are_enabled_once():
-    ev = evaluate(lambda: {"n": enable_raw_eventbridge("raw-eventbridge", "lakehouse-dev-raw-bucket").id})
+    ev = run_program(lambda: {"n": enable_raw_eventbridge("raw-eventbridge", "lakehouse-dev-raw-bucket").id})
     note = ev.get("aws:s3/bucketNotification:BucketNotification", "raw-eventbridge")
     assert note.inputs == {"bucket": "lakehouse-dev-raw-bucket", "eventbridge": True}
 
@@ -258,8 +261,9 @@ def test_missing_glue_job_name_is_a_clear_error():
     def program():
         GlueWorkflow("w", GlueWorkflowArgs(pipeline=SEED_001, workflow_name="lakehouse-dev-fhir",
                                            job_names={"bronze": "b"}, settings=settings(), tags=TAGS))
-    with pytest.raises(ConfigError, match=r"a Glue job name for every job of pipeline 'fhir', missing \['gold', 'silver'\]"):
-        evaluate(program)
+    with pytest.raises(ConfigError,
+                       match=r"a Glue job name for every job of pipeline 'fhir', missing \['gold', 'silver'\]"):
+        run_program(program)
 
 
 # --- DAG validation (config layer) ------------------------------------------------------
@@ -331,7 +335,7 @@ def test_glue_workflow_refuses_a_bad_dag_built_without_the_parser():
         GlueWorkflow("w", GlueWorkflowArgs(pipeline=bad, workflow_name="lakehouse-dev-p",
                                            job_names={"a": "a", "b": "b"}, settings=settings(), tags=TAGS))
     with pytest.raises(ConfigError, match=r"jobs.a.depends_on: got 'a -> b -> a'"):
-        evaluate(program)
+        run_program(program)
 
 
 def test_event_mode_workflow_passes_the_policy_pack():
@@ -343,7 +347,7 @@ def test_event_mode_workflow_passes_the_policy_pack():
             pipeline=SEED_002, workflow_name="lakehouse-prod-climate",
             job_names={j.name: glue_name(SEED_002, j.name) for j in SEED_002.jobs},
             settings=settings("EVENT"), tags=tags, raw_bucket="lakehouse-prod-raw", account_id=ACCOUNT))
-    assert policy_violations(evaluate(program, stack="prod"), "prod") == []
+    assert policy_violations(run_program(program, stack="prod"), "prod") == []
 
 
 def test_event_mode_stack_enables_eventbridge_on_the_raw_bucket_and_targets_the_workflow():
