@@ -125,15 +125,15 @@ def _reap_group(pgid: int) -> None:
 def run_declared_pipeline(pipeline: str, input_dir: Path, warehouse: Path, job_args: dict[str, str],
                           run_id: str, stack: str = "dev") -> list:
     """Every job of `pipeline`, wave by wave, through the runner's own executor."""
-    from . import cli as runner
     from ..model.config import load_stack_config
+    from . import executor
 
     cfg = load_stack_config(stack)
-    spec = runner.select_pipeline(cfg, pipeline)
-    spark = runner.spark_session(warehouse)
-    runs = runner.plan_runs(spec)
+    spec = executor.select_pipeline(cfg, pipeline)
+    spark = executor.spark_session(warehouse)
+    runs = executor.plan_runs(spec)
     extra = {j.name: {**job_args, "--run_id": run_id} for j in spec.jobs}
-    runner.run_pipeline(spark, runs, runner.lake_location(cfg, input_dir, warehouse), extra)
+    executor.run_pipeline(spark, runs, executor.lake_location(cfg, input_dir, warehouse), extra)
     return runs
 
 
