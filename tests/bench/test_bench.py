@@ -1,0 +1,36 @@
+"""bench/bench.py runs end to end at a tiny size, as the README tells a user to run it: every
+figure measured, every gold (full, incremental, warm incremental) equal to the DuckDB
+reference, and the ratios it prints computed from the figures it wrote. Timings are not
+asserted (performance is the benchmark's business, not a test's)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+FIGURES = {"floor", "full", "noop", "noop_force", "incremental", "incremental_warm", "warm_up", "duckdb"}
+
+
+def test_the_benchmark_runs_and_writes_consistent_figures(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "bench/bench.py", "--patients", "20", "--runs", "1", "--work", str(tmp_path / "work"),
+         "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=900,
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["gold_equals_duckdb"] is True
+    med = result["seconds_median"]
+    assert set(med) == FIGURES and all(v > 0 for k, v in med.items() if k != "warm_up")
+    assert result["ratios"]["incremental/full"] == round(med["incremental"] / med["full"], 3)
+    assert result["ratios"]["incremental_warm/full"] == round(med["incremental_warm"] / med["full"], 3)
+    assert set(result["incremental_warm_jobs_seconds_median"]) == {"bronze", "silver", "gold"}
+    assert result["data"]["incremental_lines"] > 0 and result["data"]["lines_total"] > result["data"]["incremental_lines"]
+    assert result["glue_cost"]["dpu_hours"] > 0
+    for figure in FIGURES - {"warm_up"}:
+        assert figure in proc.stdout  # the printed table
+    assert not any((tmp_path / "work").glob("wh-*"))  # warehouses removed without --keep

@@ -1,0 +1,265 @@
+"""GlueJob under the SDK's mocks: role and policy, script, log group, job settings and arguments, alerts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import pytest
+from component_support import ACCOUNT, CTX, FIXTURES, REGION, lake_names_fixture, run, settings
+
+from components.glue_job import GlueJob, GlueJobArgs, job_grant
+from lakehouse.model.names import JobNames
+from lakehouse.model.packaging import script_key
+from lakehouse.model.iam import glue_trust_policy, job_role_policy
+from lakehouse.model.errors import ConfigError
+from lakehouse.model.platform import (
+    CONNECTION_ARGUMENT, MANAGED_ARGUMENTS, LakeLocation, deployed_arguments, iceberg_conf, job_arguments,
+    platform_arguments,
+)
+
+from lakehouse.model.pipelines import Access, JobSpec, parse_pipeline
+
+NAMES = lake_names_fixture()
+KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:lh-test-alerts"
+LIB_KEY = "lib/demolib-0123456789abcdef.zip"
+LIB_URI = f"s3://{NAMES.buckets['scripts']}/{LIB_KEY}"
+JOB = JobSpec(
+    pipeline="demo", name="enrich", script="demo/enrich.py", description="Enrich demo events",
+    reads=(Access("raw", prefixes=("demo/",)), Access("bronze", tables=("events",))),
+    writes=(Access("silver", tables=("events_clean",)),),
+    arguments={"--threshold": "3"},
+)
+JN = JobNames(job="lh-test-demo-enrich", role="lh-test-demo-enrich", log_group="/aws-glue/jobs/lh-test-demo-enrich",
+              failure_rule="lh-test-demo-enrich-failed", temp_prefix="lh-test-demo-enrich/",
+              spark_ui_prefix="spark-ui/lh-test-demo-enrich/")
+
+
+def job_args(**overrides) -> GlueJobArgs:
+    base = dict(job=JOB, settings=settings(), names=JN, aws=CTX, buckets=NAMES.buckets, databases=NAMES.databases,
+                kms_key_arn=KEY, security_configuration="lh-test-jobs", library_key=LIB_KEY, library_uri=LIB_URI,
+                alerts_topic_arn=TOPIC, log_retention_days=14, script_path=FIXTURES / "demo_job.py")
+    return GlueJobArgs(**{**base, **overrides})
+
+
+def evaluate(**overrides):
+    return run(lambda: GlueJob("demo-enrich", job_args(**overrides)))
+
+
+@pytest.fixture(scope="module")
+def ev():
+    return evaluate()
+
+
+def bucket(role: str) -> str:
+    return NAMES.buckets[role]
+
+
+SCRIPT_KEY = script_key("demo", "demo/enrich.py", (FIXTURES / "demo_job.py").read_bytes())
+
+EXPECTED_ARGUMENTS = {
+    "--job-language": "python",
+    "--enable-glue-datacatalog": "true",
+    "--enable-continuous-cloudwatch-log": "true",
+    "--enable-continuous-log-filter": "true",
+    "--continuous-log-logGroup": "/aws-glue/jobs/lh-test-demo-enrich",
+    "--enable-metrics": "true",
+    "--enable-observability-metrics": "true",
+    "--enable-spark-ui": "true",
+    "--spark-event-logs-path": f"s3://{bucket('logs')}/spark-ui/lh-test-demo-enrich/",
+    "--TempDir": f"s3://{bucket('temp')}/lh-test-demo-enrich/",
+    "--job-bookmark-option": "job-bookmark-disable",
+    "--enable-auto-scaling": "false",
+    "--datalake-formats": "iceberg",
+    "--conf": (
+        "spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+        " --conf spark.sql.catalog.glue_catalog=org.apache.iceberg.spark.SparkCatalog"
+        f" --conf spark.sql.catalog.glue_catalog.warehouse=s3://{bucket('silver')}/"
+        " --conf spark.sql.catalog.glue_catalog.catalog-impl=org.apache.iceberg.aws.glue.GlueCatalog"
+        " --conf spark.sql.catalog.glue_catalog.io-impl=org.apache.iceberg.aws.s3.S3FileIO"
+    ),
+    "--extra-py-files": LIB_URI,
+    "--pipeline": "demo",
+    "--job": "enrich",
+    "--catalog": "glue_catalog",
+    "--raw_path": f"s3://{bucket('raw')}/",
+    "--bronze_path": f"s3://{bucket('bronze')}/",
+    "--bronze_database": "lh_test_bronze",
+    "--silver_path": f"s3://{bucket('silver')}/",
+    "--silver_database": "lh_test_silver",
+    "--threshold": "3",
+}
+
+
+def test_the_job_runs_glue_5_with_its_settings_security_configuration_and_arguments(ev):
+    job = ev.get("aws:glue/job:Job", "demo-enrich").inputs
+    role = ev.get("aws:iam/role:Role", "demo-enrich-role")
+    assert job["defaultArguments"] == EXPECTED_ARGUMENTS
+    assert {k: v for k, v in job.items() if k not in ("defaultArguments", "tags")} == {
+        "name": "lh-test-demo-enrich",
+        "description": "Enrich demo events",
+        "roleArn": f"arn:aws:iam::{ACCOUNT}:role/lh-test-demo-enrich",
+        "glueVersion": "5.0",
+        "command": {"name": "glueetl", "pythonVersion": "3",
+                    "scriptLocation": f"s3://{bucket('scripts')}/{SCRIPT_KEY}"},
+        "workerType": "G.1X",
+        "numberOfWorkers": 2,
+        "timeout": 60,
+        "maxRetries": 0,
+        "executionClass": "FLEX",
+        "executionProperty": {"maxConcurrentRuns": 1},
+        "notificationProperty": {"notifyDelayAfter": 15},
+        "jobRunQueuingEnabled": True,
+        "securityConfiguration": "lh-test-jobs",
+    }
+    assert role.outputs["arn"] == job["roleArn"]
+
+
+def test_the_job_waits_for_its_policy_log_group_and_script(ev):
+    job = ev.get("aws:glue/job:Job", "demo-enrich")
+    for type_, name in [("aws:iam/rolePolicy:RolePolicy", "demo-enrich-policy"),
+                        ("aws:s3/bucketObjectv2:BucketObjectv2", "demo-enrich-script")] + [
+            ("aws:cloudwatch/logGroup:LogGroup", f"demo-enrich-{s}") for s in ("logs", "logs-secured", "logs-output",
+                                                                               "logs-error")]:
+        assert ev.get(type_, name).urn in job.dependencies
+
+
+def test_role_trusts_glue_only_and_carries_the_generated_least_privilege_policy(ev):
+    role = ev.get("aws:iam/role:Role", "demo-enrich-role")
+    assert set(role.inputs) == {"name", "description", "assumeRolePolicy"}  # no managed policies
+    assert json.loads(role.inputs["assumeRolePolicy"]) == glue_trust_policy(CTX)
+    policy = ev.get("aws:iam/rolePolicy:RolePolicy", "demo-enrich-policy")
+    assert policy.inputs["role"] == role.id
+    doc = json.loads(policy.inputs["policy"])
+    assert doc == job_role_policy(CTX, job_grant(job_args(), SCRIPT_KEY), KEY)
+    resources = [r for st in doc["Statement"] for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])]
+    assert f"arn:aws:s3:::{bucket('scripts')}/{SCRIPT_KEY}" in resources
+    assert f"arn:aws:s3:::{bucket('scripts')}/{LIB_KEY}" in resources
+    assert f"arn:aws:s3:::{bucket('raw')}/demo/*" in resources
+    assert f"arn:aws:s3:::{bucket('silver')}/events_clean/*" in resources
+    assert f"arn:aws:glue:{REGION}:{ACCOUNT}:table/lh_test_bronze/events" in resources
+
+
+def test_script_is_uploaded_under_its_content_hash_encrypted(ev):
+    script = ev.get("aws:s3/bucketObjectv2:BucketObjectv2", "demo-enrich-script").inputs
+    assert script == {
+        "bucket": bucket("scripts"), "key": SCRIPT_KEY, "source": {"fileAsset": str(FIXTURES / "demo_job.py")},
+        "contentType": "text/x-python", "serverSideEncryption": "aws:kms", "kmsKeyId": KEY, "bucketKeyEnabled": True,
+    }
+
+
+def test_every_log_group_the_job_can_write_exists_encrypted_with_retention(ev):
+    groups = {g.name: g.inputs for g in ev.of_type("aws:cloudwatch/logGroup:LogGroup")}
+    common = {"retentionInDays": 14, "kmsKeyId": KEY, "deletionProtectionEnabled": False}
+    assert groups == {
+        "demo-enrich-logs": {"name": "/aws-glue/jobs/lh-test-demo-enrich", **common},
+        "demo-enrich-logs-secured": {"name": "/aws-glue/jobs/lh-test-demo-enrich-lh-test-jobs", **common},
+        "demo-enrich-logs-output": {"name": "/aws-glue/jobs/lh-test-jobs-role/lh-test-demo-enrich/output", **common},
+        "demo-enrich-logs-error": {"name": "/aws-glue/jobs/lh-test-jobs-role/lh-test-demo-enrich/error", **common},
+    }
+    policy = json.loads(ev.get("aws:iam/rolePolicy:RolePolicy", "demo-enrich-policy").inputs["policy"])
+    [logs] = [st for st in policy["Statement"] if st["Sid"] == "WriteOwnLogGroups"]
+    assert logs["Resource"] == sorted(f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{g['name']}:*" for g in groups.values())
+
+
+def test_failed_timed_out_and_errored_runs_alert_the_topic(ev):
+    rule = ev.get("aws:cloudwatch/eventRule:EventRule", "demo-enrich-failed")
+    assert rule.inputs["name"] == "lh-test-demo-enrich-failed" and rule.inputs["state"] == "ENABLED"
+    assert json.loads(rule.inputs["eventPattern"]) == {
+        "source": ["aws.glue"], "detail-type": ["Glue Job State Change"],
+        "detail": {"jobName": ["lh-test-demo-enrich"], "state": ["FAILED", "TIMEOUT", "ERROR"]}}
+    target = ev.get("aws:cloudwatch/eventTarget:EventTarget", "demo-enrich-failed")
+    assert target.inputs == {"rule": "lh-test-demo-enrich-failed", "arn": TOPIC, "targetId": "job-alerts"}
+
+
+def test_every_child_is_parented_to_the_component(ev):
+    component = ev.get("glue-lakehouse:components:GlueJob", "demo-enrich")
+    assert len(ev) == 11
+    assert all(r.parent == component.urn for r in ev if r is not component)
+
+
+def test_standard_auto_scaling_without_spark_ui_in_prod():
+    prod = evaluate(settings=settings(execution_class="STANDARD", worker_type="G.2X", number_of_workers=10,
+                                      auto_scaling=True, spark_ui=False, timeout_minutes=120, max_retries=1,
+                                      notify_delay_minutes=60, max_concurrent_runs=2, job_run_queuing=False),
+                    protect=True)
+    job = prod.get("aws:glue/job:Job", "demo-enrich").inputs
+    assert (job["executionClass"], job["workerType"], job["numberOfWorkers"], job["timeout"], job["maxRetries"]) == (
+        "STANDARD", "G.2X", 10, 120, 1)
+    assert job["notificationProperty"] == {"notifyDelayAfter": 60}
+    assert job["executionProperty"] == {"maxConcurrentRuns": 2} and job["jobRunQueuingEnabled"] is False
+    assert job["defaultArguments"]["--enable-auto-scaling"] == "true"
+    assert job["defaultArguments"]["--enable-spark-ui"] == "false"
+    assert "--spark-event-logs-path" not in job["defaultArguments"]
+    policy = prod.get("aws:iam/rolePolicy:RolePolicy", "demo-enrich-policy").inputs["policy"]
+    assert "spark-ui/" not in policy
+    assert {g.inputs["deletionProtectionEnabled"] for g in prod.of_type("aws:cloudwatch/logGroup:LogGroup")} == {True}
+
+
+# --- arguments the platform manages ----------------------------------------------------------
+
+def test_every_default_argument_is_managed_or_comes_from_job_arguments():
+    platform = platform_arguments(JOB, settings(), JN, NAMES.buckets, LIB_URI)
+    assert set(platform) <= set(MANAGED_ARGUMENTS)
+    with_connection = platform_arguments(JOB, settings(), JN, NAMES.buckets, LIB_URI, connection_name="c")
+    assert set(with_connection) - set(platform) == {CONNECTION_ARGUMENT}
+    assert set(with_connection) <= set(MANAGED_ARGUMENTS)
+    declared = job_arguments(JOB, LakeLocation("glue_catalog", {z: f"s3://{bucket(z)}/" for z in
+                                                                ("raw", "bronze", "silver", "gold")}, NAMES.databases))
+    full = deployed_arguments(JOB, settings(), JN, NAMES.buckets, NAMES.databases, LIB_URI)
+    assert set(full) == set(platform) | set(declared)
+    assert set(platform).isdisjoint(declared)
+
+
+@pytest.mark.parametrize("key", sorted(MANAGED_ARGUMENTS))
+def test_a_declared_managed_argument_is_refused_by_the_declaration(key):
+    declaration = {"name": "demo", "jobs": [{"name": "enrich", "script": "fhir/bronze.py",
+                                             "reads": [{"zone": "raw", "prefixes": ["demo/"]}],
+                                             "arguments": {key: "x"}}]}
+    with pytest.raises(ConfigError) as e:
+        parse_pipeline(declaration, "demo.yaml")
+    assert f"demo.yaml: jobs.enrich.arguments.{key}: got 'x'; allowed: no platform-managed argument ({key} is " \
+           f"{MANAGED_ARGUMENTS[key]})" in e.value.problems
+
+
+@pytest.mark.parametrize("key", sorted(MANAGED_ARGUMENTS))
+def test_a_managed_argument_in_a_job_built_in_code_is_refused_by_the_component(key):
+    job = replace(JOB, arguments={key: "x"})
+    with pytest.raises(ConfigError) as e:
+        deployed_arguments(job, settings(), JN, NAMES.buckets, NAMES.databases, LIB_URI)
+    assert e.value.problems == [f"demo.enrich: arguments.{key}: got 'x'; allowed: no platform-managed argument "
+                                f"({key} is {MANAGED_ARGUMENTS[key]})"]
+
+
+def test_iceberg_conf_targets_the_glue_catalog():
+    assert iceberg_conf("s3://b/").split(" --conf ") == [
+        "spark.sql.extensions=org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions",
+        "spark.sql.catalog.glue_catalog=org.apache.iceberg.spark.SparkCatalog",
+        "spark.sql.catalog.glue_catalog.warehouse=s3://b/",
+        "spark.sql.catalog.glue_catalog.catalog-impl=org.apache.iceberg.aws.glue.GlueCatalog",
+        "spark.sql.catalog.glue_catalog.io-impl=org.apache.iceberg.aws.s3.S3FileIO",
+    ]
+
+
+# --- connections (GlueRdsConnection supplies them) ---------------------------------------------
+
+def test_a_job_declaring_a_connection_needs_one():
+    with pytest.raises(ConfigError, match=r"demo.enrich: connection: got True; allowed: a Glue connection"):
+        evaluate(job=replace(JOB, connection=True))
+
+
+def test_a_connection_job_gets_the_connection_and_its_extra_statements():
+    extra = [{"Sid": "ReadConnectionSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+              "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db-AbCdEf"}]
+    ev = evaluate(job=replace(JOB, connection=True), connections=["lh-test-postgres"], extra_statements=extra)
+    job = ev.get("aws:glue/job:Job", "demo-enrich").inputs
+    assert job["connections"] == ["lh-test-postgres"]
+    assert job["defaultArguments"] == {**EXPECTED_ARGUMENTS, "--connection_name": "lh-test-postgres"}
+    doc = json.loads(ev.get("aws:iam/rolePolicy:RolePolicy", "demo-enrich-policy").inputs["policy"])
+    assert doc["Statement"][-1] == extra[0]
+
+
+def test_a_missing_script_is_refused():
+    with pytest.raises(ConfigError, match="demo.enrich: script: got '.*nope.py'; allowed: an existing Glue script file"):
+        evaluate(script_path=FIXTURES / "nope.py")

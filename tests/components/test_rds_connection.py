@@ -1,0 +1,420 @@
+"""GlueRdsConnection under mocks: networking, security groups, endpoints, RDS and the Glue
+JDBC connection, for a network and database made by the stack or taken from configuration;
+and the exact IAM statements a job needs to use the connection."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+
+import parliament
+import pytest
+import yaml
+from policy_support import policy_violations
+
+import lakehouse.model.pipelines as pipelines
+from components.glue_rds_connection import (
+    GlueRdsConnection,
+    GlueRdsConnectionArgs,
+    connection_properties,
+    jdbc_url,
+    private_subnet_cidrs,
+)
+from lakehouse.model.config import PROJECT, DatabaseSettings, NetworkSettings, load_stack_config, stack_file_values
+from lakehouse.model.errors import ConfigError
+from lakehouse.model.iam import STAR_ONLY_EC2_ACTIONS, connection_job_statements
+from lakehouse.model.names import AwsContext
+from lakehouse.offline import ACCOUNT, evaluate_stack, run_program
+from lakehouse.offline import DEFAULT_REGION as REGION
+
+KMS = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1111aaaa-2222-bbbb-3333-cccc4444dddd"
+TAGS = {"Environment": "dev", "Project": "glue-lakehouse"}
+EXISTING_VPC = "vpc-0123456789abcdef0"
+EXISTING_SUBNETS = ("subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2")
+EXISTING_SECRET = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:analytics/pg-AbCdEf"
+
+SG = "aws:ec2/securityGroup:SecurityGroup"
+INGRESS = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+EGRESS = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
+RDS = "aws:rds/instance:Instance"
+CONNECTION = "aws:glue/connection:Connection"
+TRIGGER = "aws:glue/trigger:Trigger"
+
+CREATED_NETWORK = NetworkSettings(create=True, vpc_cidr="10.42.0.0/16", vpc_id="", subnet_ids=())
+EXISTING_NETWORK = NetworkSettings(create=False, vpc_cidr="10.42.0.0/16", vpc_id=EXISTING_VPC,
+                                   subnet_ids=EXISTING_SUBNETS)
+CREATED_DB = DatabaseSettings(mode="create", instance_class="db.t4g.micro", engine_version="16.4",
+                              allocated_storage_gb=20, name="lakehouse", multi_az=False, deletion_protection=False,
+                              backup_retention_days=1, existing_endpoint="", existing_secret_arn="")
+PROD_DB = replace(CREATED_DB, instance_class="db.t4g.medium", allocated_storage_gb=100, multi_az=True,
+                  deletion_protection=True, backup_retention_days=14)
+EXISTING_DB = replace(CREATED_DB, mode="existing", existing_endpoint="pg.internal.example:6432",
+                      existing_secret_arn=EXISTING_SECRET)
+
+CALLS = {
+    "aws:index/getAvailabilityZones:getAvailabilityZones": lambda a: {
+        "id": REGION, "names": ["us-east-1a", "us-east-1b", "us-east-1c"],
+        "zoneIds": ["use1-az1", "use1-az2", "use1-az4"]},
+    "aws:ec2/getSubnet:getSubnet": lambda a: {"id": a["id"], "vpcId": EXISTING_VPC, "availabilityZone": "us-east-1c"},
+    "aws:ec2/getVpc:getVpc": lambda a: {"id": a["id"], "cidrBlock": "10.7.0.0/16"},
+    "aws:ec2/getPrefixList:getPrefixList": lambda a: {"id": "pl-02cd2c6b", "name": a["name"]},
+}
+
+
+def build(network=CREATED_NETWORK, database=CREATED_DB, environment="dev"):
+    def program():
+        c = GlueRdsConnection("lake", GlueRdsConnectionArgs(
+            name_prefix=f"lakehouse-{environment}", environment=environment, region=REGION,
+            network=network, database=database, kms_key_arn=KMS, tags=TAGS))
+        return {"connection": c.connection_name, "jdbc": c.jdbc_url, "secret": c.secret_arn,
+                "statements": c.job_statements(AwsContext(ACCOUNT, REGION)), "vpc": c.vpc_id,
+                "glue_sg": c.glue_security_group.id}
+    return run_program(program, invokes=CALLS)
+
+
+def rules(ev, typ):
+    """Security group rules as (group id, from, to, source/target) tuples."""
+    out = set()
+    for r in ev.of_type(typ):
+        i = r.inputs
+        assert i["ipProtocol"] == "tcp"
+        peer = i.get("referencedSecurityGroupId") or i.get("prefixListId") or i.get("cidrIpv4")
+        out.add((i["securityGroupId"], i["fromPort"], i["toPort"], peer))
+    return out
+
+
+# --- network made by the stack ----------------------------------------------------------
+
+def test_created_vpc_has_dns_private_subnets_in_two_azs_and_no_internet_route():
+    ev = build()
+    vpc = ev.one("aws:ec2/vpc:Vpc")
+    assert vpc.inputs["cidrBlock"] == "10.42.0.0/16"
+    assert vpc.inputs["enableDnsHostnames"] is True and vpc.inputs["enableDnsSupport"] is True
+    subnets = sorted(ev.of_type("aws:ec2/subnet:Subnet"), key=lambda r: r.name)
+    assert [(s.inputs["cidrBlock"], s.inputs["availabilityZone"], s.inputs["mapPublicIpOnLaunch"], s.inputs["vpcId"])
+            for s in subnets] == [("10.42.0.0/18", "us-east-1a", False, "lake-vpc-id"),
+                                  ("10.42.64.0/18", "us-east-1b", False, "lake-vpc-id")]
+    rt = ev.one("aws:ec2/routeTable:RouteTable")
+    assert "routes" not in rt.inputs or rt.inputs["routes"] == []
+    assert sorted((a.inputs["subnetId"], a.inputs["routeTableId"]) for a in ev.of_type(
+        "aws:ec2/routeTableAssociation:RouteTableAssociation")) == [
+        ("lake-private-1-id", "lake-private-id"), ("lake-private-2-id", "lake-private-id")]
+    for forbidden in ("aws:ec2/internetGateway:InternetGateway", "aws:ec2/natGateway:NatGateway",
+                      "aws:ec2/route:Route", "aws:ec2/eip:Eip"):
+        assert not ev.of_type(forbidden), forbidden
+    default_sg = ev.one("aws:ec2/defaultSecurityGroup:DefaultSecurityGroup")
+    assert "ingress" not in default_sg.inputs and "egress" not in default_sg.inputs
+
+
+def test_created_vpc_gets_s3_gateway_and_secrets_manager_interface_endpoints():
+    ev = build()
+    s3 = ev.get(ENDPOINT, "lake-s3").inputs
+    sm = ev.get(ENDPOINT, "lake-secretsmanager").inputs
+    assert {k: s3[k] for k in ("vpcId", "serviceName", "vpcEndpointType", "routeTableIds")} == {
+        "vpcId": "lake-vpc-id", "serviceName": f"com.amazonaws.{REGION}.s3", "vpcEndpointType": "Gateway",
+        "routeTableIds": ["lake-private-id"]}
+    assert {k: sm[k] for k in ("vpcId", "serviceName", "vpcEndpointType", "privateDnsEnabled", "subnetIds",
+                               "securityGroupIds")} == {
+        "vpcId": "lake-vpc-id", "serviceName": f"com.amazonaws.{REGION}.secretsmanager",
+        "vpcEndpointType": "Interface", "privateDnsEnabled": True,
+        "subnetIds": ["lake-private-1-id", "lake-private-2-id"], "securityGroupIds": ["lake-endpoints-id"]}
+
+
+def test_security_groups_allow_glue_to_itself_s3_secrets_and_postgres_and_postgres_only_from_glue():
+    ev = build()
+    glue, rds, endpoints = "lake-glue-id", "lake-rds-id", "lake-endpoints-id"
+    assert rules(ev, INGRESS) == {
+        (glue, 0, 65535, glue),  # self-referencing all TCP, required by Glue
+        (rds, 5432, 5432, glue),
+        (endpoints, 443, 443, glue),
+    }
+    assert rules(ev, EGRESS) == {
+        (glue, 0, 65535, glue),
+        (glue, 443, 443, "pl-63a5400a"),  # the S3 gateway endpoint's prefix list
+        (glue, 443, 443, endpoints),
+        (glue, 5432, 5432, rds),
+    }
+    assert {g.name: g.inputs["vpcId"] for g in ev.of_type(SG)} == {
+        "lake-glue": "lake-vpc-id", "lake-rds": "lake-vpc-id", "lake-endpoints": "lake-vpc-id"}
+    for g in ev.of_type(SG):  # every rule is a separate resource: no inline, no default allow-all
+        assert "ingress" not in g.inputs and "egress" not in g.inputs
+
+
+def test_no_rule_anywhere_admits_the_internet():
+    for network, database in ((CREATED_NETWORK, CREATED_DB), (EXISTING_NETWORK, EXISTING_DB),
+                              (EXISTING_NETWORK, CREATED_DB)):
+        ev = build(network, database)
+        for r in ev.of_type(INGRESS) + ev.of_type(EGRESS):
+            assert r.inputs.get("cidrIpv4") not in ("0.0.0.0/0",) and "cidrIpv6" not in r.inputs, r.name
+
+
+# --- RDS --------------------------------------------------------------------------------
+
+def test_dev_rds_instance_is_encrypted_private_backed_up_with_a_managed_password_and_no_final_snapshot():
+    ev = build()
+    db = ev.one(RDS).inputs
+    assert {k: v for k, v in db.items() if k != "tags"} == {
+        "identifier": "lakehouse-dev-postgres", "engine": "postgres", "engineVersion": "16.4",
+        "instanceClass": "db.t4g.micro", "allocatedStorage": 20, "storageType": "gp3",
+        "storageEncrypted": True, "kmsKeyId": KMS, "dbName": "lakehouse", "port": 5432,
+        "username": "lakehouse_admin", "manageMasterUserPassword": True, "masterUserSecretKmsKeyId": KMS,
+        "iamDatabaseAuthenticationEnabled": True, "publiclyAccessible": False,
+        "dbSubnetGroupName": "lakehouse-dev-postgres", "vpcSecurityGroupIds": ["lake-rds-id"],
+        "backupRetentionPeriod": 1, "multiAz": False, "deletionProtection": False,
+        "skipFinalSnapshot": True, "copyTagsToSnapshot": True, "autoMinorVersionUpgrade": True,
+        "allowMajorVersionUpgrade": False,
+    }
+    assert "password" not in db and "passwordWo" not in db
+    group = ev.one("aws:rds/subnetGroup:SubnetGroup").inputs
+    assert group["name"] == "lakehouse-dev-postgres"
+    assert group["subnetIds"] == ["lake-private-1-id", "lake-private-2-id"]
+
+
+def test_prod_rds_instance_is_multi_az_protected_and_keeps_a_final_snapshot():
+    ev = build(database=PROD_DB, environment="prod")
+    db = ev.one(RDS).inputs
+    assert (db["multiAz"], db["deletionProtection"], db["backupRetentionPeriod"]) == (True, True, 14)
+    assert (db["skipFinalSnapshot"], db["finalSnapshotIdentifier"]) == (False, "lakehouse-prod-postgres-final")
+    assert (db["instanceClass"], db["allocatedStorage"]) == ("db.t4g.medium", 100)
+
+
+# --- Glue connection ----------------------------------------------------------------------
+
+def test_glue_connection_uses_tls_the_rds_managed_secret_and_the_first_private_subnet():
+    ev = build()
+    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-lake-postgres-AbCdEf"
+    endpoint = f"lakehouse-dev-postgres.abc123xyz.{REGION}.rds.amazonaws.com:5432"  # the mocks' RDS address
+    conn = ev.one(CONNECTION)
+    assert conn.inputs["name"] == "lakehouse-dev-postgres" and conn.inputs["connectionType"] == "JDBC"
+    assert conn.inputs["connectionProperties"] == {
+        "JDBC_CONNECTION_URL": f"jdbc:postgresql://{endpoint}/lakehouse",
+        "JDBC_ENFORCE_SSL": "true",
+        "SECRET_ID": secret,
+    }
+    assert conn.inputs["physicalConnectionRequirements"] == {
+        "subnetId": "lake-private-1-id", "availabilityZone": "us-east-1a", "securityGroupIdLists": ["lake-glue-id"]}
+    assert conn.secret_inputs == {"connectionProperties"}  # kept encrypted in state
+    assert ev.outputs["secret"] == secret and ev.outputs["connection"] == "lakehouse-dev-postgres"
+    # created after the routes and rules it needs, so a test connection works right away
+    needed = {ev.urn(ENDPOINT, "lake-s3"), ev.urn(ENDPOINT, "lake-secretsmanager"),
+              ev.urn(EGRESS, "lake-glue-s3"), ev.urn(INGRESS, "lake-glue-self"), ev.urn(EGRESS, "lake-glue-rds")}
+    assert needed <= conn.explicit_dependencies
+
+
+# --- existing network and database ----------------------------------------------------------
+
+def test_existing_network_and_database_are_used_as_configured_and_nothing_is_added_to_the_vpc():
+    ev = build(EXISTING_NETWORK, EXISTING_DB)
+    for made in ("aws:ec2/vpc:Vpc", "aws:ec2/subnet:Subnet", "aws:ec2/routeTable:RouteTable", ENDPOINT, RDS,
+                 "aws:rds/subnetGroup:SubnetGroup", "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"):
+        assert not ev.of_type(made), made
+    assert [g.name for g in ev.of_type(SG)] == ["lake-glue"]
+    assert ev.one(SG).inputs["vpcId"] == EXISTING_VPC
+    glue = "lake-glue-id"
+    assert rules(ev, INGRESS) == {(glue, 0, 65535, glue)}
+    assert rules(ev, EGRESS) == {
+        (glue, 0, 65535, glue),
+        (glue, 443, 443, "pl-02cd2c6b"),  # S3 prefix list of the region
+        (glue, 443, 443, "10.7.0.0/16"),  # a Secrets Manager endpoint inside the VPC
+        (glue, 6432, 6432, "10.7.0.0/16"),  # the existing database's port
+    }
+    conn = ev.one(CONNECTION).inputs
+    assert conn["connectionProperties"] == {
+        "JDBC_CONNECTION_URL": "jdbc:postgresql://pg.internal.example:6432/lakehouse",
+        "JDBC_ENFORCE_SSL": "true", "SECRET_ID": EXISTING_SECRET}
+    assert conn["physicalConnectionRequirements"] == {
+        "subnetId": EXISTING_SUBNETS[0], "availabilityZone": "us-east-1c", "securityGroupIdLists": [glue]}
+
+
+def test_rds_in_an_existing_network_uses_every_configured_subnet():
+    ev = build(EXISTING_NETWORK, CREATED_DB)
+    assert ev.one("aws:rds/subnetGroup:SubnetGroup").inputs["subnetIds"] == list(EXISTING_SUBNETS)
+    assert {g.name: g.inputs["vpcId"] for g in ev.of_type(SG)} == {"lake-glue": EXISTING_VPC, "lake-rds": EXISTING_VPC}
+    assert (("lake-glue-id", 5432, 5432, "lake-rds-id") in rules(ev, EGRESS))
+
+
+def test_database_mode_none_makes_no_connection():
+    with pytest.raises(ConfigError, match=r"databaseMode: got 'none'; allowed: create \| existing"):
+        build(database=replace(CREATED_DB, mode="none"))
+
+
+# --- IAM for jobs using the connection ---------------------------------------------------------
+
+def expected_statements(secret: str, kms: str | None, vpc: str, subnet: str, sg: str,
+                        connection: str = "lakehouse-dev-postgres") -> list[dict]:
+    eni = f"arn:aws:ec2:{REGION}:{ACCOUNT}:network-interface/*"
+    subnet_arn = f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/{subnet}"
+    out = [{"Sid": "ReadConnection", "Effect": "Allow", "Action": "glue:GetConnection", "Resource": [
+        f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog", f"arn:aws:glue:{REGION}:{ACCOUNT}:connection/{connection}"]}]
+    out += [{"Sid": "ReadConnectionSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+             "Resource": secret}]
+    if kms:
+        out.append({"Sid": "DecryptConnectionSecret", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms,
+                    "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com",
+                                                   "kms:EncryptionContext:SecretARN": secret}}})
+    return out + [
+        {"Sid": "CreateConnectionEni", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface",
+         "Resource": [eni, subnet_arn, f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{sg}"]},
+        {"Sid": "TagConnectionEni", "Effect": "Allow", "Action": "ec2:CreateTags", "Resource": eni,
+         "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["aws-glue-service-resource"]},
+                       "ArnEquals": {"ec2:Subnet": [subnet_arn]}}},
+        {"Sid": "DeleteConnectionEni", "Effect": "Allow", "Action": "ec2:DeleteNetworkInterface", "Resource": eni,
+         "Condition": {"ArnEquals": {"ec2:Subnet": [subnet_arn]}}},
+        {"Sid": "DescribeConnectionVpc", "Effect": "Allow", "Action": "ec2:DescribeVpcAttribute",
+         "Resource": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/{vpc}"},
+        {"Sid": "DescribeNetworkForConnection", "Effect": "Allow", "Action": [
+            "ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups",
+            "ec2:DescribeSubnets", "ec2:DescribeVpcEndpoints"], "Resource": "*"},
+    ]
+
+
+def test_job_statements_of_a_created_database_grant_its_secret_and_key_only():
+    ev = build()
+    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-lake-postgres-AbCdEf"
+    assert ev.outputs["statements"] == expected_statements(
+        secret, KMS, "lake-vpc-id", "lake-private-1-id", "lake-glue-id")
+
+
+def test_job_statements_of_an_existing_database_grant_no_key_we_do_not_own():
+    ev = build(EXISTING_NETWORK, EXISTING_DB)
+    assert ev.outputs["statements"] == expected_statements(
+        EXISTING_SECRET, None, EXISTING_VPC, EXISTING_SUBNETS[0], "lake-glue-id")
+
+
+def test_only_the_describe_actions_that_take_no_resource_use_a_star():
+    statements = connection_job_statements(
+        AwsContext(ACCOUNT, REGION), connection_name="lakehouse-dev-postgres", secret_arn=EXISTING_SECRET,
+        secret_kms_key_arn=KMS,
+        vpc_id=EXISTING_VPC, subnet_ids=EXISTING_SUBNETS, security_group_ids=["sg-0123456789abcdef0"])
+    star = [s for s in statements if "*" in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
+    assert star == [statements[-1]] and sorted(star[0]["Action"]) == sorted(STAR_ONLY_EC2_ACTIONS)
+    policy = json.dumps({"Version": "2012-10-17", "Statement": statements})
+    findings = parliament.analyze_policy_string(policy).findings
+    # parliament knows every action's resource types and condition keys: nothing unknown or mismatched
+    assert [(f.issue, f.detail) for f in findings] == []
+
+
+def test_endpoint_service_names_follow_the_partition_dns_suffix():
+    assert AwsContext(ACCOUNT, "us-east-1").endpoint_service("s3") == "com.amazonaws.us-east-1.s3"
+    china = AwsContext(ACCOUNT, "cn-north-1", "aws-cn", "amazonaws.com.cn")
+    assert china.endpoint_service("secretsmanager") == "cn.com.amazonaws.cn-north-1.secretsmanager"
+    assert china.service("events") == "events.amazonaws.com.cn"
+
+
+def test_pure_helpers():
+    assert private_subnet_cidrs("10.42.0.0/16") == ["10.42.0.0/18", "10.42.64.0/18"]
+    assert private_subnet_cidrs("192.168.10.0/24") == ["192.168.10.0/26", "192.168.10.64/26"]
+    assert jdbc_url("db.example:5432", "lake") == "jdbc:postgresql://db.example:5432/lake"
+    assert connection_properties("jdbc:postgresql://h:1/d", "arn:s") == {
+        "JDBC_CONNECTION_URL": "jdbc:postgresql://h:1/d", "JDBC_ENFORCE_SSL": "true", "SECRET_ID": "arn:s"}
+    with pytest.raises(ValueError, match="a connection needs subnets and security groups"):
+        connection_job_statements(AwsContext(ACCOUNT, REGION), connection_name="c", secret_arn="s",
+                                  secret_kms_key_arn=None, vpc_id=EXISTING_VPC, subnet_ids=[],
+                                  security_group_ids=["sg-1"])
+
+
+PROD_TAGS = {"Environment": "prod", "Project": "glue-lakehouse", "Owner": "data-platform", "CostCenter": "cc-1",
+             "DataClassification": "restricted", "ManagedBy": "pulumi", "Stack": "prod"}
+
+
+@pytest.mark.parametrize("network", [CREATED_NETWORK, EXISTING_NETWORK], ids=["created-network", "existing-network"])
+def test_prod_connection_passes_the_policy_pack(network):
+    def program():
+        GlueRdsConnection("lake", GlueRdsConnectionArgs(
+            name_prefix="lakehouse-prod", environment="prod", region=REGION, network=network,
+            database=PROD_DB, kms_key_arn=KMS, tags=PROD_TAGS))
+    ev = run_program(program, stack="prod", invokes=CALLS)
+    assert policy_violations(ev, "prod") == []
+
+
+def test_policy_pack_refuses_a_dev_database_in_prod():
+    def program():
+        GlueRdsConnection("lake", GlueRdsConnectionArgs(
+            name_prefix="lakehouse-prod", environment="prod", region=REGION, network=CREATED_NETWORK,
+            database=CREATED_DB, kms_key_arn=KMS, tags=PROD_TAGS))
+    found = policy_violations(run_program(program, stack="prod", invokes=CALLS), "prod")
+    assert sorted(v.split(":")[0] for v in found) == [
+        "mandatory aws-rds-instance-configure-backup-retention lake-postgres",
+        "mandatory aws-rds-instance-enable-deletion-protection lake-postgres",
+        "mandatory aws-rds-instance-enable-multi-az lake-postgres",
+    ]
+
+
+# --- wired into the program: both stacks, and the job role ----------------------------------------
+
+def declare_gold_on_connection(tmp_path, monkeypatch):
+    """pipelines/fhir.yaml with gold writing a PostgreSQL table on `connection: true` (the declared
+    change that attaches it)."""
+    data = yaml.safe_load((pipelines.PIPELINES_DIR / "fhir.yaml").read_text())
+    for j in data["jobs"]:
+        j["connection"] = j["name"] == "gold"
+        if j["connection"]:
+            j["writes"].append({"database": "postgres", "tables": ["cms_facility_monthly"]})
+    (tmp_path / "fhir.yaml").write_text(yaml.safe_dump(data))
+    monkeypatch.setattr(pipelines, "PIPELINES_DIR", tmp_path)
+
+
+def role_policy(ev, job: str) -> dict:
+    return json.loads(ev.get("aws:iam/rolePolicy:RolePolicy", f"fhir-{job}-policy").inputs["policy"])
+
+
+def fhir_only(stack: str) -> dict:
+    """The stack file's values with only the fhir pipeline: no declared job uses the connection."""
+    values = stack_file_values(stack)
+    values[f"{PROJECT}:pipelines"] = ["fhir"]
+    return values
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_both_stacks_evaluate_with_workflows_and_the_connection(stack):
+    cfg = load_stack_config(stack)  # as shipped: fhir and climate, whose jobs declare `connection: true`
+    ev = evaluate_stack(stack)
+    base = f"lakehouse-{stack}"
+    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-postgres-postgres-AbCdEf"
+    endpoint = f"{base}-postgres.abc123xyz.{REGION}.rds.amazonaws.com:5432"
+    assert ev.outputs["workflows"] == {p.name: f"{base}-{p.name}" for p in cfg.pipelines}
+    assert sorted(ev.outputs["workflows"]) == ["climate", "fhir"]
+    assert ev.outputs["connection"] == {
+        "name": f"{base}-postgres", "jdbcUrl": f"jdbc:postgresql://{endpoint}/lakehouse", "vpcId": "postgres-vpc-id",
+        "subnetId": "postgres-private-1-id", "securityGroupId": "postgres-glue-id"}
+    assert ev.outputs["database"] == {"endpoint": endpoint, "name": "lakehouse", "secretArn": secret}
+    (rds,) = ev.of_type(RDS)
+    db = rds.inputs
+    prod = stack == "prod"
+    assert (db["multiAz"], db["deletionProtection"], db["backupRetentionPeriod"], db["skipFinalSnapshot"]) == (
+        prod, prod, 14 if prod else 1, not prod)
+    assert [c.inputs["name"] for c in ev.of_type(CONNECTION)] == [f"{base}-postgres"]
+    for p in cfg.pipelines:
+        for j in p.jobs:  # exactly the jobs declaring `connection: true` run on it
+            job = ev.get("aws:glue/job:Job", f"{p.name}-{j.name}").inputs
+            if j.connection:
+                assert job["connections"] == [f"{base}-postgres"], j.key
+                assert job["defaultArguments"]["--connection_name"] == f"{base}-postgres", j.key
+            else:
+                assert "connections" not in job and "--connection_name" not in job["defaultArguments"], j.key
+    assert {j.key for p in cfg.pipelines for j in p.jobs if j.connection} == {
+        "climate.process_locations", "climate.process_climate_data", "climate.process_health_data",
+        "climate.process_hospital_data", "climate.calculate_derived_metrics"}
+    assert sorted(t.inputs["name"] for t in ev.of_type(TRIGGER)) == sorted(
+        [f"{base}-fhir-start", f"{base}-fhir-after-bronze", f"{base}-fhir-after-silver",
+         f"{base}-climate-start", f"{base}-climate-after-process-locations",
+         f"{base}-climate-after-process-climate-data-process-health-data-process-hospital-data"])
+    for pipeline, first in (("fhir", ["fhir-bronze"]), ("climate", ["climate-process-locations"])):
+        start = ev.get(TRIGGER, f"{pipeline}-start").inputs
+        assert start["type"] == ("SCHEDULED" if prod else "ON_DEMAND")
+        assert [a["jobName"] for a in start["actions"]] == [f"{base}-{j}" for j in first]
+
+
+def test_attaching_the_connection_adds_exactly_its_statements_to_the_job_role(tmp_path, monkeypatch):
+    plain = evaluate_stack("dev", fhir_only("dev"))  # fhir as declared: no job uses the connection
+    assert "connection" not in plain.outputs and not plain.of_type(CONNECTION)
+    declare_gold_on_connection(tmp_path, monkeypatch)
+    attached = evaluate_stack("dev", fhir_only("dev"))
+    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-postgres-postgres-AbCdEf"
+    added = expected_statements(secret, attached.outputs["kmsKeyArn"], "postgres-vpc-id", "postgres-private-1-id",
+                                "postgres-glue-id")
+    before, after = role_policy(plain, "gold"), role_policy(attached, "gold")
+    assert after == {**before, "Statement": before["Statement"] + added}
+    for job in ("bronze", "silver"):  # jobs without `connection: true` keep their policy
+        assert role_policy(attached, job) == role_policy(plain, job)

@@ -1,0 +1,178 @@
+"""Least-privilege policies: wildcards, managed policies, trust, PassRole, parliament."""
+
+from __future__ import annotations
+
+import json
+
+from policy_support import ACCOUNT, doc, happy_stack, single
+
+ACTIONS = "aws-iam-disallow-wildcard-actions"
+RESOURCES = "aws-iam-disallow-wildcard-resources"
+MANAGED = "aws-iam-disallow-broad-managed-policies"
+TRUST = "aws-iam-role-restrict-trust-principals"
+PASS_ROLE = "aws-iam-scope-pass-role"
+LINT = "aws-iam-policy-lint-parliament"
+SCOPE = ("expected the ARNs of the lake's buckets, prefixes, tables, keys and secrets (only the documented "
+         "starOnlyActions may use '*')")
+
+
+def _statements(s, name="job-role-policy"):
+    return json.loads(s.get(name).inputs["policy"])["Statement"]
+
+
+def _set_statements(s, statements, name="job-role-policy"):
+    s.get(name).inputs["policy"] = doc(*statements)
+
+
+def test_happy_stack_is_least_privilege():
+    s = happy_stack()
+    for name in (ACTIONS, RESOURCES, MANAGED, TRUST, PASS_ROLE, LINT):
+        assert single(s, name) == [], name
+
+
+def test_service_wide_and_full_wildcards_are_reported():
+    s = happy_stack()
+    st = _statements(s)
+    st[2]["Action"] = "s3:*"
+    st[3]["Action"] = ["glue:GetTable", "*"]
+    st.append({"Sid": "Streams", "Effect": "Allow", "Action": "kinesisvideo:*", "Resource": "arn:aws:kinesisvideo:*"})
+    _set_statements(s, st)
+    assert single(s, ACTIONS) == [
+        ("job-role-policy", "policy statement 'Catalog' allows '*'; expected the specific actions the workload needs"),
+        ("job-role-policy", "policy statement 'WriteBronze' allows 's3:*'; expected the specific actions the "
+                            "workload needs"),
+    ]
+
+
+def test_wildcards_in_role_inline_policies_and_not_action_are_reported():
+    s = happy_stack()
+    s.get("job-role").inputs["inlinePolicies"] = [{"name": "extra", "policy": doc(
+        {"Sid": "Everything", "Effect": "Allow", "NotAction": "iam:*", "Resource": "arn:aws:s3:::x/*"})}]
+    assert single(s, ACTIONS) == [
+        ("job-role", "inlinePolicies[0].policy statement 'Everything' allows NotAction (every other action); "
+                     "expected an explicit Action list")]
+
+
+def test_deny_statements_may_use_wildcards():
+    s = happy_stack()
+    st = _statements(s) + [{"Sid": "NoDeletes", "Effect": "Deny", "Action": "s3:*", "Resource": "*"}]
+    _set_statements(s, st)
+    assert single(s, ACTIONS) == []
+    assert single(s, RESOURCES) == []
+
+
+def test_data_actions_on_star_resources_are_reported():
+    s = happy_stack()
+    st = _statements(s)
+    st[0]["Resource"] = "*"
+    st[3]["Resource"] = [f"arn:aws:glue:us-east-1:{ACCOUNT}:catalog", "arn:aws:glue:*:*:*"]
+    _set_statements(s, st)
+    assert single(s, RESOURCES) == [
+        ("job-role-policy", f"policy statement 'Catalog' allows glue:GetDatabase, glue:GetTable, glue:UpdateTable, "
+                            f"glue:CreateTable on Resource 'arn:aws:glue:*:*:*'; {SCOPE}"),
+        ("job-role-policy", f"policy statement 'ReadRaw' allows s3:GetObject on Resource '*'; {SCOPE}"),
+    ]
+
+
+def test_star_only_actions_need_their_condition_and_nothing_else_may_join_them():
+    s = happy_stack()
+    st = _statements(s)
+    metrics = next(x for x in st if x["Sid"] == "Metrics")
+    del metrics["Condition"]
+    vpc = next(x for x in st if x["Sid"] == "VpcConnection")
+    vpc["Action"].append("ec2:CreateNetworkInterface")
+    _set_statements(s, st)
+    assert single(s, RESOURCES) == [
+        ("job-role-policy", f"policy statement 'Metrics' allows cloudwatch:PutMetricData on Resource '*'; {SCOPE}"),
+        ("job-role-policy", f"policy statement 'VpcConnection' allows ec2:CreateNetworkInterface on Resource '*'; "
+                            f"{SCOPE}"),
+    ]
+
+
+def test_broad_managed_policy_attachments_are_reported():
+    s = happy_stack()
+    s.add("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "admin",
+          {"role": "job-role", "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"})
+    s.add("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "glue-service",
+          {"role": "job-role", "policyArn": "arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole"})
+    s.add("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "own",
+          {"role": "job-role", "policyArn": f"arn:aws:iam::{ACCOUNT}:policy/AmazonS3FullAccess"})
+    s.get("job-role").inputs["managedPolicyArns"] = ["arn:aws:iam::aws:policy/AmazonS3FullAccess"]
+    tail = "expected an inline or customer-managed policy scoped to the lake's resources"
+    assert single(s, MANAGED) == [
+        ("admin", "attaches the broad AWS managed policy AdministratorAccess "
+                  f"(arn:aws:iam::aws:policy/AdministratorAccess); {tail}"),
+        ("glue-service", "attaches the broad AWS managed policy AWSGlueServiceRole "
+                         f"(arn:aws:iam::aws:policy/service-role/AWSGlueServiceRole); {tail}"),
+        ("job-role", "attaches the broad AWS managed policy AmazonS3FullAccess "
+                     f"(arn:aws:iam::aws:policy/AmazonS3FullAccess); {tail}"),
+    ]
+
+
+def test_trust_policy_only_trusts_expected_services():
+    s = happy_stack()
+    s.get("job-role").inputs["assumeRolePolicy"] = doc(
+        {"Sid": "Glue", "Effect": "Allow", "Principal": {"Service": ["glue.amazonaws.com", "ec2.amazonaws.com"]},
+         "Action": "sts:AssumeRole"},
+        {"Sid": "Anyone", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"})
+    tail = "expected only the service principals glue.amazonaws.com, events.amazonaws.com, monitoring.rds.amazonaws.com"
+    assert single(s, TRUST) == [
+        ("job-role", f"trust policy statement 'Anyone' trusts AWS principal '*'; {tail}"),
+        ("job-role", f"trust policy statement 'Glue' trusts Service principal 'ec2.amazonaws.com'; {tail}"),
+    ]
+    assert single(s, TRUST, {TRUST: {"allowedServicePrincipals": ["glue.amazonaws.com", "ec2.amazonaws.com"]}}) == [
+        ("job-role", "trust policy statement 'Anyone' trusts AWS principal '*'; expected only the service principals "
+                     "glue.amazonaws.com, ec2.amazonaws.com")]
+
+
+def test_pass_role_needs_exact_roles_and_a_service_condition():
+    s = happy_stack()
+    st = _statements(s) + [
+        {"Sid": "Pass", "Effect": "Allow", "Action": "iam:PassRole", "Resource": f"arn:aws:iam::{ACCOUNT}:role/*"},
+        {"Sid": "PassScoped", "Effect": "Allow", "Action": "iam:Pass*",
+         "Resource": f"arn:aws:iam::{ACCOUNT}:role/job-role",
+         "Condition": {"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}}}]
+    _set_statements(s, st)
+    assert single(s, PASS_ROLE) == [
+        ("job-role-policy", "policy statement 'Pass' allows iam:PassRole on "
+                            f"'arn:aws:iam::{ACCOUNT}:role/*'; expected the exact ARNs of the roles to pass"),
+        ("job-role-policy", "policy statement 'Pass' allows iam:PassRole without an iam:PassedToService condition; "
+                            "expected the service the role is passed to (e.g. glue.amazonaws.com)"),
+    ]
+
+
+def test_parliament_reports_unknown_actions_and_malformed_resources():
+    s = happy_stack()
+    st = _statements(s)
+    st[0]["Action"] = ["s3:GetObjekt"]
+    st[1]["Resource"] = ["arn:aws:s3:lakehouse-prod-raw"]
+    st[4]["Resource"] = ["arn:aws:s3:::lakehouse-prod-bronze"]  # kms actions on a bucket ARN
+    _set_statements(s, st)
+    assert single(s, LINT) == [
+        ("job-role-policy", "policy: parliament INVALID_ARN: Does not have 6 parts (arn:aws:s3:lakehouse-prod-raw)"),
+        ("job-role-policy", "policy: parliament RESOURCE_MISMATCH: kms:Decrypt needs a resource like "
+                            "arn:*:kms:*:*:key/*; kms:GenerateDataKey needs a resource like arn:*:kms:*:*:key/*; "
+                            "kms:Encrypt needs a resource like arn:*:kms:*:*:key/*"),
+        ("job-role-policy", "policy: parliament UNKNOWN_ACTION: Unknown action s3:GetObjekt"),
+    ]
+
+
+def test_parliament_lints_trust_and_resource_policies_too():
+    s = happy_stack()
+    s.get("job-role").inputs["assumeRolePolicy"] = doc(
+        {"Sid": "Glue", "Effect": "Allow", "Principal": {"Service": "glue.amazonaws.com"}, "Action": "sts:AssumeRol"})
+    s.get("raw-bucket-policy").inputs["policy"] = "{not json"
+    result = single(s, LINT)
+    assert result == [
+        ("job-role", "assumeRolePolicy: parliament UNKNOWN_ACTION: Unknown action sts:AssumeRol"),
+        ("raw-bucket-policy", "policy is not valid JSON (Expecting property name enclosed in double quotes at line 1 "
+                              "column 2); expected a JSON IAM policy document"),
+    ]
+
+
+def test_wildcard_expansion_mismatches_are_left_to_the_wildcard_policy():
+    s = happy_stack()
+    st = _statements(s)
+    st[2]["Action"] = "s3:*"
+    _set_statements(s, st)
+    assert single(s, LINT) == []

@@ -1,0 +1,326 @@
+"""Mutation tests: take the prod stack's registered resources (the program under the SDK's
+mocks), break one property at a time, and assert that exactly the matching policy reports it.
+
+RDS, security groups, the secret and the Glue JDBC connection come with the database issue;
+when the program does not register them, a realistic one is added first, then mutated.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections import Counter
+from typing import Any, Callable
+
+import pytest
+
+from policy_support import KEY_ARN, add_database_side, Stack
+from policy.lakehouse_policies import types as T
+from policy.lakehouse_policies.taggable import is_taggable
+from policy.offline import POLICY_DIR, Resource, Violation, evaluate, load_pack_config, resources_from_program
+
+PROD_CONFIG = load_pack_config(POLICY_DIR / "config.prod.json")
+
+
+@pytest.fixture(scope="module")
+def prod_resources() -> list[Resource]:
+    from lakehouse.offline import evaluate_stack
+
+    resources = resources_from_program(evaluate_stack("prod"))
+    have = {r.type for r in resources}
+    if not {T.RDS_INSTANCE, T.EC2_SECURITY_GROUP, T.GLUE_CONNECTION, T.SECRET} <= have:
+        extra = Stack("prod")
+        add_database_side(extra)
+        resources += [r for r in extra.resources if r.type not in have]
+    return resources
+
+
+def _of(resources: list[Resource], rtype: str, where: Callable[[Resource], bool] = lambda r: True) -> Resource:
+    found = [r for r in resources if r.type == rtype and where(r)]
+    assert found, f"the prod stack registers no {rtype} matching the mutation's precondition"
+    return found[0]
+
+
+def _set(r: Resource, key: str, value: Any) -> None:
+    """Change an input and the resource's state alike (stack policies read the state)."""
+    r.inputs[key] = value
+    if r.state:
+        r.state[key] = value
+
+
+def _drop(r: Resource, key: str) -> None:
+    r.inputs.pop(key, None)
+    if r.state:
+        r.state.pop(key, None)
+
+
+def _doc(r: Resource, key: str = "policy") -> dict:
+    value = r.inputs[key]
+    return copy.deepcopy(json.loads(value) if isinstance(value, str) else value)
+
+
+def _identity_policy(resources, pred) -> tuple[Resource, dict, dict]:
+    """A RolePolicy with an Allow statement matching pred: (resource, document, statement)."""
+    for r in resources:
+        if r.type == T.IAM_ROLE_POLICY:
+            doc = _doc(r)
+            for st in doc["Statement"]:
+                if st.get("Effect") == "Allow" and pred(st):
+                    return r, doc, st
+    raise AssertionError("no role policy statement matches the mutation's precondition")
+
+
+def _actions(st) -> list[str]:
+    a = st.get("Action", [])
+    return [a] if isinstance(a, str) else list(a)
+
+
+def _resources_of(st) -> list[str]:
+    a = st.get("Resource", [])
+    return [a] if isinstance(a, str) else list(a)
+
+
+def _object_statement(st) -> bool:
+    return any(a.startswith("s3:") for a in _actions(st)) and all("*" not in r or r.endswith("/*")
+                                                                     for r in _resources_of(st))
+
+
+def _key(v: Violation) -> tuple[str, str, str]:
+    return (v.policy, v.urn, v.message)
+
+
+# --- the mutations: (id, policy expected to report, mutate(resources)) --------------------------
+
+def m_drop_tag(rs):
+    r = _of(rs, T.S3_BUCKET)
+    tags = dict(r.inputs["tags"])
+    del tags["Owner"]
+    _set(r, "tags", tags)
+
+
+def m_environment_tag(rs):
+    r = _of(rs, T.GLUE_JOB)
+    _set(r, "tags", {**r.inputs["tags"], "Environment": "dev"})
+
+
+def m_bucket_aes256(rs):
+    r = _of(rs, T.S3_SSE)
+    rules = copy.deepcopy(r.inputs["rules"])
+    rules[0]["applyServerSideEncryptionByDefault"] = {"sseAlgorithm": "AES256"}
+    _set(r, "rules", rules)
+
+
+def m_bucket_without_encryption(rs):
+    rs.remove(_of(rs, T.S3_SSE))
+
+
+def m_key_rotation_off(rs):
+    _set(_of(rs, T.KMS_KEY), "enableKeyRotation", False)
+
+
+def m_key_policy_wildcard_principal(rs):
+    r = _of(rs, T.KMS_KEY, lambda r: bool(r.inputs.get("policy")))
+    doc = _doc(r)
+    doc["Statement"][0]["Principal"] = {"AWS": "*"}
+    _set(r, "policy", json.dumps(doc))
+
+
+def m_security_configuration_sse_s3(rs):
+    r = _of(rs, T.GLUE_SECURITY_CONFIGURATION)
+    enc = copy.deepcopy(r.inputs["encryptionConfiguration"])
+    enc["s3Encryption"] = {"s3EncryptionMode": "SSE-S3"}
+    _set(r, "encryptionConfiguration", enc)
+
+
+def m_job_without_security_configuration(rs):
+    _drop(_of(rs, T.GLUE_JOB), "securityConfiguration")
+
+
+def m_catalog_passwords_unencrypted(rs):
+    r = _of(rs, T.GLUE_CATALOG_ENCRYPTION)
+    settings = copy.deepcopy(r.inputs["dataCatalogEncryptionSettings"])
+    settings["connectionPasswordEncryption"] = {"returnConnectionPasswordEncrypted": False}
+    _set(r, "dataCatalogEncryptionSettings", settings)
+
+
+def m_widen_to_s3_star(rs):
+    r, doc, st = _identity_policy(rs, _object_statement)
+    st["Action"] = "s3:*"
+    _set(r, "policy", json.dumps(doc))
+
+
+def m_data_action_on_star(rs):
+    r, doc, st = _identity_policy(rs, _object_statement)
+    st["Resource"] = "*"
+    _set(r, "policy", json.dumps(doc))
+
+
+def m_attach_administrator_access(rs):
+    role = _of(rs, T.IAM_ROLE)
+    rs.append(Resource(type=T.IAM_ROLE_POLICY_ATTACHMENT, name="admin-attachment",
+                       urn=f"urn:pulumi:prod::glue-lakehouse::{T.IAM_ROLE_POLICY_ATTACHMENT}::admin-attachment",
+                       inputs={"role": role.inputs.get("name", role.name),
+                               "policyArn": "arn:aws:iam::aws:policy/AdministratorAccess"}))
+
+
+def m_trust_any_account(rs):
+    r = _of(rs, T.IAM_ROLE)
+    doc = _doc(r, "assumeRolePolicy")
+    doc["Statement"][0]["Principal"] = {"AWS": "arn:aws:iam::999999999999:root"}
+    _set(r, "assumeRolePolicy", json.dumps(doc))
+
+
+def m_pass_any_role(rs):
+    r, doc, _ = _identity_policy(rs, _object_statement)
+    account = KEY_ARN.split(":")[4]
+    doc["Statement"].append({"Sid": "PassAnyRole", "Effect": "Allow", "Action": "iam:PassRole",
+                             "Resource": f"arn:aws:iam::{account}:role/*",
+                             "Condition": {"StringEquals": {"iam:PassedToService": "glue.amazonaws.com"}}})
+    _set(r, "policy", json.dumps(doc))
+
+
+def m_typo_in_action(rs):
+    r, doc, st = _identity_policy(rs, lambda st: "s3:GetObject" in _actions(st))
+    st["Action"] = ["s3:GetObjekt" if a == "s3:GetObject" else a for a in _actions(st)]
+    _set(r, "policy", json.dumps(doc))
+
+
+def m_public_access_block_off(rs):
+    _set(_of(rs, T.S3_PUBLIC_ACCESS_BLOCK), "restrictPublicBuckets", False)
+
+
+def m_public_bucket_policy(rs):
+    r = _of(rs, T.S3_BUCKET_POLICY)
+    doc = _doc(r)
+    bucket_arn = next(res for st in doc["Statement"] for res in _resources_of(st) if not res.endswith("/*"))
+    doc["Statement"].append({"Sid": "PublicRead", "Effect": "Allow", "Principal": "*", "Action": "s3:GetObject",
+                             "Resource": bucket_arn + "/*"})
+    _set(r, "policy", json.dumps(doc))
+
+
+def m_rds_public(rs):
+    _set(_of(rs, T.RDS_INSTANCE), "publiclyAccessible", True)
+
+
+def m_rds_unencrypted(rs):
+    _set(_of(rs, T.RDS_INSTANCE), "storageEncrypted", False)
+
+
+def m_rds_short_backups(rs):
+    _set(_of(rs, T.RDS_INSTANCE), "backupRetentionPeriod", 1)
+
+
+def m_rds_single_az(rs):
+    _set(_of(rs, T.RDS_INSTANCE), "multiAz", False)
+
+
+def m_rds_no_deletion_protection(rs):
+    _set(_of(rs, T.RDS_INSTANCE), "deletionProtection", False)
+
+
+def m_open_security_group(rs):
+    r = _of(rs, T.EC2_SECURITY_GROUP)
+    ingress = copy.deepcopy(list(r.inputs.get("ingress") or []))
+    ingress.append({"protocol": "tcp", "fromPort": 5432, "toPort": 5432, "cidrBlocks": ["0.0.0.0/0"]})
+    _set(r, "ingress", ingress)
+
+
+def m_connection_without_ssl(rs):
+    r = _of(rs, T.GLUE_CONNECTION)
+    _set(r, "connectionProperties", {**r.inputs["connectionProperties"], "JDBC_ENFORCE_SSL": "false"})
+
+
+def m_old_glue_version(rs):
+    _set(_of(rs, T.GLUE_JOB), "glueVersion", "3.0")
+
+
+def m_long_timeout(rs):
+    _set(_of(rs, T.GLUE_JOB), "timeout", 2880)
+
+
+def m_too_many_workers(rs):
+    _set(_of(rs, T.GLUE_JOB), "numberOfWorkers", 100)
+
+
+def m_continuous_logging_off(rs):
+    r = _of(rs, T.GLUE_JOB)
+    _set(r, "defaultArguments", {**r.inputs["defaultArguments"], "--enable-continuous-cloudwatch-log": "false"})
+
+
+def m_log_group_short_retention(rs):
+    _set(_of(rs, T.LOG_GROUP), "retentionInDays", 30)
+
+
+def m_log_group_unencrypted(rs):
+    _drop(_of(rs, T.LOG_GROUP), "kmsKeyId")
+
+
+def m_topic_unencrypted(rs):
+    _drop(_of(rs, T.SNS_TOPIC), "kmsMasterKeyId")
+
+
+def m_secret_aws_managed_key(rs):
+    _set(_of(rs, T.SECRET), "kmsKeyId", "alias/aws/secretsmanager")
+
+
+MUTATIONS = [
+    ("drop-a-tag", "aws-resource-require-tags", m_drop_tag),
+    ("environment-tag-of-another-stack", "aws-resource-environment-tag-matches-stack", m_environment_tag),
+    ("bucket-aes256", "aws-s3-bucket-enable-sse-kms-customer-key", m_bucket_aes256),
+    ("bucket-without-encryption", "aws-s3-bucket-enable-sse-kms-customer-key", m_bucket_without_encryption),
+    ("key-rotation-off", "aws-kms-key-enable-rotation", m_key_rotation_off),
+    ("key-policy-wildcard-principal", "aws-kms-key-disallow-wildcard-principal", m_key_policy_wildcard_principal),
+    ("security-configuration-sse-s3", "aws-glue-security-configuration-enable-kms", m_security_configuration_sse_s3),
+    ("job-without-security-configuration", "aws-glue-require-security-configuration",
+     m_job_without_security_configuration),
+    ("catalog-passwords-unencrypted", "aws-glue-catalog-enable-encryption", m_catalog_passwords_unencrypted),
+    ("widen-to-s3-star", "aws-iam-disallow-wildcard-actions", m_widen_to_s3_star),
+    ("data-action-on-star", "aws-iam-disallow-wildcard-resources", m_data_action_on_star),
+    ("attach-administrator-access", "aws-iam-disallow-broad-managed-policies", m_attach_administrator_access),
+    ("trust-another-account", "aws-iam-role-restrict-trust-principals", m_trust_any_account),
+    ("pass-any-role", "aws-iam-scope-pass-role", m_pass_any_role),
+    ("typo-in-action", "aws-iam-policy-lint-parliament", m_typo_in_action),
+    ("public-access-block-off", "aws-s3-bucket-configure-public-access-block", m_public_access_block_off),
+    ("public-bucket-policy", "aws-s3-bucket-policy-disallow-public-principal", m_public_bucket_policy),
+    ("rds-public", "aws-rds-instance-disallow-public-access", m_rds_public),
+    ("rds-unencrypted", "aws-rds-instance-enable-storage-encryption", m_rds_unencrypted),
+    ("rds-short-backups", "aws-rds-instance-configure-backup-retention", m_rds_short_backups),
+    ("rds-single-az", "aws-rds-instance-enable-multi-az", m_rds_single_az),
+    ("rds-no-deletion-protection", "aws-rds-instance-enable-deletion-protection", m_rds_no_deletion_protection),
+    ("open-security-group", "aws-ec2-security-group-disallow-public-ingress", m_open_security_group),
+    ("connection-without-ssl", "aws-glue-connection-enforce-ssl", m_connection_without_ssl),
+    ("old-glue-version", "aws-glue-job-allowed-glue-version", m_old_glue_version),
+    ("long-timeout", "aws-glue-job-configure-timeout", m_long_timeout),
+    ("too-many-workers", "aws-glue-job-limit-workers", m_too_many_workers),
+    ("continuous-logging-off", "aws-glue-job-enable-continuous-logging", m_continuous_logging_off),
+    ("log-group-short-retention", "aws-cloudwatch-log-group-configure-retention", m_log_group_short_retention),
+    ("log-group-unencrypted", "aws-cloudwatch-log-group-enable-kms", m_log_group_unencrypted),
+    ("topic-unencrypted", "aws-sns-topic-enable-kms", m_topic_unencrypted),
+    ("secret-aws-managed-key", "aws-secretsmanager-secret-enable-cmk", m_secret_aws_managed_key),
+]
+
+
+def test_there_is_a_mutation_for_every_policy():
+    from policy.lakehouse_policies import policies_by_name
+
+    assert len(MUTATIONS) >= 20
+    assert {policy for _, policy, _ in MUTATIONS} == set(policies_by_name())
+
+
+def test_prod_stack_is_clean_before_mutation(prod_resources):
+    assert [_key(v) for v in evaluate(prod_resources, PROD_CONFIG)] == []
+
+
+@pytest.mark.parametrize("policy, mutate", [(p, m) for _, p, m in MUTATIONS], ids=[i for i, _, _ in MUTATIONS])
+def test_one_broken_property_is_reported_by_exactly_its_policy(prod_resources, policy, mutate):
+    resources = copy.deepcopy(prod_resources)
+    mutate(resources)
+    found = evaluate(resources, PROD_CONFIG)
+    assert Counter(v.policy for v in found) == Counter({policy: 1}), [(v.policy, v.resource_name, v.message)
+                                                                      for v in found]
+    assert found[0].level == "mandatory"
+
+
+def test_tag_mutations_touch_only_taggable_resources(prod_resources):
+    bucket = next(r for r in prod_resources if r.type == T.S3_BUCKET)
+    assert is_taggable(bucket.type) and "Owner" in bucket.inputs["tags"]

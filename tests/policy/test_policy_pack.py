@@ -1,0 +1,241 @@
+"""The pack's shape: metadata of every policy, the CLI entry point, the per-stack configs, and
+the pulumi-aws type tokens and property names the policies rely on."""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+import sys
+import tomllib
+from pathlib import Path
+
+import yaml
+from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
+
+from policy.lakehouse_policies import all_policies, encryption, exposure, iam, operations, policies_by_name, tagging
+from policy.lakehouse_policies import taggable, types as T
+from policy.offline import POLICY_DIR, configure, load_pack_config
+
+ROOT = Path(__file__).resolve().parents[2]
+KEBAB = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)*$")
+
+# Policies with a threshold or a list to tune, and the settings their schema declares.
+CONFIGURABLE = {
+    "aws-resource-require-tags": {"requiredTags"},
+    "aws-resource-environment-tag-matches-stack": {"environment"},
+    "aws-iam-disallow-wildcard-actions": {"dataServices"},
+    "aws-iam-disallow-wildcard-resources": {"starOnlyActions"},
+    "aws-iam-disallow-broad-managed-policies": {"deniedPolicies"},
+    "aws-iam-role-restrict-trust-principals": {"allowedServicePrincipals"},
+    "aws-iam-policy-lint-parliament": {"issues"},
+    "aws-glue-job-allowed-glue-version": {"allowedVersions"},
+    "aws-glue-job-configure-timeout": {"maxTimeoutMinutes"},
+    "aws-glue-job-limit-workers": {"maxWorkers"},
+    "aws-cloudwatch-log-group-configure-retention": {"minimumRetentionDays"},
+    "aws-rds-instance-configure-backup-retention": {"minimumDays"},
+}
+DEV_ADVISORY = {
+    "aws-glue-job-configure-timeout", "aws-glue-job-limit-workers", "aws-glue-job-enable-continuous-logging",
+    "aws-cloudwatch-log-group-configure-retention", "aws-rds-instance-configure-backup-retention",
+    "aws-rds-instance-enable-multi-az", "aws-rds-instance-enable-deletion-protection",
+}
+
+
+def test_every_policy_has_a_stable_name_description_severity_and_remediation():
+    policies = all_policies()
+    names = [p.name for p in policies]
+    assert len(names) == len(set(names)) == 31
+    for p in policies:
+        assert KEBAB.match(p.name) and p.name.startswith("aws-"), p.name
+        assert p.description.endswith(".") and len(p.description) > 30, p.name
+        assert p.severity is not None, p.name
+        assert p.remediation_steps and len(p.remediation_steps) > 20, p.name
+        assert isinstance(p, (ResourceValidationPolicy, StackValidationPolicy))
+
+
+def test_policies_are_grouped_by_concern():
+    groups = {m.__name__.rsplit(".", 1)[1]: [p.name for p in m.POLICIES]
+              for m in (encryption, tagging, iam, exposure, operations)}
+    assert {k: len(v) for k, v in groups.items()} == {
+        "encryption": 11, "tagging": 2, "iam": 6, "exposure": 4, "operations": 8}
+    assert all(name.startswith("aws-iam-") for name in groups["iam"])
+
+
+def test_thresholds_have_a_config_schema_with_defaults():
+    for p in all_policies():
+        declared = set(p.config_schema.properties) if p.config_schema else set()
+        assert declared == CONFIGURABLE.get(p.name, set()), p.name
+        for key, spec in (p.config_schema.properties.items() if p.config_schema else []):
+            assert "default" in spec and "type" in spec and spec.get("description"), (p.name, key)
+
+
+def test_policies_apply_schema_defaults_when_the_engine_passes_no_config():
+    from pulumi_policy import ResourceValidationArgs
+    from policy_support import happy_stack, run
+
+    from policy.offline import _opts, _props
+
+    s = happy_stack()
+    s.get("fhir-gold").inputs["numberOfWorkers"] = 25
+    r = s.get("fhir-gold")
+    direct: list[str] = []
+    args = ResourceValidationArgs(r.type, _props(r.inputs), r.urn, r.name, _opts(r), None, None, {})
+    policies_by_name()["aws-glue-job-limit-workers"].validate(args, lambda m, u=None: direct.append(m))
+    assert direct == ["numberOfWorkers is 25; expected at most 20 workers"]
+    assert [v.message for v in run(s, ["aws-glue-job-limit-workers"])] == direct
+
+
+def test_pack_entry_point_only_builds_the_pack():
+    tree = ast.parse((POLICY_DIR / "__main__.py").read_text())
+    imports = [n for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert {n.module for n in imports if isinstance(n, ast.ImportFrom)} == {"lakehouse_policies", "pulumi_policy"}
+    calls = [n for n in tree.body if not isinstance(n, (ast.Import, ast.ImportFrom))]
+    assert len(calls) == 2  # the docstring and the PolicyPack(...) call
+    call = calls[1].value
+    assert isinstance(call, ast.Call) and call.func.id == "PolicyPack"
+    assert {k.arg for k in call.keywords} == {"name", "description", "enforcement_level", "policies"}
+
+
+def test_offline_runner_never_imports_the_pack_entry_point():
+    import policy.offline  # noqa: F401
+
+    entry = str(POLICY_DIR / "__main__.py")
+    assert "policy.__main__" not in sys.modules
+    assert entry not in {str(getattr(m, "__file__", "") or "") for m in list(sys.modules.values())}
+    src = (POLICY_DIR / "offline.py").read_text() + "".join(
+        p.read_text() for p in (POLICY_DIR / "lakehouse_policies").glob("*.py"))
+    assert not re.search(r"^\s*(from\s+\S*__main__|import\s+\S*__main__)|run_path|runpy", src, re.M)
+
+
+def test_pulumi_policy_yaml_and_requirements_match_the_project_pins():
+    project = yaml.safe_load((POLICY_DIR / "PulumiPolicy.yaml").read_text())
+    assert project["runtime"] == {"name": "python", "options": {"toolchain": "pip", "virtualenv": "venv"}}
+    assert re.match(r"^\d+\.\d+\.\d+$", project["version"])
+    pins = dict(line.split("==") for line in (POLICY_DIR / "requirements.txt").read_text().splitlines()
+                if line and not line.startswith("#"))
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    project_pins = dict(d.split("==") for d in deps)
+    assert pins == {k: project_pins[k] for k in ("pulumi", "pulumi-policy", "parliament")}
+    assert (POLICY_DIR / ".gitignore").read_text().split() == ["venv/"]
+
+
+def _levels(stack: str) -> dict[str, str]:
+    return {c.policy.name: c.level.value for c in configure(all_policies(), load_pack_config(
+        POLICY_DIR / f"config.{stack}.json"))}
+
+
+def test_prod_config_makes_every_policy_mandatory():
+    assert set(_levels("prod").values()) == {"mandatory"}
+    prod = {c.policy.name: c.config for c in configure(all_policies(), load_pack_config(POLICY_DIR / "config.prod.json"))}
+    assert prod["aws-glue-job-limit-workers"] == {"maxWorkers": 50}
+    assert prod["aws-cloudwatch-log-group-configure-retention"] == {"minimumRetentionDays": 365}
+    assert prod["aws-rds-instance-configure-backup-retention"] == {"minimumDays": 7}
+    assert prod["aws-resource-environment-tag-matches-stack"] == {"environment": "prod"}
+
+
+def test_dev_config_is_advisory_for_cost_and_resilience_only():
+    levels = _levels("dev")
+    assert {n for n, lvl in levels.items() if lvl == "advisory"} == DEV_ADVISORY
+    assert {n for n, lvl in levels.items() if lvl == "mandatory"} == set(levels) - DEV_ADVISORY
+
+
+def test_config_files_use_the_cli_format():
+    for stack in ("dev", "prod"):
+        raw = json.loads((POLICY_DIR / f"config.{stack}.json").read_text())
+        assert raw["all"] == "mandatory"
+        for name, entry in raw.items():
+            if name != "all":
+                assert name in policies_by_name() and isinstance(entry, dict)
+                assert entry.get("enforcementLevel", "mandatory") in {lvl.value for lvl in EnforcementLevel}
+
+
+def _registered_tokens() -> tuple[set[str], set[str]]:
+    import pulumi_aws
+
+    root = Path(pulumi_aws.__file__).parent
+    tokens, aliases = set(), set()
+    for path in root.rglob("*.py"):
+        src = path.read_text(encoding="utf-8")
+        tokens.update(taggable._TOKEN_RE.findall(src))
+        aliases.update(re.findall(r'pulumi\.Alias\(type_="(aws:[^"]+)"\)', src))
+    return tokens, aliases
+
+
+def test_type_tokens_exist_in_the_installed_pulumi_aws():
+    tokens, aliases = _registered_tokens()
+    constants = {k: v for k, v in vars(T).items() if isinstance(v, str) and v.startswith("aws:")}
+    legacy = {k for k in constants if k.endswith("_LEGACY")}
+    for k, v in constants.items():
+        assert v in (aliases if k in legacy else tokens), (k, v)
+
+
+# (module under pulumi_aws, wire names of the inputs the policies read)
+PROPERTIES = [
+    ("s3/bucket.py", ["bucket", "tags", "serverSideEncryptionConfiguration"]),
+    ("s3/_inputs.py", ["applyServerSideEncryptionByDefault", "sseAlgorithm", "kmsMasterKeyId"]),
+    ("s3/bucket_server_side_encryption_configuration.py", ["bucket", "rules"]),
+    ("s3/bucket_public_access_block.py", ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls",
+                                          "restrictPublicBuckets"]),
+    ("kms/key.py", ["enableKeyRotation", "keyUsage", "customerMasterKeySpec", "policy"]),
+    ("glue/security_configuration.py", ["encryptionConfiguration"]),
+    ("glue/_inputs.py", ["s3Encryption", "s3EncryptionMode", "cloudwatchEncryption", "cloudwatchEncryptionMode",
+                         "jobBookmarksEncryption", "jobBookmarksEncryptionMode", "kmsKeyArn", "encryptionAtRest",
+                         "catalogEncryptionMode", "sseAwsKmsKeyId", "connectionPasswordEncryption",
+                         "returnConnectionPasswordEncrypted", "awsKmsKeyId"]),
+    ("glue/data_catalog_encryption_settings.py", ["dataCatalogEncryptionSettings"]),
+    ("glue/job.py", ["securityConfiguration", "glueVersion", "timeout", "numberOfWorkers", "defaultArguments",
+                     "command"]),
+    ("glue/crawler.py", ["securityConfiguration"]),
+    ("glue/connection.py", ["connectionType", "connectionProperties"]),
+    ("rds/instance.py", ["storageEncrypted", "publiclyAccessible", "backupRetentionPeriod", "multiAz",
+                         "deletionProtection", "replicateSourceDb"]),
+    ("sns/topic.py", ["kmsMasterKeyId", "policy"]),
+    ("cloudwatch/log_group.py", ["kmsKeyId", "retentionInDays"]),
+    ("secretsmanager/secret.py", ["kmsKeyId"]),
+    ("iam/role.py", ["assumeRolePolicy", "inlinePolicies", "managedPolicyArns"]),
+    ("iam/role_policy_attachment.py", ["policyArn"]),
+    ("iam/role_policy_attachments_exclusive.py", ["policyArns"]),
+    ("ec2/security_group.py", ["ingress"]),
+    ("ec2/_inputs.py", ["cidrBlocks", "ipv6CidrBlocks", "fromPort", "toPort", "protocol"]),
+    ("ec2/security_group_rule.py", ["type", "cidrBlocks", "ipv6CidrBlocks"]),
+    ("vpc/security_group_ingress_rule.py", ["cidrIpv4", "cidrIpv6", "ipProtocol"]),
+    ("cloudwatch/log_resource_policy.py", ["policyDocument"]),
+]
+
+
+def test_property_names_are_the_provider_wire_names():
+    import pulumi_aws
+
+    root = Path(pulumi_aws.__file__).parent
+    for module, props in PROPERTIES:
+        src = (root / module).read_text(encoding="utf-8")
+        for prop in props:
+            camel = f'@pulumi.getter(name="{prop}")' in src
+            plain = prop.islower() and re.search(rf"@pulumi\.getter\n\s+def {prop}\(", src)
+            assert camel or plain, (module, prop)
+
+
+def test_taggable_types_are_current_for_the_installed_pulumi_aws():
+    data = json.loads(taggable.DATA_FILE.read_text())
+    from importlib.metadata import version
+
+    assert data["pulumi-aws"] == version("pulumi-aws")
+    assert data["types"] == taggable.scan_pulumi_aws()
+    assert {T.S3_BUCKET, T.GLUE_JOB, T.KMS_KEY, T.LOG_GROUP, T.RDS_INSTANCE} <= set(data["types"])
+    assert not {T.S3_SSE, T.IAM_ROLE_POLICY, T.GLUE_SECURITY_CONFIGURATION} & set(data["types"])
+
+
+def test_docs_table_lists_every_policy_with_its_level_per_stack():
+    text = (ROOT / "docs" / "policy-pack.md").read_text()
+    rows = re.findall(r"^\| `([a-z0-9-]+)`(?: \(S\))? \| .+? \| (\w+) \| (\w+) \| (\w+) \|(.*?)\|$", text, re.M)
+    documented = {name: (sev, dev, prod, cfg) for name, sev, dev, prod, cfg in rows}
+    assert set(documented) == set(policies_by_name())
+    dev, prod = _levels("dev"), _levels("prod")
+    for name, policy in policies_by_name().items():
+        sev, d, p, cfg = documented[name]
+        assert (sev, d, p) == (policy.severity.value, dev[name], prod[name]), name
+        keys = set(re.findall(r"`(\w+)`", cfg))
+        assert keys == (set(policy.config_schema.properties) if policy.config_schema else set()), name
+        stack_marked = re.search(rf"^\| `{name}` \(S\)", text, re.M) is not None
+        assert stack_marked == isinstance(policy, StackValidationPolicy), name
