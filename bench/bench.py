@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench.py --patients 2000 --runs 3          # ~15k encounters, minutes
     .venv/bin/python bench/bench.py --patients 133000 --runs 1        # ~1M encounters (the target size)
 
-For one generated data set (lakehouse.fhir_sample, seed 0) it measures, each `--runs` times, median
+For one generated data set (lakehouse.samples.fhir, seed 0) it measures, each `--runs` times, median
 reported, every figure as the wall time of one fresh process (JVM start included everywhere, so
 the ratios compare like with like):
 
@@ -17,7 +17,7 @@ the ratios compare like with like):
                 of the warehouse): the run without the JVM's warm-up (class loading, JIT, Spark's code
                 generation); warm_up = the first of those two runs minus the second (informational:
                 every Glue job run is a fresh JVM and pays the warm-up too)
-5. duckdb       the DuckDB reference (lakehouse.fhir_reference) computing the same gold table
+5. duckdb       the DuckDB reference (lakehouse.samples.fhir_reference) computing the same gold table
 6. peak memory  of the full run: the largest sum of RSS over the runner's process tree (Python and
                 the driver JVM), sampled every 0.2 s
 
@@ -101,7 +101,7 @@ def timed(cmd: list[str], env: dict | None = None, log: Path | None = None) -> t
 
 def generate(work: Path, patients: int) -> dict:
     """Base input (batch 1) and the incremental input (batch 1 + a ~1% follow-up batch 2)."""
-    from lakehouse.fhir_sample import write_batch
+    from lakehouse.samples.fhir import write_batch
 
     base, inc = work / "input", work / "input_inc"
     if not (base / "manifest" / "batch-0001.json").is_file():
@@ -151,7 +151,7 @@ def _uncompressed(folder: Path) -> int:
 def cmd_floor(input_dir: str) -> None:
     """The engine floor: the runner's Spark session reading every NDJSON file, counting lines."""
     sys.path.insert(0, str(REPO / "glue_scripts"))
-    from lakelib.session import local_spark_session
+    from lakelib.runtime.session import local_spark_session
 
     files = sorted(str(p) for p in (Path(input_dir) / "fhir").rglob("*.ndjson*"))
     with tempfile.TemporaryDirectory() as wh:
@@ -165,30 +165,30 @@ def cmd_warm(input_dir: str, out: str, *warehouses: str) -> None:
     """The same 1% batch on copies of one warehouse, one after another in this one process (one
     driver JVM): the first run pays the JVM's warm-up (class loading, JIT, Spark's code
     generation), the later ones do not. Their difference is the warm-up a fresh process adds."""
-    from lakehouse import runner
-    from lakehouse.config import load_stack_config
+    from lakehouse.runner import executor, summaries
+    from lakehouse.model.config import load_stack_config
 
     cfg = load_stack_config("dev")
-    pipeline = runner.select_pipeline(cfg, "fhir")
+    pipeline = executor.select_pipeline(cfg, "fhir")
     runs_out = []
     for wh in map(Path, warehouses):
-        spark = runner.spark_session(wh)  # a session of its own warehouse on the one JVM
-        runs = runner.plan_runs(pipeline)
+        spark = executor.spark_session(wh)  # a session of its own warehouse on the one JVM
+        runs = executor.plan_runs(pipeline)
         t0 = time.monotonic()
-        runner.run_pipeline(spark, runs, runner.lake_location(cfg, Path(input_dir), wh),
-                            {j.name: {"--run_id": f"bench-warm-{wh.name}"} for j in pipeline.jobs})
+        executor.run_pipeline(spark, runs, executor.lake_location(cfg, Path(input_dir), wh),
+                              {j.name: {"--run_id": f"bench-warm-{wh.name}"} for j in pipeline.jobs})
         seconds = time.monotonic() - t0
         failed = [f"{r.job.key}: {r.error}" for r in runs if r.status != "succeeded"]
         if failed:
             raise RuntimeError(f"warm-up run on {wh} failed: {failed}")
-        [fq] = runner.gold_tables(pipeline, cfg)
+        [fq] = summaries.gold_tables(pipeline, cfg)
         runs_out.append({"seconds": seconds, "jobs": {r.job.name: round(r.seconds, 2) for r in runs},
-                         "gold": sorted([list(r) for r in runner.read_table(spark, fq)[1]])})
+                         "gold": sorted([list(r) for r in executor.read_table(spark, fq)[1]])})
     Path(out).write_text(json.dumps(runs_out, default=str))
 
 
 def cmd_duckdb(input_dir: str, out: str) -> None:
-    from lakehouse.fhir_reference import reference_rows
+    from lakehouse.samples.fhir_reference import reference_rows
 
     Path(out).write_text(json.dumps(reference_rows(input_dir)))
 
@@ -235,7 +235,7 @@ def median_jobs(runs: list[dict[str, float]]) -> dict[str, float]:
 
 def cost_projection(work_seconds: dict[str, float], local_cores: int) -> dict:
     """One daily prod run on Glue from the prod stack's job settings and the measured per-job work."""
-    from lakehouse.config import load_stack_config
+    from lakehouse.model.config import load_stack_config
 
     cfg = load_stack_config("prod")
     jobs, total_dpu_h, total_dpu_h_small = {}, 0.0, 0.0

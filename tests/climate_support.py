@@ -1,5 +1,5 @@
 """Fixtures shared by the climate-health tests: one real, throwaway PostgreSQL server
-(lakehouse.pg_local) per test session. Spark is the shared `spark` fixture of conftest.py."""
+(lakehouse.runner.pg_local) per test session. Spark is the shared `spark` fixture of conftest.py."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse import pg_local
-from lakehouse.pipelines import GLUE_SCRIPTS_DIR
+from lakehouse.runner import pg_local
+from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR
 
 if str(GLUE_SCRIPTS_DIR) not in sys.path:
     sys.path.insert(0, str(GLUE_SCRIPTS_DIR))
@@ -31,5 +31,5 @@ def pg():
 
 
 def lines_df(spark, rows: list[tuple[str, int, str]]):
-    """(source_file, line number, text) -> the shape lakelib.climate.parse_lines reads."""
+    """(source_file, line number, text) -> the shape lakelib.climate.ingest.parse_lines reads."""
     return spark.createDataFrame(rows, "_source_file string, _source_line bigint, value string")

@@ -2,7 +2,7 @@
 
 `spark`: one local SparkSession for the whole test session (local[2], 2 shuffle partitions,
 UI off, UTC), with the Iceberg Hadoop catalog `local` rooted at a temporary warehouse.
-Tests that need their own empty warehouse call `lakelib.session.local_spark_session(tmp_path)`,
+Tests that need their own empty warehouse call `lakelib.runtime.session.local_spark_session(tmp_path)`,
 which returns a session sharing the same JVM but with its own `local` catalog.
 """
 
@@ -26,7 +26,7 @@ if str(GLUE_SCRIPTS) not in sys.path:
 
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
-    from lakelib.session import local_spark_session
+    from lakelib.runtime.session import local_spark_session
 
     session = local_spark_session(tmp_path_factory.mktemp("warehouse"), app_name="glue-lakehouse-tests",
                                   shuffle_partitions=2)

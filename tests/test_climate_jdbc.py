@@ -1,4 +1,4 @@
-"""lakelib.jdbc against a real PostgreSQL server (lakehouse.pg_local): the managed schema,
+"""lakelib.io.jdbc against a real PostgreSQL server (lakehouse.runner.pg_local): the managed schema,
 idempotent upserts, and a load that fails half-way leaving the table as it was. Also where
 credentials come from (argument file, environment, Glue connection + Secrets Manager)."""
 
@@ -12,8 +12,9 @@ import pytest
 from climate_support import pg  # noqa: F401  (fixture)
 from moto import mock_aws
 
-from lakelib import climate, jdbc
-from lakelib.climate_jobs import schema_ddl
+from lakelib.climate import schemas as climate
+from lakelib.climate.schemas import schema_ddl
+from lakelib.io import jdbc
 
 D = dt.date
 HOSPITAL_COLUMNS = "location_id string, date date, total_beds int, available_beds int, icu_beds int, " \

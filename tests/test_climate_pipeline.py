@@ -1,6 +1,6 @@
 """The climate-health pipeline end to end on local Spark + Iceberg + a real PostgreSQL:
-generated CSVs -> five jobs run wave by wave by the local runner (lakehouse.runner.run_pipeline,
-with the JDBC arguments of lakehouse.pg_local) -> PostgreSQL tables, bronze audit tables, gold
+generated CSVs -> five jobs run wave by wave by the local runner (lakehouse.runner.executor.run_pipeline,
+with the JDBC arguments of lakehouse.runner.pg_local) -> PostgreSQL tables, bronze audit tables, gold
 metrics. Checked against the sample generator's own bookkeeping, the seed's validation queries
 and an independent computation of the metrics in SQL inside PostgreSQL.
 
@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from climate_support import pg  # noqa: F401  (fixture)
 
-from lakehouse import runner
-from lakehouse.climate_sample import write_sample
-from lakehouse.config import load_stack_config
-from lakehouse.pipelines import load_pipeline
+from lakehouse.runner import executor
+from lakehouse.samples.climate import write_sample
+from lakehouse.model.config import load_stack_config
+from lakehouse.model.pipelines import load_pipeline
 
 CFG = load_stack_config("dev")
 PIPELINE = load_pipeline("climate")
@@ -57,15 +57,15 @@ METRIC_CHECKED = ("location_id", "date", "population_density", "climate_risk_ind
 class Lake:
     def __init__(self, root: Path, server):
         self.raw, self.warehouse, self.pg = root / "raw", root / "warehouse", server
-        from lakelib.session import local_spark_session
+        from lakelib.runtime.session import local_spark_session
 
         self.spark = local_spark_session(self.warehouse)  # own `local` catalog, shared JVM
-        self.where = runner.lake_location(CFG, self.raw, self.warehouse)
+        self.where = executor.lake_location(CFG, self.raw, self.warehouse)
 
     def run(self, run_id: str) -> dict[str, dict]:
-        runs = runner.plan_runs(PIPELINE)
+        runs = executor.plan_runs(PIPELINE)
         extra = {j.name: {**self.pg.job_arguments(), "--run_id": run_id} for j in PIPELINE.jobs}
-        runner.run_pipeline(self.spark, runs, self.where, extra)
+        executor.run_pipeline(self.spark, runs, self.where, extra)
         failed = {r.job.name: r.error for r in runs if r.status != "succeeded"}
         assert not failed, failed
         assert [(r.wave, r.job.name) for r in runs] == [

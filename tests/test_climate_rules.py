@@ -1,6 +1,7 @@
-"""Every validation and correction rule of the climate-health feeds (lakelib.climate), on
-tiny CSV files parsed and validated by real local Spark. Each feed is validated once per
-module; each test checks one line's outcome exactly (reason text, typed values, audit)."""
+"""Every validation and correction rule of the climate-health feeds (lakelib.climate: rules.py,
+applied by ingest.py) and the daily metrics (metrics.py), on tiny CSV files parsed and validated
+by real local Spark. Each feed is validated once per module; each test checks one line's outcome
+exactly (reason text, typed values, audit)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import datetime as dt
 import pytest
 from climate_support import lines_df
 
-from lakelib import climate
+from lakelib.climate import ingest, metrics, schemas
 
 D = dt.date
 LOC_H = "location_id,name,type,population,area"
@@ -138,10 +139,10 @@ CASES = {"locations": (LOCATIONS, LOCATION_REASONS), "climate": (CLIMATE, CLIMAT
 
 
 def _validate(spark, files: dict[str, list[str]], feed_name: str):
-    fd = climate.feed(feed_name)
+    fd = schemas.feed(feed_name)
     lines = lines_df(spark, [(f, i + 1, text) for f, texts in files.items() for i, text in enumerate(texts)])
     known = spark.createDataFrame([("L1",), ("L2",)], "location_id string")
-    return fd, climate.validate(climate.parse_lines(lines, fd), fd, known)
+    return fd, ingest.validate(ingest.parse_lines(lines, fd), fd, known)
 
 
 @pytest.fixture(scope="module")
@@ -192,7 +193,7 @@ def test_negative_probabilities_become_zero_and_are_audited(validated, outcomes)
     row = outcomes["climate"][("cl.csv", 9)]
     assert (row["flood_probability"], row["drought_probability"], row["heatwave_probability"]) == (0.0, 0.1, 0.0)
     fd, df = validated["climate"]
-    audit = sorted(tuple(r) for r in climate.corrections(df, fd, "run-7").collect())
+    audit = sorted(tuple(r) for r in ingest.to_correction_rows(df, fd, "run-7").collect())
     # Lines 12 and 14 also hold negative probabilities but are quarantined: nothing audited.
     assert audit == [
         ("climate_data", "location_id=L1|date=2024-07-05", "flood_probability", "-0.2", "0",
@@ -211,9 +212,9 @@ def test_missing_probabilities_stay_null_and_bounds_zero_and_one_are_valid(outco
 
 def test_negative_case_counts_become_zero_and_are_audited(validated, outcomes):
     row = outcomes["health"][("he.csv", 3)]
-    assert [row[c] for c in climate.CASE_COUNTS] == [0, 0, 0, 2]
+    assert [row[c] for c in schemas.CASE_COUNTS] == [0, 0, 0, 2]
     fd, df = validated["health"]
-    audit = sorted(tuple(r) for r in climate.corrections(df, fd, "r1").collect())
+    audit = sorted(tuple(r) for r in ingest.to_correction_rows(df, fd, "r1").collect())
     assert audit == [
         ("health_data", "location_id=L1|date=2024-07-02", "respiratory_cases", "-3", "0",
          "negative case count set to 0", "r1", "he.csv", 3),
@@ -229,11 +230,11 @@ def test_available_beds_equal_to_total_beds_is_accepted(outcomes):
 
 def test_quarantine_rows_keep_file_line_raw_text_and_reason(validated):
     fd, df = validated["hospital"]
-    q = sorted(tuple(r) for r in climate.quarantined(df, fd, "r9").collect())
+    q = sorted(tuple(r) for r in ingest.to_quarantine_rows(df, fd, "r9").collect())
     assert q[0] == ("hospital", "ho.csv", 4, "L1,2024-07-03,100,101,10,300",
                     "available_beds: 101 exceeds total_beds 100", "r9")
     assert [r[2] for r in q] == [4, 5, 6, 7]
-    acc = climate.accepted(df, fd)
+    acc = ingest.to_accepted_rows(df, fd)
     assert acc.columns == [*fd.columns, "source_file", "source_line"]
     assert sorted(tuple(r) for r in acc.collect()) == [
         ("L1", D(2024, 7, 1), 100, 20, 10, 300, "ho.csv", 2),
@@ -243,7 +244,7 @@ def test_quarantine_rows_keep_file_line_raw_text_and_reason(validated):
 
 def test_unknown_feed_names_the_feeds():
     with pytest.raises(ValueError, match=r"unknown climate feed 'weather'; feeds: \['climate', 'health'"):
-        climate.feed("weather")
+        schemas.feed("weather")
 
 
 # --- derived metrics on hand-computed values -------------------------------------------------
@@ -261,7 +262,7 @@ def test_daily_metrics_match_hand_computed_values(spark):
                                "waterborne_cases int, vector_borne_cases int")
     ho = spark.createDataFrame([("A", D(2024, 7, 1), 50, 10), ("A", D(2024, 7, 3), 0, 0)],
                                "location_id string, date date, total_beds int, available_beds int")
-    got = {(r["location_id"], r["date"]): r.asDict() for r in climate.daily_metrics(locs, cl, he, ho).collect()}
+    got = {(r["location_id"], r["date"]): r.asDict() for r in metrics.to_daily_metrics(locs, cl, he, ho).collect()}
     assert sorted(got) == [("A", D(2024, 7, 1)), ("A", D(2024, 7, 2)), ("A", D(2024, 7, 3)), ("Z", D(2024, 7, 1))]
     a1 = got[("A", D(2024, 7, 1))]
     assert a1["population_density"] == pytest.approx(4000.0)
@@ -278,4 +279,4 @@ def test_daily_metrics_match_hand_computed_values(spark):
     assert (a3["temperature"], a3["bed_occupancy_rate"], a3["beds_per_100k"]) == (None, None, 0.0)
     z1 = got[("Z", D(2024, 7, 1))]  # population 0: per-100k rates undefined; one known probability
     assert (z1["cases_per_100k"], z1["total_cases"], z1["climate_risk_index"]) == (None, 1, 0.5)
-    assert list(climate.daily_metrics(locs, cl, he, ho).columns) == list(climate.METRIC_COLUMNS)
+    assert list(metrics.to_daily_metrics(locs, cl, he, ho).columns) == list(schemas.METRIC_COLUMNS)

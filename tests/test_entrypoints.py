@@ -1,16 +1,20 @@
 """Every Glue entrypoint keeps the contract: module-level ARGS, run(spark, args) and a main()
-that is lakelib.session.run_entrypoint (session from the arguments, run, metrics printed as JSON)."""
+that is lakelib.runtime.session.run_entrypoint (session from the arguments, run, metrics printed as
+JSON), in a script under 20 lines; and the library keeps its layout (runtime, io, one package per
+pipeline), its run record (run id, "writes", reconciliation) and its independence from Pulumi."""
 
 from __future__ import annotations
 
+import ast
 import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
-import lakelib.session as session
-from lakelib.args import ArgSpec, JobArgumentError
+import lakelib.runtime.session as session
+from lakelib.runtime.args import ArgSpec, JobArgumentError
+from lakelib.runtime.job import JobRun, ReconciliationError, Writes
 
 REPO = Path(__file__).resolve().parents[1]
 ENTRYPOINTS = sorted(p.relative_to(REPO / "glue_scripts").as_posix()
@@ -46,6 +50,13 @@ def test_main_runs_run_on_the_local_session_and_prints_its_metrics(script, monke
                                                    "when": str(tmp_path)}
 
 
+@pytest.mark.parametrize("script", ENTRYPOINTS)
+def test_an_entrypoint_is_under_20_lines_and_gets_main_from_the_library(script):
+    text = (REPO / "glue_scripts" / script).read_text()
+    assert len(text.splitlines()) < 20, script
+    assert "main = entrypoint(globals())" in text and "ARGS, run = jobs." in text, script
+
+
 def test_main_without_a_warehouse_names_the_missing_argument(monkeypatch):
     monkeypatch.delenv("LAKEHOUSE_WAREHOUSE", raising=False)
     module = _load("fhir/bronze.py")
@@ -55,7 +66,7 @@ def test_main_without_a_warehouse_names_the_missing_argument(monkeypatch):
 
 def test_on_glue_the_job_session_gets_every_job_sql_setting_and_commits(monkeypatch, capsys):
     """The Glue branch (awsglue importable; faked here: no Glue runtime in this environment)
-    sets lakelib.session.JOB_SQL_CONF at runtime, as local sessions get it at build time."""
+    sets lakelib.runtime.session.JOB_SQL_CONF at runtime, as local sessions get it at build time."""
     import sys
     import types
 
@@ -103,3 +114,55 @@ def test_on_glue_the_job_session_gets_every_job_sql_setting_and_commits(monkeypa
 
 def test_a_local_session_has_every_job_sql_setting(spark):
     assert {k: spark.conf.get(k) for k in session.JOB_SQL_CONF} == session.JOB_SQL_CONF
+
+
+# --- the library's layout and run record ------------------------------------------------------
+
+LAKELIB = REPO / "glue_scripts" / "lakelib"
+
+
+def test_the_library_root_holds_only_its_packages():
+    assert sorted(p.name for p in LAKELIB.iterdir() if p.name != "__pycache__") == [
+        "__init__.py", "climate", "fhir", "io", "runtime"]
+    for pipeline in ("fhir", "climate"):
+        names = {p.name for p in (LAKELIB / pipeline).glob("*.py")}
+        assert {"__init__.py", "schemas.py", "rules.py", "jobs.py"} <= names, pipeline
+
+
+def test_nothing_under_glue_scripts_imports_pulumi_the_lakehouse_package_or_components():
+    for path in sorted((REPO / "glue_scripts").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                names = [node.module or ""]
+            else:
+                continue
+            for name in names:
+                assert name.split(".")[0] not in {"pulumi", "pulumi_aws", "lakehouse", "components"}, (path, name)
+
+
+def test_writes_name_the_zone_of_each_database_and_base_uri():
+    writes = Writes({"bronze_database": "lake_bronze", "gold_database": "lake_gold",
+                     "gold_path": "file:///wh/lake_gold", "catalog": "local"})
+    writes.table("lake_bronze", "fhir_patient")
+    writes.table("lake_bronze", "fhir_patient")
+    writes.table("lake_gold", "cms_facility_monthly")
+    writes.table("elsewhere", "t")  # a database no --<zone>_database names keeps its own name
+    writes.postgres("locations")
+    writes.prefix("file:///wh/lake_gold/", "climate/extracts/")
+    assert writes.sorted() == ["bronze.fhir_patient", "elsewhere.t", "gold.cms_facility_monthly",
+                               "gold:climate/extracts/", "postgres.locations"]
+
+
+def test_a_job_run_has_one_run_id_rule_and_reconciles_before_it_reports_its_writes():
+    spec = ArgSpec(required=("catalog",), optional={"run_id": None, "JOB_RUN_ID": None, "silver_database": None})
+    assert JobRun.start("j", {"--catalog": "local", "--run_id": "r1", "--JOB_RUN_ID": "jr_1"}, spec).run_id == "r1"
+    assert JobRun.start("j", {"--catalog": "local", "--JOB_RUN_ID": "jr_1"}, spec).run_id == "jr_1"
+    assert JobRun.start("j", {"--catalog": "local"}, spec).run_id.startswith("local-")
+    run = JobRun.start("j", {"--catalog": "local", "--silver_database": "s"}, spec)
+    run.writes.table("s", "patients")
+    assert run.finish({"input": 3, "accepted": 2, "quarantined": 1}) == {
+        "input": 3, "accepted": 2, "quarantined": 1, "writes": ["silver.patients"]}
+    with pytest.raises(ReconciliationError, match="j: input 3 != accepted 2 \\+ quarantined 0"):
+        run.finish({"input": 3, "accepted": 2, "quarantined": 0})

@@ -3,7 +3,7 @@ completion; the warehouse must then equal a clean run's. And one run at a time p
 
 Each scenario = one subprocess run (`python -m lakehouse.runner run`, or the climate pipeline
 through the runner's wave executor) killed with its whole process group (Python + driver JVM)
-the moment its point is reached (lakehouse.crash polls the warehouse / PostgreSQL), then one
+the moment its point is reached (lakehouse.runner.crash polls the warehouse / PostgreSQL), then one
 completion run in this process (shared JVM). Points cover every job, inside and between Iceberg
 commits, and inside the PostgreSQL load. Data is tiny (2-core CI); the clean baseline is shared.
 """
@@ -23,10 +23,11 @@ from typing import Callable
 
 import pytest
 
-from lakehouse import crash, pg_local, runner
-from lakehouse.climate_sample import write_sample
-from lakehouse.config import load_stack_config
-from lakehouse.fhir_sample import write_batch
+from lakehouse.runner import cli, crash, pg_local
+from lakehouse.runner.state import LOCK_FILE
+from lakehouse.samples.climate import write_sample
+from lakehouse.model.config import load_stack_config
+from lakehouse.samples.fhir import write_batch
 
 REPO = Path(__file__).resolve().parents[1]
 CFG = load_stack_config("dev")
@@ -94,7 +95,7 @@ FHIR_POINTS = [
 # --- reading a warehouse --------------------------------------------------------------------------
 
 def _spark(wh: Path):
-    from lakelib.session import local_spark_session
+    from lakelib.runtime.session import local_spark_session
 
     return local_spark_session(wh)
 
@@ -155,7 +156,7 @@ def fhir(spark, tmp_path_factory):
     """Tiny input (every bad-record kind included) and the clean run's state."""
     root = tmp_path_factory.mktemp("fault_fhir")
     write_batch(root / "in", patients=16, seed=11)
-    assert runner.main(["run", "--input", str(root / "in"), "--warehouse", str(root / "clean")]) == 0
+    assert cli.main(["run", "--input", str(root / "in"), "--warehouse", str(root / "clean")]) == 0
     clean = fhir_state(root / "clean")
     assert clean["gold"] and clean[f"{BRONZE}.quarantine"] and clean[f"{SILVER}.quarantine"]
     return {"root": root, "input": root / "in", "clean": clean}
@@ -169,8 +170,8 @@ def test_killed_run_then_rerun_equals_a_clean_run(fhir, point, tmp_path):
     log = killed.log.read_text(errors="replace")[-3000:]
     assert killed.reached and killed.returncode == -signal.SIGKILL, log
     assert point.before(wh), f"the kill landed after the next commit: {log}"
-    assert (wh / runner.LOCK_FILE).exists()  # the dead run's lock is left behind ...
-    assert runner.main(["run", "--input", str(fhir["input"]), "--warehouse", str(wh)]) == 0  # ... and taken over
+    assert (wh / LOCK_FILE).exists()  # the dead run's lock is left behind ...
+    assert cli.main(["run", "--input", str(fhir["input"]), "--warehouse", str(wh)]) == 0  # ... and taken over
     report = json.loads((wh / "_runs" / "latest.json").read_text())
     assert report["status"] == "succeeded"
     assert_recovered(fhir_state(wh), fhir["clean"])
@@ -181,7 +182,7 @@ def test_a_second_run_on_an_active_warehouse_is_refused(fhir, tmp_path):
     first = subprocess.Popen(runner_cmd(fhir["input"], wh), cwd=REPO, env={**os.environ, **ENV},
                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     try:
-        lock = wh / runner.LOCK_FILE
+        lock = wh / LOCK_FILE
         deadline = time.monotonic() + 120
         while not lock.exists() and first.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
@@ -189,7 +190,7 @@ def test_a_second_run_on_an_active_warehouse_is_refused(fhir, tmp_path):
         second = subprocess.run(runner_cmd(fhir["input"], wh), cwd=REPO, env={**os.environ, **ENV},
                                 capture_output=True, text=True, timeout=120)
         assert first.poll() is None  # the first run is still active
-        assert second.returncode == runner.EXIT_LOCKED
+        assert second.returncode == cli.EXIT_LOCKED
         assert f"warehouse {wh} is in use by another run (pid {first.pid}, lock {lock})" in second.stderr
         assert lock.read_text().split()[0] == str(first.pid)  # the refused run did not touch the lock
     finally:
@@ -214,7 +215,7 @@ CLIMATE_PG = ("locations", "climate_data", "health_data", "hospital_data")
 
 
 def climate_cmd(raw: Path, wh: Path, pg_server, run_id: str) -> list[str]:
-    return [sys.executable, "-m", "lakehouse.crash", "pipeline", "--pipeline", "climate", "--input", str(raw),
+    return [sys.executable, "-m", "lakehouse.runner.crash", "pipeline", "--pipeline", "climate", "--input", str(raw),
             "--warehouse", str(wh), "--run-id", run_id, "--job-args", json.dumps(pg_server.job_arguments())]
 
 

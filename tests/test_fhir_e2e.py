@@ -1,5 +1,5 @@
 """End to end through the local runner: generated FHIR -> bronze -> silver -> gold on local Spark +
-Iceberg, checked against the independent DuckDB reference (lakehouse.fhir_reference).
+Iceberg, checked against the independent DuckDB reference (lakehouse.samples.fhir_reference).
 
 Kept small for a 2-core CI: three seeds of 60-200 patients. The incremental story shares one
 warehouse; each step is a module-scoped fixture that depends on the previous one, so any test can
@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse import runner
-from lakehouse.config import load_stack_config
-from lakehouse.fhir_reference import COLUMNS, quarantine_counts, reference_rows
-from lakehouse.fhir_sample import BAD_PAIRS, write_batch
-from lakelib.quarantine import BRONZE_REASONS
+from lakehouse.runner import cli, executor
+from lakehouse.model.config import load_stack_config
+from lakehouse.samples.fhir_reference import COLUMNS, quarantine_counts, reference_rows
+from lakehouse.samples.fhir import BAD_PAIRS, write_batch
+from lakelib.fhir.rules import BRONZE_REASONS
 
 CFG = load_stack_config("dev")
 GOLD = f"{CFG.database_name('gold')}.cms_facility_monthly"
@@ -33,7 +33,7 @@ def run(input_dir: Path, warehouse: Path, *extra: str) -> dict:
     """One runner invocation in-process; returns the run report (fails the test on a non-zero exit)."""
     latest = warehouse / "_runs" / "latest.json"
     before = latest.read_text() if latest.exists() else None
-    code = runner.main(["run", "--input", str(input_dir), "--warehouse", str(warehouse), *extra])
+    code = cli.main(["run", "--input", str(input_dir), "--warehouse", str(warehouse), *extra])
     assert code == 0, f"runner exit {code}" + (f": {latest.read_text()}" if latest.exists() else "")
     text = latest.read_text()
     return {"up_to_date": text == before, **json.loads(text)}
@@ -57,15 +57,15 @@ def assert_same_rows(actual: list[tuple], expected: list[tuple]) -> None:
 
 
 def table_counts(warehouse: Path) -> dict[str, int]:
-    from lakelib.session import local_spark_session
+    from lakelib.runtime.session import local_spark_session
 
     spark = local_spark_session(warehouse)
-    return {t: spark.table(f"local.{t}").count() for t in runner.list_tables(warehouse)}
+    return {t: spark.table(f"local.{t}").count() for t in executor.list_tables(warehouse)}
 
 
 def quarantine_by_file_type(warehouse: Path) -> dict[str, Counter]:
     """Quarantined records per stage -> Counter of (resource type of the source file, reason)."""
-    from lakelib.session import local_spark_session
+    from lakelib.runtime.session import local_spark_session
 
     spark = local_spark_session(warehouse)
     out = {}
@@ -202,7 +202,7 @@ def test_as_of_argument_reaches_gold(lake, second_batch):
 
 def test_show_prints_a_table_as_csv(lake, second_batch, capsys):
     capsys.readouterr()
-    assert runner.main(["show", "gold.cms_facility_monthly", "--warehouse", str(lake["wh"])]) == 0
+    assert cli.main(["show", "gold.cms_facility_monthly", "--warehouse", str(lake["wh"])]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == ",".join(COLUMNS)
     assert len(lines) - 1 == len(gold_of(second_batch["report"]))

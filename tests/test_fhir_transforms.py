@@ -15,15 +15,15 @@ import pytest
 from pyspark.sql import functions as F
 from pyspark.testing import assertDataFrameEqual
 
-from lakelib import args as A
 from lakelib.fhir import bronze as B
 from lakelib.fhir import gold as G
 from lakelib.fhir import silver as S
-from lakelib.fhir.schemas import BRONZE, CONDITIONS, ENCOUNTERS, LINES, PATIENTS
-from lakelib.quarantine import BRONZE_REASONS, REASONS
-from lakelib.raw_files import fhir_resource_type, list_fhir_files, read_lines
-from lakelib.session import local_spark_session
-from lakelib.tables import Lake
+from lakelib.fhir.rules import BRONZE_REASONS, REASONS
+from lakelib.fhir.schemas import BRONZE, CONDITIONS, ENCOUNTERS, PATIENTS
+from lakelib.io.raw_files import LINES, fhir_resource_type, list_fhir_files, read_lines
+from lakelib.io.tables import Lake
+from lakelib.runtime import args as A
+from lakelib.runtime.session import local_spark_session
 
 REPO = Path(__file__).resolve().parent.parent
 UTC = dt.timezone.utc
@@ -183,7 +183,7 @@ def test_bronze_classification_gives_every_bronze_reason(spark):
 
 
 def test_bronze_reasons_equal_the_duckdb_references_line_for_line(spark, tmp_path):
-    from lakehouse.fhir_reference import quarantine_counts
+    from lakehouse.samples.fhir_reference import quarantine_counts
 
     values = [line for line in BRONZE_LINES if line is not None]
     folder = tmp_path / "fhir" / "b"
@@ -207,16 +207,16 @@ def test_bronze_rows_keep_the_raw_line_and_ingestion_metadata(spark):
         [("p1", "Patient", '{"resourceType":"Patient","id":"p1"}', "fhir/b/Patient.ndjson", 1, 7, "run-7")],
         "resource_id string, resource_type string, raw string, source_file string, line_number bigint, "
         "ingest_seq bigint, run_id string"))
-    assertDataFrameEqual(B.file_counts(B.with_line_classification(lines)), spark.createDataFrame(
+    assertDataFrameEqual(B.count_by_file(B.with_line_classification(lines)), spark.createDataFrame(
         [("fhir/b/Patient.ndjson", 2, 1, 1), ("fhir/b/Encounter.ndjson", 1, 1, 0)],
         "source_file string, lines bigint, accepted bigint, quarantined bigint"))
 
 
-def test_without_keys_drops_only_rows_already_stored(spark):
+def test_filter_unstored_drops_only_rows_already_stored(spark):
     rows = spark.createDataFrame([("f", 1, "a"), ("f", 2, "b"), ("g", 1, "c")],
                                  "source_file string, line_number bigint, v string")
     stored = spark.createDataFrame([("f", 2, "other"), ("h", 1, "x")], "source_file string, line_number bigint, v string")
-    assertDataFrameEqual(B.without_keys(rows, stored), spark.createDataFrame(
+    assertDataFrameEqual(B.filter_unstored(rows, stored), spark.createDataFrame(
         [("f", 1, "a"), ("g", 1, "c")], "source_file string, line_number bigint, v string"))
 
 
@@ -357,7 +357,7 @@ def test_unknown_patient_only_marks_rows_that_passed_every_other_check(spark):
 def test_only_quarantined_rows_keep_their_raw_line(spark):
     parsed = spark.createDataFrame([("e1", None, '{"id":"e1"}'), ("e2", "unknown_patient", '{"id":"e2"}'),
                                     ("e3", "invalid_date", None)], "encounter_id string, reason string, raw string")
-    assertDataFrameEqual(S.raw_of_quarantined_only(parsed), spark.createDataFrame(
+    assertDataFrameEqual(S.with_raw_of_quarantined_only(parsed), spark.createDataFrame(
         [("e1", None, None), ("e2", "unknown_patient", '{"id":"e2"}'), ("e3", "invalid_date", None)],
         "encounter_id string, reason string, raw string"))
 
@@ -379,7 +379,7 @@ def test_latest_version_wins_by_last_updated_then_ingestion_order(spark):
         ("e", "good", None, None, None, t1, 1, "fhir/b1/Patient.ndjson", 4, None),  # invalid never wins
         (None, None, None, None, None, None, 1, "fhir/b1/Patient.ndjson", 7, "missing_id"),  # null row
     ], schema)
-    latest = S.latest_versions(parsed, "Patient", "silver-1")
+    latest = S.to_silver_rows(parsed, "Patient", "silver-1")
     assert _fields(latest.schema) == _fields(PATIENTS)
     assertDataFrameEqual(latest.select("patient_id", "gender", "silver_run_id"), spark.createDataFrame(
         [("a", "new", "silver-1"), ("b", "later-run", "silver-1"), ("c", "line-2", "silver-1"),
@@ -417,7 +417,7 @@ def _enc_row(eid, pid, fac, start, end, disp="01", cls="IMP", status="finished")
     return (eid, pid, status, cls, s, e, s.date(), e.date() if e else None, fac, disp, None, 1, "f", 1, "r", None)
 
 
-def test_cms_facility_monthly_on_hand_computed_silver(spark):
+def test_to_cms_facility_monthly_on_hand_computed_silver(spark):
     patients = spark.createDataFrame([
         ("p1", None, None, None, None, None, 1, "f", 1, "r", None),
         ("p2", None, None, dt.datetime(2024, 3, 6, 4, 30), d("2024-03-06"), None, 1, "f", 2, "r", None),
@@ -441,7 +441,7 @@ def test_cms_facility_monthly_on_hand_computed_silver(spark):
         ("h3", "p1", "a2", [(sn, "91302008")], None, d("2024-02-07"), None, None, None, None, None, None, 1, "f", 3, "r", None),  # after
         ("h4", "p1", "a1", [(sn, "91302008")], None, d("2024-01-04"), None, None, None, None, "entered-in-error", None, 1, "f", 4, "r", None),
     ], CONDITIONS)
-    got = G.cms_facility_monthly(patients, encounters, conditions, G.parse_hai_codes(None), d("2024-03-07"))
+    got = G.to_cms_facility_monthly(patients, encounters, conditions, G.parse_hai_codes(None), d("2024-03-07"))
     expected = [
         # F1 2024-01: a1 (LOS 4, index, readmitted), b1 (LOS 2, transfer), c1 (LOS 2, died)
         ("F1", "2024-01", 3, 1, 1 / 3, 8, 8 / 3, 1, 1, 1.0, 1, 1000 * 1 / 8),
@@ -457,13 +457,13 @@ def test_cms_facility_monthly_on_hand_computed_silver(spark):
         "index_stays", "readmissions", "readmission_rate", "hai_count", "hai_per_1000_patient_days"]
     # as_of one day earlier: a2 is no index stay yet; the default as_of is the latest admission or
     # discharge date of the counted inpatient stays (b2's discharge 03-05; c2 and c3 do not count)
-    early = G.cms_facility_monthly(patients, encounters, conditions, G.parse_hai_codes(None), d("2024-03-06"))
+    early = G.to_cms_facility_monthly(patients, encounters, conditions, G.parse_hai_codes(None), d("2024-03-06"))
     assert early.where("month = '2024-02'").select("index_stays", "readmission_rate").first() == (0, None)
-    default = G.cms_facility_monthly(patients, encounters, conditions, G.parse_hai_codes(None), None)
-    assertDataFrameEqual(default, G.cms_facility_monthly(patients, encounters, conditions, G.parse_hai_codes(None), d("2024-03-05")))
+    default = G.to_cms_facility_monthly(patients, encounters, conditions, G.parse_hai_codes(None), None)
+    assertDataFrameEqual(default, G.to_cms_facility_monthly(patients, encounters, conditions, G.parse_hai_codes(None), d("2024-03-05")))
     assert default.where("month = '2024-02'").first()["index_stays"] == 0
     # a custom HAI set: day-2 septic shock never counts, sepsis alone still does
-    only_shock = G.cms_facility_monthly(patients, encounters, conditions, G.parse_hai_codes(f"{sn}|76571007"), None)
+    only_shock = G.to_cms_facility_monthly(patients, encounters, conditions, G.parse_hai_codes(f"{sn}|76571007"), None)
     assert only_shock.agg(F.sum("hai_count")).first()[0] == 0
 
 
@@ -611,7 +611,7 @@ def _quarantine(session):
 
 
 def test_pipeline_end_to_end_hand_computed_rerun_and_late_data(spark, tmp_path):
-    from lakehouse.fhir_reference import reference_rows
+    from lakehouse.samples.fhir_reference import reference_rows
 
     raw = tmp_path / "raw"
     _batch1(raw)

@@ -19,12 +19,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from lakehouse.fhir_reference import quarantine_counts
-from lakelib.climate import FEEDS, accepted, parse_lines, validate
+from lakehouse.samples.fhir_reference import quarantine_counts
+from lakelib.climate.ingest import parse_lines, to_accepted_rows, validate
+from lakelib.climate.schemas import FEEDS
 from lakelib.fhir import bronze as B
 from lakelib.fhir import silver as S
-from lakelib.fhir.schemas import LINES, SILVER_KEYS
-from lakelib.quarantine import BRONZE_REASONS, SILVER_REASONS
+from lakelib.fhir.rules import BRONZE_REASONS, SILVER_REASONS
+from lakelib.fhir.schemas import SILVER_KEYS
+from lakelib.io.raw_files import LINES
 
 FUZZ = settings(max_examples=6, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
@@ -136,10 +138,10 @@ def test_malformed_fhir_lines_are_accepted_or_quarantined_never_lost(spark, tmp_
             if rtype != "Patient":
                 parsed = S.with_unknown_patient(parsed, patients)
             parsed = parsed.cache()
-            c = S.counts(parsed).first()
+            c = S.count_outcomes(parsed).first()
             assert c["input"] == n_in == c["accepted"] + c["quarantined"], (rtype, c.asDict())
             assert {r.reason for r in parsed.select("reason").distinct().collect()} <= SILVER_REASONS | {None}
-            latest = S.latest_versions(parsed, rtype, "fuzz")
+            latest = S.to_silver_rows(parsed, rtype, "fuzz")
             key = SILVER_KEYS[rtype]
             kept = [r[key] for r in latest.select(key).collect()]
             accepted_ids = {r[key] for r in parsed.where("reason IS NULL").select(key).collect()}
@@ -206,6 +208,6 @@ def test_malformed_csv_rows_are_accepted_or_quarantined_never_lost(spark, f):
                 assert all(r[c] is not None and r[c] >= 0 for c in fd.columns[2:])
             if name == "hospital":
                 assert r["available_beds"] <= r["total_beds"]
-        assert accepted(v, fd).count() == len(ok)
+        assert to_accepted_rows(v, fd).count() == len(ok)
     finally:
         v.unpersist()

@@ -9,12 +9,12 @@ from __future__ import annotations
 import pytest
 from pyspark.sql import functions as F
 
-from lakehouse.fhir_sample import write_batch
-from lakelib.args import JobArgumentError, positive_int
+from lakehouse.samples.fhir import write_batch
 from lakelib.fhir import jobs as J
 from lakelib.fhir.schemas import SILVER_PROPERTIES, SILVER_TABLES
-from lakelib.session import local_spark_session
-from lakelib.tables import Lake
+from lakelib.io.tables import Lake
+from lakelib.runtime.args import JobArgumentError, positive_int
+from lakelib.runtime.session import local_spark_session
 
 COLUMNS = "id bigint, v string"
 

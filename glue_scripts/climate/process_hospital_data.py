@@ -1,9 +1,5 @@
-"""Climate-health: validate the hospital CSVs not yet ingested (available_beds <= total_beds) and upsert them into PostgreSQL (hospital_data).
-
-Arguments: `ARGS`, docs/climate-pipeline.md.
-Glue entrypoint contract: `run(spark, args)` does the whole job and returns {"input",
-"accepted", "quarantined", ...}; `main()` is lakelib.session.run_entrypoint.
-"""
+"""Climate-health: validate the hospital CSVs not yet ingested (available_beds <= total_beds)
+and upsert them into PostgreSQL (hospital_data)."""
 
 import sys
 from pathlib import Path
@@ -13,19 +9,11 @@ try:
 except ImportError:  # run from a checkout: the library sits beside this pipeline folder
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from lakelib import climate_jobs
-from lakelib.session import run_entrypoint
+from lakelib.climate import jobs
+from lakelib.runtime.session import entrypoint
 
-ARGS = climate_jobs.INGEST_ARGS
-
-
-def run(spark, args: dict[str, str]) -> dict:
-    return climate_jobs.run_ingest(spark, args, "hospital")
-
-
-def main(argv: list[str] | None = None) -> None:
-    run_entrypoint(run, ARGS, argv)
-
+ARGS, run = jobs.INGEST_ARGS, jobs.run_hospital  # the Glue entrypoint contract: ARGS and run(spark, args) -> metrics
+main = entrypoint(globals())  # argv -> session (Glue or local) -> run -> metrics printed as JSON
 
 if __name__ == "__main__":
     main()

@@ -1,9 +1,5 @@
-"""FHIR bronze: ingest the raw NDJSON files not yet ingested into one Iceberg table per resource type.
-
-Arguments: `ARGS`, docs/fhir-data-model.md.
-Glue entrypoint contract: `run(spark, args)` does the whole job and returns {"input",
-"accepted", "quarantined", ...}; `main()` is lakelib.session.run_entrypoint.
-"""
+"""FHIR bronze: ingest the raw NDJSON files not yet ingested into one Iceberg table per resource
+type (docs/fhir-data-model.md)."""
 
 import sys
 from pathlib import Path
@@ -14,18 +10,10 @@ except ImportError:  # run from a checkout: the library sits beside this pipelin
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lakelib.fhir import jobs
-from lakelib.session import run_entrypoint
+from lakelib.runtime.session import entrypoint
 
-ARGS = jobs.BRONZE_ARGS
-
-
-def run(spark, args: dict[str, str]) -> dict:
-    return jobs.run_bronze(spark, args)
-
-
-def main(argv: list[str] | None = None) -> None:
-    run_entrypoint(run, ARGS, argv)
-
+ARGS, run = jobs.BRONZE_ARGS, jobs.run_bronze  # the Glue entrypoint contract: ARGS and run(spark, args) -> metrics
+main = entrypoint(globals())  # argv -> session (Glue or local) -> run -> metrics printed as JSON
 
 if __name__ == "__main__":
     main()

@@ -1,9 +1,5 @@
-"""FHIR gold: recompute cms_facility_monthly (docs/metrics.md) from silver with an atomic overwrite.
-
-Arguments: `ARGS`, docs/fhir-data-model.md.
-Glue entrypoint contract: `run(spark, args)` does the whole job and returns {"input",
-"accepted", "quarantined", ...}; `main()` is lakelib.session.run_entrypoint.
-"""
+"""FHIR gold: recompute cms_facility_monthly (docs/metrics.md) from silver with an atomic
+overwrite."""
 
 import sys
 from pathlib import Path
@@ -14,18 +10,10 @@ except ImportError:  # run from a checkout: the library sits beside this pipelin
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lakelib.fhir import jobs
-from lakelib.session import run_entrypoint
+from lakelib.runtime.session import entrypoint
 
-ARGS = jobs.GOLD_ARGS
-
-
-def run(spark, args: dict[str, str]) -> dict:
-    return jobs.run_gold(spark, args)
-
-
-def main(argv: list[str] | None = None) -> None:
-    run_entrypoint(run, ARGS, argv)
-
+ARGS, run = jobs.GOLD_ARGS, jobs.run_gold  # the Glue entrypoint contract: ARGS and run(spark, args) -> metrics
+main = entrypoint(globals())  # argv -> session (Glue or local) -> run -> metrics printed as JSON
 
 if __name__ == "__main__":
     main()

@@ -1,11 +1,10 @@
-"""Climate-health transforms: pure DataFrame -> DataFrame functions, no I/O.
+"""Climate-health ingest transforms: pure DataFrame -> DataFrame functions, no I/O.
 
-Four CSV feeds (locations, climate, health, hospital) are parsed from text lines, typed
-and validated with Spark expressions only (no Python UDFs), corrected where the source
-system's rules say so, and split into accepted rows (loaded into PostgreSQL), quarantined
-rows (with every reason) and correction audit rows. `daily_metrics` derives the gold
-per-location daily metrics from the loaded tables. docs/climate-pipeline.md describes the
-rules and metrics; each rule has a test in tests/test_climate_rules.py.
+Four CSV feeds (locations, climate, health, hospital; schemas.FEEDS) are parsed from text
+lines, typed and validated with Spark expressions only (no Python UDFs), corrected where the
+source system's rules say so (rules.py), and split into accepted rows (loaded into
+PostgreSQL), quarantined rows (with every reason) and correction audit rows.
+docs/climate-pipeline.md describes the rules; each rule has a test in tests/test_climate_rules.py.
 
 Row shape after `parse_lines` + `validate`:
   typed columns of the feed | _source_file | _source_line | _raw (struct of the raw strings)
@@ -14,74 +13,24 @@ Row shape after `parse_lines` + `validate`:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import operator
 
 import pyspark.sql.functions as F
 from pyspark.sql import Column, DataFrame, Window
 
-INT_RE = r"^[+-]?[0-9]{1,10}$"
-NUMBER_RE = r"^[+-]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][+-]?[0-9]+)?$"
-DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
-KIND_WORDS = {"string": "text", "int": "an integer", "double": "a number", "date": "a yyyy-MM-dd date"}
+from .rules import (
+    CORRECTIONS,
+    DATE_RE,
+    INT_RE,
+    KIND_WORDS,
+    KNOWN_LOCATION_FEEDS,
+    NUMBER_RE,
+    VALUE_RULES,
+    ValueRule,
+)
+from .schemas import Feed
 
-NEGATIVE_PROBABILITY_RULE = "negative probability set to 0"
-NEGATIVE_COUNT_RULE = "negative case count set to 0"
-
-
-@dataclass(frozen=True)
-class Field:
-    name: str
-    kind: str  # string | int | double | date
-    required: bool = True
-
-
-@dataclass(frozen=True)
-class Feed:
-    """One CSV feed: its raw folder, its PostgreSQL table and natural key, its columns."""
-
-    name: str  # folder under <raw_path>climate/
-    table: str  # PostgreSQL table
-    key: tuple[str, ...]
-    fields: tuple[Field, ...]
-
-    @property
-    def columns(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields)
-
-    @property
-    def header(self) -> str:
-        return ",".join(self.columns)
-
-
-PROBABILITIES = ("flood_probability", "drought_probability", "heatwave_probability")
-CASE_COUNTS = ("respiratory_cases", "heat_related_cases", "waterborne_cases", "vector_borne_cases")
-RESOURCE_COUNTS = ("total_beds", "available_beds", "icu_beds", "staff_count")
-
-FEEDS: dict[str, Feed] = {
-    "locations": Feed("locations", "locations", ("location_id",), (
-        Field("location_id", "string"), Field("name", "string"), Field("type", "string"),
-        Field("population", "int"), Field("area", "double"),
-    )),
-    "climate": Feed("climate", "climate_data", ("location_id", "date"), (
-        Field("location_id", "string"), Field("date", "date"), Field("temperature", "double"),
-        Field("precipitation", "double", required=False), Field("humidity", "double", required=False),
-        *(Field(p, "double", required=False) for p in PROBABILITIES),
-    )),
-    "health": Feed("health", "health_data", ("location_id", "date"), (
-        Field("location_id", "string"), Field("date", "date"),
-        *(Field(c, "int") for c in CASE_COUNTS),
-    )),
-    "hospital": Feed("hospital", "hospital_data", ("location_id", "date"), (
-        Field("location_id", "string"), Field("date", "date"),
-        *(Field(c, "int") for c in RESOURCE_COUNTS),
-    )),
-}
-
-
-def feed(name: str) -> Feed:
-    if name not in FEEDS:
-        raise ValueError(f"unknown climate feed {name!r}; feeds: {sorted(FEEDS)}")
-    return FEEDS[name]
+OPERATORS = {"<": operator.lt, "<=": operator.le, ">": operator.gt}
 
 
 # --- parsing ---------------------------------------------------------------------------
@@ -153,38 +102,20 @@ def _field_reasons(fd: Feed) -> list[Column]:
     return out
 
 
-def _value_reasons(fd: Feed) -> list[Column]:
-    """Rules that reject a well-typed row (values no correction can fix)."""
+def _value_reason(rule: ValueRule) -> Column:
     c = F.col
-    if fd.name == "locations":
-        return [
-            F.when(c("population") < 0, F.concat(F.lit("population: "), c("population").cast("string"),
-                                                 F.lit(" is negative"))),
-            F.when(c("area") <= 0, F.concat(F.lit("area: "), c("area").cast("string"),
-                                            F.lit(" is not > 0"))),
-        ]
-    if fd.name == "climate":
-        return [F.when(c(p) > 1, F.concat(F.lit(f"{p}: "), c(p).cast("string"), F.lit(" is above 1")))
-                for p in PROBABILITIES]
-    if fd.name == "hospital":
-        return [
-            *(F.when(c(r) < 0, F.concat(F.lit(f"{r}: "), c(r).cast("string"), F.lit(" is negative")))
-              for r in RESOURCE_COUNTS),
-            F.when(c("available_beds") > c("total_beds"), F.concat(
-                F.lit("available_beds: "), c("available_beds").cast("string"),
-                F.lit(" exceeds total_beds "), c("total_beds").cast("string"))),
-        ]
-    return []
+    bound = c(rule.bound) if isinstance(rule.bound, str) else rule.bound
+    parts = [F.lit(f"{rule.column}: "), c(rule.column).cast("string")]
+    if isinstance(rule.bound, str):  # "available_beds: 12 exceeds total_beds 10"
+        parts += [F.lit(f" {rule.words} "), bound.cast("string")]
+    else:
+        parts.append(F.lit(f" {rule.words}"))
+    return F.when(OPERATORS[rule.op](c(rule.column), bound), F.concat(*parts))
 
 
-def _corrections(fd: Feed) -> list[tuple[str, str]]:
-    """(column, rule) pairs the source system corrects instead of rejecting: values below 0
-    become 0."""
-    if fd.name == "climate":
-        return [(p, NEGATIVE_PROBABILITY_RULE) for p in PROBABILITIES]
-    if fd.name == "health":
-        return [(n, NEGATIVE_COUNT_RULE) for n in CASE_COUNTS]
-    return []
+def _value_reasons(fd: Feed) -> list[Column]:
+    """Rules that reject a well-typed row (values no correction can fix): rules.VALUE_RULES."""
+    return [_value_reason(rule) for rule in VALUE_RULES.get(fd.name, ())]
 
 
 def _join_reasons(reasons: list[Column]) -> Column:
@@ -192,16 +123,21 @@ def _join_reasons(reasons: list[Column]) -> Column:
     return F.when(joined != "", joined)
 
 
-def validate(parsed: DataFrame, fd: Feed, known_locations: DataFrame | None = None) -> DataFrame:
-    """Type every field, apply the feed's rules and corrections, and mark each row with
-    `_reason` (null = accepted). `known_locations` (one column location_id) rejects fact
-    rows whose location is unknown. Among otherwise valid rows sharing a key, the one
-    ingested last (source file, then line) wins; the others are rejected as superseded."""
+def with_typed_fields(parsed: DataFrame, fd: Feed) -> DataFrame:
+    """Every field of the feed as a typed column (null when its text is not of its kind)."""
     df = parsed
     for f in fd.fields:
         df = df.withColumn(f.name, _typed(F.col(f"_raw.{f.name}"), f.kind))
+    return df
+
+
+def with_reasons(typed: DataFrame, fd: Feed, known_locations: DataFrame | None = None) -> DataFrame:
+    """`_reason`: the parse reason, else the field reasons (missing, not of its kind, unknown
+    location: `known_locations` has one column location_id), else the value rules; null when
+    the row passes. One message per problem, "; "-joined."""
+    df = typed
     reasons = _field_reasons(fd)
-    if known_locations is not None and fd.name != "locations":
+    if known_locations is not None and fd.name in KNOWN_LOCATION_FEEDS:
         known = known_locations.select(F.col("location_id").alias("_known_id")).distinct()
         df = df.join(F.broadcast(known), F.col("location_id") == F.col("_known_id"), "left")
         reasons.append(F.when(F.col("location_id").isNotNull() & F.col("_known_id").isNull(),
@@ -212,10 +148,13 @@ def validate(parsed: DataFrame, fd: Feed, known_locations: DataFrame | None = No
         df = df.withColumn("_reason", _join_reasons(reasons))
     # A malformed line or a file with the wrong header is reported as that alone; value
     # rules only judge rows whose fields all parsed (one message per problem).
-    df = df.withColumn("_reason", F.coalesce(F.col("_parse_reason"), F.col("_reason"),
-                                             _join_reasons(_value_reasons(fd))))
+    return df.withColumn("_reason", F.coalesce(F.col("_parse_reason"), F.col("_reason"),
+                                               _join_reasons(_value_reasons(fd))))
 
-    fixes = _corrections(fd)
+
+def with_corrections(df: DataFrame, fd: Feed) -> DataFrame:
+    """rules.CORRECTIONS applied: values below 0 become 0, each one audited in `_corrections`."""
+    fixes = CORRECTIONS.get(fd.name, ())
     audit = [
         F.when(F.col(col) < 0, F.struct(
             F.lit(col).alias("column_name"), F.col(col).cast("string").alias("original_value"),
@@ -228,7 +167,12 @@ def validate(parsed: DataFrame, fd: Feed, known_locations: DataFrame | None = No
     for col, _ in fixes:
         df = df.withColumn(col, F.when(F.col(col) < 0, F.lit(0).cast(df.schema[col].dataType))
                            .otherwise(F.col(col)))
+    return df
 
+
+def with_superseded(df: DataFrame, fd: Feed) -> DataFrame:
+    """Among otherwise valid rows sharing a key, the one ingested last (source file, then line)
+    wins; the others get the superseded reason (and lose their corrections)."""
     valid = F.col("_reason").isNull()
     latest_first = Window.partitionBy(valid, *fd.key).orderBy(
         F.col("_source_file").desc(), F.col("_source_line").desc())
@@ -237,20 +181,32 @@ def validate(parsed: DataFrame, fd: Feed, known_locations: DataFrame | None = No
     df = df.withColumn("_reason", F.when(F.col("_rank") > 1, superseded).otherwise(F.col("_reason")))
     df = df.withColumn("_corrections", F.when(F.col("_reason").isNull(), F.col("_corrections"))
                        .otherwise(F.slice(F.col("_corrections"), 1, 0)))
+    return df.drop("_rank")
+
+
+def validate(parsed: DataFrame, fd: Feed, known_locations: DataFrame | None = None) -> DataFrame:
+    """Type every field, apply the feed's rules and corrections, and mark each row with
+    `_reason` (null = accepted). `known_locations` (one column location_id) rejects fact
+    rows whose location is unknown. Among otherwise valid rows sharing a key, the one
+    ingested last (source file, then line) wins; the others are rejected as superseded."""
+    df = with_typed_fields(parsed, fd)
+    df = with_reasons(df, fd, known_locations)
+    df = with_corrections(df, fd)
+    df = with_superseded(df, fd)
     for f in fd.fields:
         if f.kind == "int":
             df = df.withColumn(f.name, F.col(f.name).cast("int"))
-    return df.drop("_rank", "_parse_reason")
+    return df.drop("_parse_reason")
 
 
-def accepted(validated: DataFrame, fd: Feed) -> DataFrame:
+def to_accepted_rows(validated: DataFrame, fd: Feed) -> DataFrame:
     """Accepted rows: the feed's typed columns plus lineage (source_file, source_line)."""
     return validated.filter(F.col("_reason").isNull()).select(
         *fd.columns, F.col("_source_file").alias("source_file"), F.col("_source_line").alias("source_line"))
 
 
-def quarantined(validated: DataFrame, fd: Feed, run_id: str) -> DataFrame:
-    """Rejected rows in the quarantine table's shape."""
+def to_quarantine_rows(validated: DataFrame, fd: Feed, run_id: str) -> DataFrame:
+    """Rejected rows in the quarantine table's shape (schemas.BRONZE_TABLES[QUARANTINE])."""
     return validated.filter(F.col("_reason").isNotNull()).select(
         F.lit(fd.name).alias("feed"),
         F.col("_source_file").alias("source_file"),
@@ -261,8 +217,8 @@ def quarantined(validated: DataFrame, fd: Feed, run_id: str) -> DataFrame:
     )
 
 
-def corrections(validated: DataFrame, fd: Feed, run_id: str) -> DataFrame:
-    """One audit row per corrected value of an accepted row."""
+def to_correction_rows(validated: DataFrame, fd: Feed, run_id: str) -> DataFrame:
+    """One audit row per corrected value of an accepted row (schemas.BRONZE_TABLES[CORRECTIONS])."""
     key = F.concat_ws("|", *[F.concat(F.lit(f"{k}="), F.col(k).cast("string")) for k in fd.key])
     return (
         validated.filter(F.col("_reason").isNull())
@@ -276,60 +232,3 @@ def corrections(validated: DataFrame, fd: Feed, run_id: str) -> DataFrame:
         )
     )
 
-
-# --- derived metrics -------------------------------------------------------------------
-
-METRIC_COLUMNS = (
-    "location_id", "date", "location_name", "location_type", "population", "population_density",
-    "temperature", "precipitation", "flood_probability", "drought_probability", "heatwave_probability",
-    "climate_risk_index", "total_cases", "cases_per_100k", "heat_related_cases_per_100k",
-    "total_beds", "available_beds", "bed_occupancy_rate", "beds_per_100k",
-)
-
-
-def daily_metrics(locations: DataFrame, climate: DataFrame, health: DataFrame, hospital: DataFrame) -> DataFrame:
-    """Per (location_id, date) present in any fact table, joined to its location:
-
-    - population_density = population / area
-    - climate_risk_index = 1 - (1-flood)(1-drought)(1-heatwave): the chance of at least one
-      hazard if they were independent; a missing probability counts as 0; null without a
-      climate row or when all three are missing
-    - total_cases = sum of the four case counts; cases_per_100k = total_cases / population
-      * 100000 (and the same for heat-related cases); null without a health row or when the
-      population is 0
-    - bed_occupancy_rate = (total_beds - available_beds) / total_beds, null when total_beds is 0
-      or without a hospital row; beds_per_100k = total_beds / population * 100000
-    """
-    c = F.col
-    keys = (climate.select("location_id", "date")
-            .unionByName(health.select("location_id", "date"))
-            .unionByName(hospital.select("location_id", "date")).distinct())
-    cl = climate.select("location_id", "date", "temperature", "precipitation", *PROBABILITIES,
-                        F.lit(True).alias("_has_climate"))
-    he = health.select("location_id", "date", *CASE_COUNTS)
-    ho = hospital.select("location_id", "date", "total_beds", "available_beds")
-    loc = locations.select("location_id", c("name").alias("location_name"),
-                           c("type").alias("location_type"), "population", "area")
-    df = (keys.join(loc, "location_id", "inner")
-          .join(cl, ["location_id", "date"], "left")
-          .join(he, ["location_id", "date"], "left")
-          .join(ho, ["location_id", "date"], "left"))
-    per_100k = lambda n: F.when(c("population") > 0, n * F.lit(100000.0) / c("population"))  # noqa: E731
-    all_missing = c(PROBABILITIES[0]).isNull() & c(PROBABILITIES[1]).isNull() & c(PROBABILITIES[2]).isNull()
-    risk = F.lit(1.0)
-    for p in PROBABILITIES:
-        risk = risk * (F.lit(1.0) - F.coalesce(c(p), F.lit(0.0)))
-    total_cases = sum((c(n).cast("long") for n in CASE_COUNTS[1:]), c(CASE_COUNTS[0]).cast("long"))
-    return df.select(
-        "location_id", "date", "location_name", "location_type", "population",
-        (c("population") / c("area")).alias("population_density"),
-        "temperature", "precipitation", *PROBABILITIES,
-        F.when(c("_has_climate") & ~all_missing, F.lit(1.0) - risk).alias("climate_risk_index"),
-        total_cases.alias("total_cases"),
-        per_100k(total_cases).alias("cases_per_100k"),
-        per_100k(c("heat_related_cases")).alias("heat_related_cases_per_100k"),
-        "total_beds", "available_beds",
-        F.when(c("total_beds") > 0, (c("total_beds") - c("available_beds")) / c("total_beds"))
-        .alias("bed_occupancy_rate"),
-        per_100k(c("total_beds")).alias("beds_per_100k"),
-    )

@@ -1,4 +1,5 @@
-"""Bronze transforms (pure): classify raw NDJSON lines, shape bronze and ingest-log rows."""
+"""Bronze transforms (pure, DataFrame -> DataFrame, no I/O): classify raw NDJSON lines, shape
+bronze rows and the per-file counts of the ingest log."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql.types import ArrayType
 
-from ..quarantine import first_reason
-from .schemas import FHIR_ID_PATTERN, HEADER_JSON, STRICT_JSON
+from .rules import FHIR_ID_PATTERN, first_reason
+from .schemas import HEADER_JSON, STRICT_JSON
 
 
 def _blank(c: Column) -> Column:
@@ -65,13 +66,13 @@ def to_bronze_rows(classified: DataFrame, resource_type: str, ingest_seq: int, r
 
 
 def with_quarantine_columns(classified: DataFrame, ingest_seq: int) -> DataFrame:
-    """The columns lakelib.quarantine.to_quarantine_rows expects."""
+    """The columns rules.to_quarantine_rows expects."""
     return classified.withColumn("raw", F.col("value")).withColumn(
         "ingest_seq", F.lit(ingest_seq).cast("bigint")
     )
 
 
-def file_counts(classified: DataFrame) -> DataFrame:
+def count_by_file(classified: DataFrame) -> DataFrame:
     """Per source file: lines read, accepted and quarantined lines (one small aggregate)."""
     return classified.groupBy("source_file").agg(
         F.max("line_number").alias("lines"),  # line numbers are 1..n, so max = lines read
@@ -80,7 +81,7 @@ def file_counts(classified: DataFrame) -> DataFrame:
     )
 
 
-def without_keys(df: DataFrame, existing_keys: DataFrame) -> DataFrame:
+def filter_unstored(df: DataFrame, existing_keys: DataFrame) -> DataFrame:
     """Rows whose (source_file, line_number) is not already stored (recovery of a run that
     crashed after writing some tables but before its ingest log)."""
     return df.join(existing_keys.select("source_file", "line_number"), ["source_file", "line_number"], "left_anti")

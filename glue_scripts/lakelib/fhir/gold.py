@@ -1,4 +1,5 @@
-"""Gold transforms (pure): cms_facility_monthly exactly as docs/metrics.md defines it."""
+"""Gold transforms (pure, DataFrame -> DataFrame, no I/O): cms_facility_monthly exactly as
+docs/metrics.md defines it (what counts: rules.py), and the gold job's argument parsing."""
 
 from __future__ import annotations
 
@@ -8,22 +9,20 @@ from dataclasses import dataclass
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
 
-from ..args import JobArgumentError
+from ..runtime.args import JobArgumentError
+from .rules import (
+    DEFAULT_HAI_CODES,
+    EXCLUDED_CONDITION_STATUS,
+    EXCLUDED_ENCOUNTER_STATUS,
+    EXPIRED,
+    ICD10CM,
+    INPATIENT_CLASSES,
+    NOT_INDEX_DISPOSITIONS,
+    SNOMED,
+    UNKNOWN_FACILITY,
+)
 from .schemas import CMS_FACILITY_MONTHLY
 
-SNOMED = "http://snomed.info/sct"
-ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
-# system|code, a trailing * matches every code starting with what precedes it
-DEFAULT_HAI_CODES = ",".join([
-    f"{SNOMED}|91302008", f"{SNOMED}|76571007",
-    f"{ICD10CM}|T80.211A", f"{ICD10CM}|T83.511A", f"{ICD10CM}|A04.71", f"{ICD10CM}|A04.72", f"{ICD10CM}|T81.4*",
-])
-INPATIENT_CLASSES = ("IMP", "ACUTE")
-EXCLUDED_ENCOUNTER_STATUS = ("entered-in-error", "cancelled")
-EXCLUDED_CONDITION_STATUS = ("entered-in-error",)  # Condition.verificationStatus (or status)
-NOT_INDEX_DISPOSITIONS = ("02", "07")  # transfer to short-term hospital, left against advice
-EXPIRED = "20"
-UNKNOWN_FACILITY = "unknown"
 # the silver.encounters columns the metrics read
 ENCOUNTER_COLUMNS = ("encounter_id", "patient_id", "status", "class_code", "admit_date", "discharge_date",
                      "facility_id", "discharge_disposition")
@@ -74,7 +73,7 @@ def has_hai_code(codes: Column, hai: tuple[HaiCode, ...]) -> Column:
     return F.coalesce(F.exists(codes, match), F.lit(False))
 
 
-def inpatient_stays(encounters: DataFrame) -> DataFrame:
+def filter_inpatient_stays(encounters: DataFrame) -> DataFrame:
     """Inpatient encounters counted by the metrics (status not entered-in-error/cancelled)."""
     return encounters.where(
         F.col("class_code").isin(*INPATIENT_CLASSES)
@@ -83,14 +82,14 @@ def inpatient_stays(encounters: DataFrame) -> DataFrame:
     )
 
 
-def as_of_frame(stays: DataFrame, as_of: dt.date | None) -> DataFrame:
+def to_as_of(stays: DataFrame, as_of: dt.date | None) -> DataFrame:
     """One row, one column `as_of`: the argument, or the latest admission/discharge date."""
     if as_of is not None:
         return stays.sparkSession.range(1).select(F.lit(as_of).alias("as_of"))
     return stays.agg(F.max(F.greatest("admit_date", "discharge_date")).alias("as_of"))
 
 
-def discharges_with_flags(stays: DataFrame, patients: DataFrame, as_of: DataFrame) -> DataFrame:
+def to_flagged_discharges(stays: DataFrame, patients: DataFrame, as_of: DataFrame) -> DataFrame:
     """One row per discharge: facility, month, los, is_death, is_index, is_readmitted."""
     d = stays.where(F.col("discharge_date").isNotNull()).select(
         "encounter_id", "patient_id", "admit_date", "discharge_date", "discharge_disposition",
@@ -133,7 +132,7 @@ def discharges_with_flags(stays: DataFrame, patients: DataFrame, as_of: DataFram
     )
 
 
-def hai_per_discharge(conditions: DataFrame, discharges: DataFrame, hai: tuple[HaiCode, ...]) -> DataFrame:
+def to_hai_conditions(conditions: DataFrame, discharges: DataFrame, hai: tuple[HaiCode, ...]) -> DataFrame:
     """(facility_id, month, condition_id) of each HAI: an HAI-coded condition of a discharge
     with onset on hospital day 3 or later (admission = day 1) and not after discharge."""
     c = conditions.where(
@@ -152,13 +151,13 @@ def _rate(num: Column, den: Column, scale: float = 1.0) -> Column:
     return F.when(den > 0, F.lit(scale) * num.cast("double") / den.cast("double"))
 
 
-def cms_facility_monthly(
+def to_cms_facility_monthly(
     patients: DataFrame, encounters: DataFrame, conditions: DataFrame,
     hai: tuple[HaiCode, ...], as_of: dt.date | None,
 ) -> DataFrame:
     """The gold table, columns in the contract's order; rates null when the denominator is 0."""
-    stays = inpatient_stays(encounters)
-    d = discharges_with_flags(stays, patients, as_of_frame(stays, as_of))
+    stays = filter_inpatient_stays(encounters)
+    d = to_flagged_discharges(stays, patients, to_as_of(stays, as_of))
     by_month = d.groupBy("facility_id", "month").agg(
         F.count(F.lit(1)).alias("discharges"),
         F.count(F.when(F.col("is_death"), 1)).alias("deaths"),
@@ -166,7 +165,7 @@ def cms_facility_monthly(
         F.count(F.when(F.col("is_index"), 1)).alias("index_stays"),
         F.count(F.when(F.col("is_readmitted"), 1)).alias("readmissions"),
     )
-    hai_counts = hai_per_discharge(conditions, d, hai).groupBy("facility_id", "month").agg(
+    hai_counts = to_hai_conditions(conditions, d, hai).groupBy("facility_id", "month").agg(
         F.countDistinct("condition_id").alias("hai_count")
     )
     g = by_month.join(hai_counts, ["facility_id", "month"], "left").withColumn(

@@ -1,4 +1,5 @@
-"""Orchestration of the FHIR jobs: read (tables / raw_files), transform (pure modules), write.
+"""Orchestration of the FHIR jobs: read (lakelib.io), transform (bronze/silver/gold, pure),
+write (lakelib.io); run id, reconciliation and the result's "writes" come from lakelib.runtime.job.
 
 Atomicity (details in docs/fhir-data-model.md):
 - bronze: data and quarantine appends first, the ingest log last. Every row carries the
@@ -13,20 +14,20 @@ Atomicity (details in docs/fhir-data-model.md):
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from typing import Mapping
 
 from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ..args import ArgSpec, base_uri, identifier, positive_int, resolve
-from ..quarantine import QUARANTINE_KEY, QUARANTINE_SCHEMA, to_quarantine_rows
-from ..raw_files import list_fhir_files, read_lines
-from ..tables import Lake, Table
+from ..io.raw_files import list_fhir_files, read_lines
+from ..io.tables import Lake, Table
+from ..runtime.args import ArgSpec, base_uri, identifier, positive_int
+from ..runtime.job import JobRun, ReconciliationError
 from . import bronze as B
 from . import gold as G
 from . import silver as S
+from .rules import DEFAULT_HAI_CODES, EXCLUDED_ENCOUNTER_STATUS, to_quarantine_rows
 from .schemas import (
     BRONZE,
     BRONZE_TABLES,
@@ -36,6 +37,8 @@ from .schemas import (
     GOLD_TABLE,
     INGEST_LOG,
     INGEST_LOG_TABLE,
+    QUARANTINE_KEY,
+    QUARANTINE_SCHEMA,
     QUARANTINE_TABLE,
     RESOURCE_TYPES,
     SILVER_PROPERTIES,
@@ -50,38 +53,19 @@ SILVER_ARGS = ArgSpec(required=("catalog", "bronze_database", "silver_database")
                       optional={"delete_file_threshold": "8", **_COMMON})
 GOLD_ARGS = ArgSpec(
     required=("catalog", "silver_database", "gold_database"),
-    optional={"as_of": None, "hai_codes": G.DEFAULT_HAI_CODES, **_COMMON},
+    optional={"as_of": None, "hai_codes": DEFAULT_HAI_CODES, **_COMMON},
 )
 SILVER_CONSUMER = "fhir.silver"
-
-
-class ReconciliationError(RuntimeError):
-    """input != accepted + quarantined: a job lost or invented rows."""
-
-
-def _run_id(a: Mapping[str, str | None]) -> str:
-    return a.get("run_id") or a.get("JOB_RUN_ID") or (
-        f"local-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
-    )
-
-
-def _reconcile(job: str, metrics: dict) -> dict:
-    if metrics["input"] != metrics["accepted"] + metrics["quarantined"]:
-        raise ReconciliationError(
-            f"{job}: input {metrics['input']} != accepted {metrics['accepted']} + quarantined "
-            f"{metrics['quarantined']}; metrics: {metrics}"
-        )
-    return metrics
 
 
 # --- bronze ------------------------------------------------------------------------------
 
 def run_bronze(spark: SparkSession, args: Mapping[str, str]) -> dict:
-    a = resolve(args, BRONZE_ARGS)
+    job = JobRun.start("fhir.bronze", args, BRONZE_ARGS)
+    a, run_id = job.args, job.run_id
     raw_path = base_uri("raw_path", a["raw_path"])
     db = identifier("bronze_database", a["bronze_database"])
-    run_id = _run_id(a)
-    lake = Lake(spark, a["catalog"], run_id)
+    lake = Lake(spark, a["catalog"], run_id, job.writes)
     data_tables = {rt: lake.table(db, BRONZE_TABLES[rt]) for rt in RESOURCE_TYPES}
     log_t, quarantine_t = lake.table(db, INGEST_LOG_TABLE), lake.table(db, QUARANTINE_TABLE)
     for t in data_tables.values():
@@ -102,11 +86,11 @@ def run_bronze(spark: SparkSession, args: Mapping[str, str]) -> dict:
         "written": {t.name: 0 for t in [*data_tables.values(), quarantine_t]},
     }
     if not pending:
-        return _reconcile("fhir.bronze", metrics)
+        return job.finish(metrics)
 
     classified = B.with_line_classification(read_lines(spark, pending)).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        per_file = {r["source_file"]: r for r in B.file_counts(classified).collect()}  # one row per file
+        per_file = {r["source_file"]: r for r in B.count_by_file(classified).collect()}  # one row per file
         log_rows = []
         for f in pending:
             r = per_file.get(f.source_file)
@@ -124,7 +108,7 @@ def run_bronze(spark: SparkSession, args: Mapping[str, str]) -> dict:
         def unstored(rows: DataFrame, t: Table, where=F.lit(True)) -> DataFrame:
             # keys left by an earlier run with this seq that died before its ingest log
             # (pruned to files of this seq by Iceberg's min/max statistics)
-            return B.without_keys(rows, lake.read(t).where((F.col("ingest_seq") >= seq) & where))
+            return B.filter_unstored(rows, lake.read(t).where((F.col("ingest_seq") >= seq) & where))
 
         for rt, t in data_tables.items():
             if accepted_by_type[rt]:
@@ -143,7 +127,7 @@ def run_bronze(spark: SparkSession, args: Mapping[str, str]) -> dict:
         raise ReconciliationError(f"fhir.bronze: wrote {written} rows for {metrics['input']} input lines")
     log = spark.createDataFrame(log_rows, INGEST_LOG).withColumn("ingested_at", F.current_timestamp())
     lake.append(log, log_t)  # last: commits the files as ingested
-    return _reconcile("fhir.bronze", metrics)
+    return job.finish(metrics)
 
 
 # --- silver ------------------------------------------------------------------------------
@@ -159,12 +143,12 @@ def _last_checkpoints(lake: Lake, t: Table) -> tuple[dict[str, int], int]:
 
 
 def run_silver(spark: SparkSession, args: Mapping[str, str]) -> dict:
-    a = resolve(args, SILVER_ARGS)
+    job = JobRun.start("fhir.silver", args, SILVER_ARGS)
+    a, run_id = job.args, job.run_id
     bronze_db = identifier("bronze_database", a["bronze_database"])
     silver_db = identifier("silver_database", a["silver_database"])
     delete_file_threshold = positive_int("delete_file_threshold", a["delete_file_threshold"])
-    run_id = _run_id(a)
-    lake = Lake(spark, a["catalog"], run_id)
+    lake = Lake(spark, a["catalog"], run_id, job.writes)
     targets = {rt: lake.table(silver_db, SILVER_TABLES[rt]) for rt in RESOURCE_TYPES}
     quarantine_t, checkpoint_t = lake.table(silver_db, QUARANTINE_TABLE), lake.table(silver_db, CHECKPOINT_TABLE)
     for rt, t in targets.items():
@@ -193,14 +177,14 @@ def run_silver(spark: SparkSession, args: Mapping[str, str]) -> dict:
             parsed = parsers[rt](appended)
             if rt != "Patient":
                 parsed = S.with_unknown_patient(parsed, lake.read(targets["Patient"]).select("patient_id"))
-            parsed = S.raw_of_quarantined_only(parsed).persist(StorageLevel.MEMORY_AND_DISK)
+            parsed = S.with_raw_of_quarantined_only(parsed).persist(StorageLevel.MEMORY_AND_DISK)
             persisted.append(parsed)
-            c = S.counts(parsed).first().asDict()
+            c = S.count_outcomes(parsed).first().asDict()
             metrics["by_type"][rt] = c
             for k in ("input", "accepted", "quarantined"):
                 metrics[k] += c[k]
             if c["accepted"]:
-                lake.upsert(S.latest_versions(parsed, rt, run_id), targets[rt], S.SILVER_KEYS[rt],
+                lake.upsert(S.to_silver_rows(parsed, rt, run_id), targets[rt], S.SILVER_KEYS[rt],
                             S.NEWER_VERSION_SQL)
             if c["quarantined"]:
                 quarantined_frames.append(to_quarantine_rows(parsed, "silver", run_id))
@@ -221,19 +205,19 @@ def run_silver(spark: SparkSession, args: Mapping[str, str]) -> dict:
         targets[rt].name: lake.compact(targets[rt], delete_file_threshold)["rewritten_data_files_count"]
         for rt in RESOURCE_TYPES if metrics["by_type"][rt]["accepted"]
     }
-    return _reconcile("fhir.silver", metrics)
+    return job.finish(metrics)
 
 
 # --- gold --------------------------------------------------------------------------------
 
 def run_gold(spark: SparkSession, args: Mapping[str, str]) -> dict:
-    a = resolve(args, GOLD_ARGS)
+    job = JobRun.start("fhir.gold", args, GOLD_ARGS)
+    a, run_id = job.args, job.run_id
     silver_db = identifier("silver_database", a["silver_database"])
     gold_db = identifier("gold_database", a["gold_database"])
     hai = G.parse_hai_codes(a["hai_codes"])
     as_of = G.parse_as_of(a["as_of"])
-    run_id = _run_id(a)
-    lake = Lake(spark, a["catalog"], run_id)
+    lake = Lake(spark, a["catalog"], run_id, job.writes)
     sources = {rt: lake.table(silver_db, SILVER_TABLES[rt]) for rt in RESOURCE_TYPES}
     missing = [t.qualified for t in sources.values() if not lake.exists(t)]
     if missing:
@@ -248,21 +232,21 @@ def run_gold(spark: SparkSession, args: Mapping[str, str]) -> dict:
                               lake.read(sources["Condition"]), hai, as_of)
     finally:
         encounters.unpersist()
-    return _reconcile("fhir.gold", {"run_id": run_id, **metrics})
+    return job.finish({"run_id": run_id, **metrics})
 
 
 def _write_gold(lake: Lake, target: Table, patients: DataFrame, encounters: DataFrame, conditions: DataFrame,
                 hai: tuple[G.HaiCode, ...], as_of: dt.date | None) -> dict:
-    stays = G.inpatient_stays(encounters)
+    stays = G.filter_inpatient_stays(encounters)
     seen = encounters.agg(
         F.count(F.lit(1)).alias("input"),
-        F.count(F.when(F.col("status").isin(*G.EXCLUDED_ENCOUNTER_STATUS), 1)).alias("excluded_status"),
+        F.count(F.when(F.col("status").isin(*EXCLUDED_ENCOUNTER_STATUS), 1)).alias("excluded_status"),
     ).first()
     facts = stays.agg(
         F.count(F.when(F.col("discharge_date").isNotNull(), 1)).alias("discharges"),
         F.max(F.greatest("admit_date", "discharge_date")).alias("latest_date"),
     ).first()
-    rows = lake.overwrite(G.cms_facility_monthly(patients, encounters, conditions, hai, as_of), target)
+    rows = lake.overwrite(G.to_cms_facility_monthly(patients, encounters, conditions, hai, as_of), target)
     written = lake.read(target).agg(F.coalesce(F.sum("discharges"), F.lit(0)).alias("d")).first()["d"]
     if written != facts["discharges"]:
         raise ReconciliationError(f"fhir.gold: {facts['discharges']} discharges in silver but {written} in gold")

@@ -1,14 +1,15 @@
-"""Quarantine: bad records are kept, with the reason, never dropped silently.
+"""FHIR rules as data: the quarantine reasons, the silver checks of each resource type, the
+metric rules of gold; and how failing checks become quarantine rows.
 
-One row shape for every layer's quarantine table (bronze.fhir_quarantine and
-silver.fhir_quarantine). Reasons are a closed set, so dashboards and tests can rely on them.
+Quarantine: bad records are kept, with the reason, never dropped silently. One row shape for
+every layer's quarantine table (bronze.fhir_quarantine and silver.fhir_quarantine:
+schemas.QUARANTINE_SCHEMA). Reasons are a closed set, so dashboards and tests can rely on them.
 """
 
 from __future__ import annotations
 
 from pyspark.sql import Column, DataFrame
 from pyspark.sql import functions as F
-from pyspark.sql.types import LongType, StringType, StructField, StructType, TimestampType
 
 # reason -> what it means (docs/fhir-data-model.md lists the same table)
 REASONS = {
@@ -29,22 +30,53 @@ BRONZE_REASONS = frozenset({"invalid_json", "missing_resource_type", "missing_id
                             "resource_type_mismatch"})
 SILVER_REASONS = frozenset(REASONS) - BRONZE_REASONS
 
-QUARANTINE_SCHEMA = StructType([
-    StructField("stage", StringType()),  # bronze | silver
-    StructField("resource_type", StringType()),  # from the file name (bronze) or the resource (silver)
-    StructField("resource_id", StringType()),
-    StructField("reason", StringType()),
-    StructField("detail", StringType()),
-    StructField("source_file", StringType()),  # relative to the raw zone root, e.g. fhir/batch-0001/Patient.ndjson
-    StructField("line_number", LongType()),  # 1-based line in the (decompressed) file
-    StructField("ingest_seq", LongType()),  # bronze run sequence that ingested the line
-    StructField("raw", StringType()),  # the line as read
-    StructField("run_id", StringType()),  # the run that quarantined it
-    StructField("quarantined_at", TimestampType()),
+# the FHIR R4 `id` datatype (bronze: invalid_id)
+FHIR_ID_PATTERN = r"[A-Za-z0-9\-\.]{1,64}"
+
+# --- silver: the checks of each resource type, in order (the first failing one is the reason) ---
+# missing_required_field: {FHIR field: the parsed column that must not be null}
+# invalid_date:           {FHIR field: (its JSON text, its parsed column)}
+# end_before_start:       {start field: (text, parsed), end field: (text, parsed)}
+# Columns are those of silver's parse_* (`j` = the parsed JSON).
+SILVER_CHECKS: dict[str, tuple[tuple[str, dict], ...]] = {
+    "Patient": (
+        ("invalid_date", {"meta.lastUpdated": ("j.meta.lastUpdated", "last_updated"),
+                          "birthDate": ("j.birthDate", "birth_date"),
+                          "deceasedDateTime": ("j.deceasedDateTime", "deceased_at")}),
+    ),
+    "Encounter": (
+        ("missing_required_field", {"subject": "patient_id", "class.code": "class_code",
+                                    "period.start": "j.period.start"}),
+        ("invalid_date", {"meta.lastUpdated": ("j.meta.lastUpdated", "last_updated"),
+                          "period.start": ("j.period.start", "period_start"),
+                          "period.end": ("j.period.end", "period_end")}),
+        ("end_before_start", {"period.start": ("j.period.start", "period_start"),
+                              "period.end": ("j.period.end", "period_end")}),
+    ),
+    "Condition": (
+        ("missing_required_field", {"subject": "patient_id", "code.coding": "codes"}),
+        # abatement/recorded dates are informational: unparseable ones read as null
+        ("invalid_date", {"meta.lastUpdated": ("j.meta.lastUpdated", "last_updated"),
+                          "onsetDateTime": ("j.onsetDateTime", "onset_at")}),
+    ),
+}
+
+# --- gold: what the metrics count (docs/metrics.md) ----------------------------------------
+SNOMED = "http://snomed.info/sct"
+ICD10CM = "http://hl7.org/fhir/sid/icd-10-cm"
+# system|code, a trailing * matches every code starting with what precedes it
+DEFAULT_HAI_CODES = ",".join([
+    f"{SNOMED}|91302008", f"{SNOMED}|76571007",
+    f"{ICD10CM}|T80.211A", f"{ICD10CM}|T83.511A", f"{ICD10CM}|A04.71", f"{ICD10CM}|A04.72", f"{ICD10CM}|T81.4*",
 ])
+INPATIENT_CLASSES = ("IMP", "ACUTE")
+EXCLUDED_ENCOUNTER_STATUS = ("entered-in-error", "cancelled")
+EXCLUDED_CONDITION_STATUS = ("entered-in-error",)  # Condition.verificationStatus (or status)
+NOT_INDEX_DISPOSITIONS = ("02", "07")  # transfer to short-term hospital, left against advice
+EXPIRED = "20"
+UNKNOWN_FACILITY = "unknown"
 
-QUARANTINE_KEY = ("stage", "source_file", "line_number", "reason")
-
+# --- applying the rules ---------------------------------------------------------------------
 
 def first_reason(*checks: tuple[Column, str, Column | None]) -> tuple[Column, Column]:
     """(reason, detail) of the first failing check; each check is (is_bad, reason, detail).
@@ -60,7 +92,7 @@ def first_reason(*checks: tuple[Column, str, Column | None]) -> tuple[Column, Co
 
 
 def to_quarantine_rows(df: DataFrame, stage: str, run_id: str) -> DataFrame:
-    """Rows with `reason` set -> QUARANTINE_SCHEMA. Expects resource_type, resource_id, reason,
+    """Rows with `reason` set -> schemas.QUARANTINE_SCHEMA. Expects resource_type, resource_id, reason,
     detail, source_file, line_number, ingest_seq, raw columns."""
     return df.where(F.col("reason").isNotNull()).select(
         F.lit(stage).alias("stage"),

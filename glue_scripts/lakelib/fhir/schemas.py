@@ -8,9 +8,9 @@ a wrong *shape* (string where an object belongs) does, and that is quarantined.
 from __future__ import annotations
 
 from pyspark.sql.types import (
-    DoubleType,
     ArrayType,
     DateType,
+    DoubleType,
     LongType,
     StringType,
     StructField,
@@ -35,8 +35,6 @@ HEADER_JSON = StructType(_s("resourceType", "id"))
 # strict JSON (RFC 8259), as the DuckDB reference's json_valid: Spark's reader would otherwise
 # take 'single quotes' and NaN
 STRICT_JSON = {"allowSingleQuotes": "false", "allowNonNumericNumbers": "false", "mode": "PERMISSIVE"}
-# the FHIR R4 `id` datatype
-FHIR_ID_PATTERN = r"[A-Za-z0-9\-\.]{1,64}"
 
 PATIENT_JSON = StructType(
     _s("resourceType", "id")
@@ -68,14 +66,6 @@ CONDITION_JSON = StructType(
     + _s("status", "onsetDateTime", "abatementDateTime", "recordedDate")
 )
 
-# --- raw lines as read from files (lakelib.raw_files.read_lines) ------------------------
-LINES = StructType([
-    StructField("source_file", StringType()),
-    StructField("file_resource_type", StringType()),
-    StructField("line_number", LongType()),
-    StructField("value", StringType()),
-])
-
 # --- bronze tables ------------------------------------------------------------------------
 BRONZE_TABLES = {"Patient": "fhir_patient", "Encounter": "fhir_encounter", "Condition": "fhir_condition"}
 BRONZE = StructType([
@@ -100,7 +90,21 @@ INGEST_LOG = StructType([
     StructField("run_id", StringType()),
     StructField("ingested_at", TimestampType()),
 ])
-QUARANTINE_TABLE = "fhir_quarantine"
+QUARANTINE_TABLE = "fhir_quarantine"  # in bronze and in silver
+QUARANTINE_SCHEMA = StructType([
+    StructField("stage", StringType()),  # bronze | silver
+    StructField("resource_type", StringType()),  # from the file name (bronze) or the resource (silver)
+    StructField("resource_id", StringType()),
+    StructField("reason", StringType()),  # rules.REASONS
+    StructField("detail", StringType()),
+    StructField("source_file", StringType()),  # relative to the raw zone root, e.g. fhir/batch-0001/Patient.ndjson
+    StructField("line_number", LongType()),  # 1-based line in the (decompressed) file
+    StructField("ingest_seq", LongType()),  # bronze run sequence that ingested the line
+    StructField("raw", StringType()),  # the line as read
+    StructField("run_id", StringType()),  # the run that quarantined it
+    StructField("quarantined_at", TimestampType()),
+])
+QUARANTINE_KEY = ("stage", "source_file", "line_number", "reason")
 
 # --- silver tables ------------------------------------------------------------------------
 VERSION_FIELDS = [  # which version wins: last_updated, then ingestion order (seq, file, line)

@@ -1,9 +1,11 @@
-"""Silver transforms (pure): typed, flattened, validated FHIR resources; latest version per id.
+"""Silver transforms (pure, DataFrame -> DataFrame, no I/O): typed, flattened, validated FHIR
+resources; latest version per id.
 
 Each parse_* function takes bronze rows (schema BRONZE) and returns the silver table's
-columns plus `reason`/`detail` (null when accepted) and the quarantine columns
-(resource_type, resource_id, raw). Validation happens per record first; the latest version
-is then chosen among accepted records only, so an invalid record never replaces a valid one.
+columns plus `reason`/`detail` (null when accepted; the checks are rules.SILVER_CHECKS) and the
+quarantine columns (resource_type, resource_id, raw). Validation happens per record first; the
+latest version is then chosen among accepted records only, so an invalid record never replaces
+a valid one.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from pyspark.sql import Column, DataFrame, Window
 from pyspark.sql import functions as F
 
-from ..quarantine import first_reason
+from .rules import SILVER_CHECKS, first_reason
 from .schemas import CONDITION_JSON, ENCOUNTER_JSON, PATIENT_JSON, SILVER_KEYS, SILVER_SCHEMAS
 
 EPOCH0 = "TIMESTAMP '0001-01-01 00:00:00'"
@@ -60,12 +62,13 @@ def parse_timestamp(raw: Column) -> Column:
     return F.try_to_timestamp(F.trim(raw))
 
 
-def _bad_dates(fields: dict[str, tuple[Column, Column]]) -> tuple[Column, str, Column]:
+def _bad_dates(fields: dict[str, tuple[str, str]]) -> tuple[Column, str, Column]:
     """One invalid_date check over several date fields, each given as (raw text, its parsed
     column); detail names the first bad one. Taking the parsed column, not parsing again, keeps
     the parse to once per field: Spark resolves each value's offset by compiling regexes
     (SparkDateTimeUtils.getZoneId), and a re-parse in reason and again in detail tripled that."""
-    bad = [(name, raw.isNotNull() & parsed.isNull(), raw) for name, (raw, parsed) in fields.items()]
+    bad = [(name, F.col(raw).isNotNull() & F.col(parsed).isNull(), F.col(raw))
+           for name, (raw, parsed) in fields.items()]
     is_bad = F.lit(False)
     detail = F.lit(None).cast("string")
     for name, cond, raw in reversed(bad):
@@ -74,14 +77,30 @@ def _bad_dates(fields: dict[str, tuple[Column, Column]]) -> tuple[Column, str, C
     return is_bad, "invalid_date", detail
 
 
-def _missing(fields: dict[str, Column]) -> tuple[Column, str, Column]:
+def _missing(fields: dict[str, str]) -> tuple[Column, str, Column]:
     """One missing_required_field check over several fields; detail names the first missing."""
     is_bad = F.lit(False)
     detail = F.lit(None).cast("string")
-    for name, col in reversed(list(fields.items())):
+    for name, column in reversed(list(fields.items())):
+        col = F.col(column)
         is_bad = is_bad | col.isNull()
         detail = F.when(col.isNull(), F.lit(name)).otherwise(detail)
     return is_bad, "missing_required_field", detail
+
+
+def _end_before_start(fields: dict[str, tuple[str, str]]) -> tuple[Column, str, Column]:
+    """The end (second field) parsed before the start (first); detail shows both as given."""
+    (start, (start_raw, start_parsed)), (end, (end_raw, end_parsed)) = fields.items()
+    return (F.col(end_parsed) < F.col(start_parsed), "end_before_start",
+            F.concat(F.lit(f"{start}="), F.col(start_raw), F.lit(f" {end}="), F.col(end_raw)))
+
+
+# rules.SILVER_CHECKS names each check; these turn one into (is_bad, reason, detail) columns
+CHECK_BUILDERS = {"missing_required_field": _missing, "invalid_date": _bad_dates, "end_before_start": _end_before_start}
+
+
+def _checks(resource_type: str) -> list[tuple[Column, str, Column]]:
+    return [CHECK_BUILDERS[check](fields) for check, fields in SILVER_CHECKS[resource_type]]
 
 
 def _parse(bronze: DataFrame, schema) -> DataFrame:
@@ -90,8 +109,8 @@ def _parse(bronze: DataFrame, schema) -> DataFrame:
     return bronze.withColumn("j", F.from_json("raw", schema))
 
 
-def _finish(df: DataFrame, resource_type: str, checks) -> DataFrame:
-    reason, detail = first_reason(*checks)
+def _finish(df: DataFrame, resource_type: str) -> DataFrame:
+    reason, detail = first_reason(*_checks(resource_type))
     cols = [f.name for f in SILVER_SCHEMAS[resource_type].fields if f.name not in ("silver_run_id", "updated_at")]
     return df.select(
         *cols,
@@ -115,11 +134,7 @@ def parse_patients(bronze: DataFrame) -> DataFrame:
         parse_timestamp(F.col("j.meta.lastUpdated")).alias("last_updated"),
         "ingest_seq", "source_file", "line_number", "raw", "j",
     )
-    return _finish(df, "Patient", [
-        _bad_dates({"meta.lastUpdated": (F.col("j.meta.lastUpdated"), F.col("last_updated")),
-                    "birthDate": (F.col("j.birthDate"), F.col("birth_date")),
-                    "deceasedDateTime": (F.col("j.deceasedDateTime"), F.col("deceased_at"))}),
-    ])
+    return _finish(df, "Patient")
 
 
 def parse_encounters(bronze: DataFrame) -> DataFrame:
@@ -140,15 +155,7 @@ def parse_encounters(bronze: DataFrame) -> DataFrame:
         parse_timestamp(F.col("j.meta.lastUpdated")).alias("last_updated"),
         "ingest_seq", "source_file", "line_number", "raw", "j",
     )
-    return _finish(df, "Encounter", [
-        _missing({"subject": F.col("patient_id"), "class.code": F.col("class_code"),
-                  "period.start": F.col("j.period.start")}),
-        _bad_dates({"meta.lastUpdated": (F.col("j.meta.lastUpdated"), F.col("last_updated")),
-                    "period.start": (F.col("j.period.start"), F.col("period_start")),
-                    "period.end": (F.col("j.period.end"), F.col("period_end"))}),
-        (F.col("period_end") < F.col("period_start"), "end_before_start",
-         F.concat(F.lit("period.start="), F.col("j.period.start"), F.lit(" period.end="), F.col("j.period.end"))),
-    ])
+    return _finish(df, "Encounter")
 
 
 def parse_conditions(bronze: DataFrame) -> DataFrame:
@@ -170,12 +177,7 @@ def parse_conditions(bronze: DataFrame) -> DataFrame:
         parse_timestamp(F.col("j.meta.lastUpdated")).alias("last_updated"),
         "ingest_seq", "source_file", "line_number", "raw", "j",
     )
-    return _finish(df, "Condition", [
-        _missing({"subject": F.col("patient_id"), "code.coding": F.col("codes")}),
-        # abatement/recorded dates are informational: unparseable ones read as null
-        _bad_dates({"meta.lastUpdated": (F.col("j.meta.lastUpdated"), F.col("last_updated")),
-                    "onsetDateTime": (F.col("j.onsetDateTime"), F.col("onset_at"))}),
-    ])
+    return _finish(df, "Condition")
 
 
 def with_unknown_patient(parsed: DataFrame, patient_ids: DataFrame) -> DataFrame:
@@ -190,15 +192,15 @@ def with_unknown_patient(parsed: DataFrame, patient_ids: DataFrame) -> DataFrame
     )
 
 
-def raw_of_quarantined_only(parsed: DataFrame) -> DataFrame:
+def with_raw_of_quarantined_only(parsed: DataFrame) -> DataFrame:
     """`raw` kept on quarantined rows only: silver tables do not store it, so the batch a job
     caches holds the parsed columns instead of every line's JSON (~600 bytes an encounter)."""
     return parsed.withColumn("raw", F.when(F.col("reason").isNotNull(), F.col("raw")))
 
 
-def latest_versions(parsed: DataFrame, resource_type: str, silver_run_id: str) -> DataFrame:
-    """Accepted rows, one per id: greatest last_updated, ties to the one ingested last;
-    shaped exactly like the silver table (the MERGE source)."""
+def to_silver_rows(parsed: DataFrame, resource_type: str, silver_run_id: str) -> DataFrame:
+    """The latest version of each accepted id: greatest last_updated, ties to the one ingested
+    last; shaped exactly like the silver table (the MERGE source)."""
     key = SILVER_KEYS[resource_type]
     order = Window.partitionBy(key).orderBy(
         F.col("last_updated").desc_nulls_last(), F.col("ingest_seq").desc(),
@@ -215,7 +217,7 @@ def latest_versions(parsed: DataFrame, resource_type: str, silver_run_id: str) -
     )
 
 
-def counts(parsed: DataFrame) -> DataFrame:
+def count_outcomes(parsed: DataFrame) -> DataFrame:
     """One-row aggregate: input, accepted, quarantined (and by reason via a map)."""
     return parsed.agg(
         F.count(F.lit(1)).alias("input"),

@@ -17,7 +17,7 @@ needed on Glue (psycopg is not part of Glue 5.0).
 Loads (`upsert`): Spark writes the rows into a per-run staging table, then one transaction
 runs INSERT ... ON CONFLICT (key) DO UPDATE into the target and drops the stage. A failure
 at any point rolls the transaction back, so the target keeps its previous state; the
-stage is dropped in every case.
+stage is dropped in every case. A load is recorded in the run's `Writes` as "postgres.<table>".
 """
 
 from __future__ import annotations
@@ -29,6 +29,8 @@ from dataclasses import dataclass, field
 from typing import Mapping, Sequence
 
 from pyspark.sql import DataFrame, SparkSession
+
+from ..runtime.job import Writes
 
 DRIVER = "org.postgresql.Driver"
 IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
@@ -221,8 +223,8 @@ def leftover_stages(spark: SparkSession, target: JdbcTarget, table: str) -> list
     """Stages of `table` left by runs killed mid-load (any run id). Loads of one pipeline never
     overlap (the workflow and the local runner allow one run at a time), so these are dead."""
     prefix = stage_name(table, "")[: -len("run")]  # "<table>__stage_"
-    rows = query(spark, target, "SELECT table_name FROM information_schema.tables "
-                                f"WHERE table_schema = current_schema() AND left(table_name, {len(prefix)}) = '{prefix}'")
+    rows = query(spark, target, "SELECT table_name FROM information_schema.tables WHERE table_schema = "
+                                f"current_schema() AND left(table_name, {len(prefix)}) = '{prefix}'")
     return [r[0] for r in rows]
 
 
@@ -248,10 +250,10 @@ def merge_sql(table: str, stage: str, columns: Sequence[str], key: Sequence[str]
 
 
 def upsert(spark: SparkSession, target: JdbcTarget, df: DataFrame, table: str, key: Sequence[str],
-           run_id: str, compare: Sequence[str] | None = None) -> int:
+           run_id: str, compare: Sequence[str] | None = None, writes: Writes | None = None) -> int:
     """Load `df` into `table` by key (see the module docstring); returns rows inserted or
-    updated. The stage copies the target's columns (LIKE), so Spark writes typed values
-    into it instead of creating its own column types."""
+    updated, and records the table in `writes`. The stage copies the target's columns (LIKE),
+    so Spark writes typed values into it instead of creating its own column types."""
     stage = stage_name(table, run_id)
     columns = df.columns
     execute(spark, target, [
@@ -262,9 +264,12 @@ def upsert(spark: SparkSession, target: JdbcTarget, df: DataFrame, table: str, k
     try:
         (df.write.format("jdbc").options(**target.spark_options())
          .option("dbtable", stage).option("batchsize", "1000").mode("append").save())
-        return execute(spark, target, [
+        changed = execute(spark, target, [
             merge_sql(table, stage, columns, key, compare),
             f"DROP TABLE {stage}",
         ])[0]
+        if writes is not None:
+            writes.postgres(table)
+        return changed
     finally:
         execute(spark, target, [f"DROP TABLE IF EXISTS {stage}"])

@@ -10,11 +10,18 @@ from urllib.parse import unquote
 
 from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
-
-from .fhir.schemas import LINES
+from pyspark.sql.types import LongType, StringType, StructField, StructType
 
 # <ResourceType>.ndjson or <ResourceType>.<part>.ndjson, optionally .gz (brief: FHIR raw files)
 FHIR_FILE_RE = re.compile(r"^(?P<rt>[A-Z][A-Za-z]*)(?:\.(?P<part>[A-Za-z0-9_-]+))?\.ndjson(?:\.gz)?$")
+
+# raw lines as read_lines returns them
+LINES = StructType([
+    StructField("source_file", StringType()),
+    StructField("file_resource_type", StringType()),  # the kind list_files gave the file
+    StructField("line_number", LongType()),
+    StructField("value", StringType()),
+])
 
 
 @dataclass(frozen=True)

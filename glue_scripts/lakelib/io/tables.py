@@ -5,6 +5,7 @@ Tables are addressed `<catalog>.<database>.<table>`; the catalog (glue_catalog o
 local Hadoop catalog `local` on a laptop) is chosen by the `--catalog` argument alone.
 On Glue the table lands at the database's LocationUri + table name (the GlueCatalog
 default), which is `s3://<zone-bucket>/<table>/` by the platform's layout.
+Every write (append, overwrite, MERGE, create) is recorded in the run's `Writes`.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
-from .args import identifier
+from ..runtime.args import identifier
+from ..runtime.job import Writes
 
 COMMIT_PROPERTY = "glue-lakehouse.commit-id"
 RUN_PROPERTY = "glue-lakehouse.run-id"
@@ -52,12 +54,14 @@ class Table:
 
 
 class Lake:
-    """Table I/O for one job run. Every write carries snapshot properties naming the run."""
+    """Table I/O for one job run. Every write carries snapshot properties naming the run and
+    is recorded in `writes` (the run's record: JobRun.writes)."""
 
-    def __init__(self, spark: SparkSession, catalog: str, run_id: str):
+    def __init__(self, spark: SparkSession, catalog: str, run_id: str, writes: Writes | None = None):
         self.spark = spark
         self.catalog = identifier("catalog", catalog)
         self.run_id = run_id
+        self.writes = writes if writes is not None else Writes()
 
     def table(self, database: str, name: str) -> Table:
         return Table(self.catalog, database, name)
@@ -131,16 +135,35 @@ class Lake:
             .option(f"snapshot-property.{RUN_PROPERTY}", self.run_id)
         )
 
+    def _wrote(self, table: Table) -> None:
+        self.writes.table(table.database, table.name)
+
     def append(self, df: DataFrame, table: Table) -> int:
         """One atomic append; returns the records it added (from the snapshot summary)."""
         commit_id = uuid.uuid4().hex
         self._writer(df, table, commit_id).append()
+        self._wrote(table)
         return int(self._summary(table, commit_id).get("added-records", 0))
+
+    def append_unstored(self, df: DataFrame, table: Table, key: Iterable[str] = (),
+                        source_files: Iterable[str] = ()) -> None:
+        """Append `df` in the table's column order (the rows may carry extra working columns).
+        With a `key`, rows of `source_files` already stored under that key are left out: a run
+        killed after this append but before its ingested-files log re-reads the same files, and
+        must not store their rows twice."""
+        key = list(key)
+        columns = self.read(table).columns
+        rows = df.select(*columns)
+        if key:
+            stored = self.read(table).where(F.col("source_file").isin(list(source_files))).select(*key).distinct()
+            rows = rows.join(stored, key, "left_anti").select(*columns)
+        self.append(rows, table)
 
     def overwrite(self, df: DataFrame, table: Table) -> int:
         """Replace every row in one atomic snapshot; returns the records written."""
         commit_id = uuid.uuid4().hex
         self._writer(df, table, commit_id).overwrite(F.lit(True))
+        self._wrote(table)
         return int(self._summary(table, commit_id).get("added-records", 0))
 
     def replace_all(self, df: DataFrame, table: Table) -> None:
@@ -151,6 +174,7 @@ class Lake:
             return
         self.ensure_namespace(table.database)
         df.writeTo(table.qualified).using("iceberg").create()
+        self._wrote(table)
 
     def _merge(self, df: DataFrame, table: Table, on: str, clauses: str) -> None:
         view = f"merge_source_{uuid.uuid4().hex}"
@@ -159,6 +183,7 @@ class Lake:
             self.spark.sql(f"MERGE INTO {table.sql} t USING {view} s ON {on} {clauses}")
         finally:
             self.spark.catalog.dropTempView(view)
+        self._wrote(table)
 
     def insert_missing(self, df: DataFrame, table: Table, keys: Iterable[str]) -> None:
         """Insert the rows whose keys are not in the table yet (an idempotent append:
@@ -186,8 +211,8 @@ class Lake:
         file), and small files once there are that many. When it rewrote any,
         rewrite_position_delete_files then drops the delete entries that point at no live file
         (Iceberg 1.7.1's own `remove-dangling-deletes` left them in place here). Commits that
-        change no row and, unlike the writes above, carry no run-id snapshot property; only
-        planning when no file qualifies. Returns both procedures' counts."""
+        change no row and, unlike the writes above, carry no run-id snapshot property and are not
+        recorded in `writes`; only planning when no file qualifies. Returns both procedures' counts."""
         name = f"{table.database}.{table.name}"
         data = self._call("rewrite_data_files", name, {"delete-file-threshold": str(delete_file_threshold),
                                                        "min-input-files": str(delete_file_threshold)})

@@ -8,6 +8,7 @@
   (fetched by scripts/fetch-jars.sh).
 
 Scripts pick nothing themselves: `--catalog` names the catalog, this module provides it.
+An entry script's main() is `entrypoint(globals())`: run_entrypoint with its `run` and `ARGS`.
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Iterator, Mapping, Sequence
+from typing import Callable, Iterator, Mapping, Sequence
 
 LOCAL_CATALOG = "local"
 GLUE_CATALOG = "glue_catalog"
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[3]  # glue_scripts/lakelib/runtime/session.py
 JARS_DIR = Path(os.environ.get("LAKEHOUSE_JARS_DIR", REPO_ROOT / ".cache" / "jars"))
 ICEBERG_JAR = "iceberg-spark-runtime-3.5_2.12-1.7.1.jar"
 OPTIONAL_JARS = ("postgresql-42.7.14.jar",)
@@ -91,7 +92,7 @@ def local_spark_session(
         if existing.conf.get(f"spark.sql.catalog.{LOCAL_CATALOG}", None) is None:
             raise RuntimeError(
                 "a SparkSession without the Iceberg catalog 'local' is already running in this "
-                "process; stop it first or build every session with lakelib.session.local_spark_session"
+                "process; stop it first or build every session with lakelib.runtime.session.local_spark_session"
             )
         if existing.conf.get(key, None) == warehouse:
             return existing
@@ -113,7 +114,7 @@ def local_spark_session(
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.adaptive.enabled", "true")
         # Iceberg's Arrow-vectorized Parquet reads crashed this JVM reading raw-JSON tables
-        # (see lakelib.tables.Lake._reader); off for every local read, tests and runner included
+        # (see lakelib.io.tables.Lake._reader); off for every local read, tests and runner included
         .config("spark.sql.iceberg.vectorization.enabled", "false")
         .config("spark.driver.memory", os.environ.get("LAKEHOUSE_DRIVER_MEMORY", "2g"))
         .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
@@ -170,3 +171,12 @@ def run_entrypoint(run, spec, argv: Sequence[str] | None = None) -> None:
     on Glue the job is committed only when run succeeded."""
     with job_session(sys.argv if argv is None else argv, spec) as (spark, args):
         print(json.dumps(run(spark, args), sort_keys=True, default=str))
+
+
+def entrypoint(namespace: Mapping[str, object]) -> Callable[[Sequence[str] | None], None]:
+    """The main() of an entry script: run_entrypoint with the script's module-level `run` and
+    `ARGS`, looked up in its namespace (`globals()`) when main is called, so a test or tool that
+    swaps the module's `run` is honoured."""
+    def main(argv: Sequence[str] | None = None) -> None:
+        run_entrypoint(namespace["run"], namespace["ARGS"], argv)
+    return main

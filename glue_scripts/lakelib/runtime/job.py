@@ -1,0 +1,96 @@
+"""One job run: its arguments, its run id, what it wrote, and the reconciliation of its counts.
+
+Every job starts with `JobRun.start(name, args, spec)` and returns `run.finish(metrics)`:
+metrics checked (input = accepted + quarantined, else ReconciliationError) plus "writes",
+the sorted list of every store the run wrote. The io layer records each write in `run.writes`
+(lakelib.io: tables, jdbc, extracts); jobs never list them by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from dataclasses import dataclass
+from typing import Mapping
+
+from .args import ArgSpec, resolve
+
+# the lake zones whose --<zone>_database / --<zone>_path arguments name where a write landed
+LAKE_ZONES = ("bronze", "silver", "gold")
+POSTGRES = "postgres"
+
+
+class ReconciliationError(RuntimeError):
+    """input != accepted + quarantined: a job lost or invented rows."""
+
+
+def run_id(args: Mapping[str, str | None]) -> str:
+    """The run's id: --run_id (the local runner, tests), else Glue's JOB_RUN_ID, else a new
+    local-<UTC time>-<random> id."""
+    return args.get("run_id") or args.get("JOB_RUN_ID") or (
+        f"local-{dt.datetime.now(dt.timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    )
+
+
+def reconcile(job: str, metrics: dict) -> dict:
+    """`metrics` unchanged when input = accepted + quarantined; ReconciliationError otherwise."""
+    if metrics["input"] != metrics["accepted"] + metrics["quarantined"]:
+        raise ReconciliationError(
+            f"{job}: input {metrics['input']} != accepted {metrics['accepted']} + quarantined "
+            f"{metrics['quarantined']}; metrics: {metrics}"
+        )
+    return metrics
+
+
+def _folder(uri: str) -> str:
+    return uri if uri.endswith("/") else uri + "/"
+
+
+class Writes:
+    """Every store a run wrote: "<zone>.<table>" for an Iceberg table (the zone whose
+    --<zone>_database names the table's database; the database name itself when none does),
+    "postgres.<table>" for a PostgreSQL table, "<zone>:<prefix>" for files under a zone's
+    prefix (the zone whose --<zone>_path is the base URI)."""
+
+    def __init__(self, args: Mapping[str, str | None] | None = None):
+        args = args or {}
+        self._zone_of_database: dict[str, str] = {}
+        self._zone_of_uri: dict[str, str] = {}
+        for zone in LAKE_ZONES:
+            if args.get(f"{zone}_database"):
+                self._zone_of_database.setdefault(str(args[f"{zone}_database"]), zone)
+            if args.get(f"{zone}_path"):
+                self._zone_of_uri.setdefault(_folder(str(args[f"{zone}_path"])), zone)
+        self._done: set[str] = set()
+
+    def table(self, database: str, name: str) -> None:
+        self._done.add(f"{self._zone_of_database.get(database, database)}.{name}")
+
+    def postgres(self, table: str) -> None:
+        self._done.add(f"{POSTGRES}.{table}")
+
+    def prefix(self, base_uri: str, prefix: str) -> None:
+        self._done.add(f"{self._zone_of_uri.get(_folder(base_uri), base_uri)}:{prefix}")
+
+    def sorted(self) -> list[str]:
+        return sorted(self._done)
+
+
+@dataclass
+class JobRun:
+    job: str  # e.g. fhir.bronze, for messages
+    args: dict[str, str | None]  # resolved against the job's ArgSpec (names without dashes)
+    run_id: str
+    writes: Writes
+
+    @classmethod
+    def start(cls, job: str, args: Mapping[str, object], spec: ArgSpec) -> "JobRun":
+        a = resolve(args, spec)
+        return cls(job, a, run_id(a), Writes(a))
+
+    def reconcile(self, metrics: dict) -> dict:
+        return reconcile(self.job, metrics)
+
+    def finish(self, metrics: dict) -> dict:
+        """What run(spark, args) returns: the reconciled metrics plus "writes"."""
+        return {**self.reconcile(metrics), "writes": self.writes.sorted()}
