@@ -27,7 +27,7 @@ def fake_jobs(monkeypatch, calls: list, fail: str | None = None):
             calls.append((job.name, dict(args)))
             if job.name == fail:
                 raise ValueError(f"boom in {job.name}")
-            return {"input": 10, "accepted": 8, "quarantined": 2}
+            return {"input": 10, "accepted": 8, "quarantined": 2, "writes": []}
         return run
 
     monkeypatch.setattr(executor, "load_script", load)
@@ -91,6 +91,21 @@ def test_unreconciled_counts_fail_the_job():
         executor.check_result(job, {"input": 10, "accepted": 8, "quarantined": 1})
     with pytest.raises(RuntimeError, match="expected a dict with integer input, accepted and quarantined"):
         executor.check_result(job, {"rows": 3})
+
+
+def test_a_job_writing_what_its_declaration_does_not_name_fails_as_iam_would_on_aws():
+    job = parse_pipeline({"name": "p", "jobs": [{"name": "a", "script": "fhir/bronze.py", "writes": [
+        {"zone": "silver", "tables": ["patients"], "prefixes": ["exports/"]}]}]}).jobs[0]
+    ok = {"input": 1, "accepted": 1, "quarantined": 0}
+    declared = ["silver.patients", "silver:exports/"]
+    assert executor.check_result(job, {**ok, "writes": declared})["writes"] == declared
+    assert executor.check_result(job, {**ok, "writes": []})["writes"] == []  # nothing new: nothing written
+    with pytest.raises(RuntimeError, match=r"p.a: wrote \['gold.patients', 'postgres.patients'\], which its "
+                                           r"declaration \(p.yaml writes\) does not name; declared: "
+                                           r"\['silver.patients', 'silver:exports/'\]"):
+        executor.check_result(job, {**ok, "writes": ["silver.patients", "gold.patients", "postgres.patients"]})
+    with pytest.raises(RuntimeError, match="returned no 'writes' list"):
+        executor.check_result(job, ok)
 
 
 def test_skipped_downstream_follows_the_dag_not_the_file_order():

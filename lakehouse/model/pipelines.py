@@ -74,6 +74,12 @@ class JobSpec:
         used = {a.zone for a in self.reads + self.writes}
         return tuple(z for z in ZONES if z in used)
 
+    def declared_writes(self) -> frozenset[str]:
+        """What the job may write, in the form its run reports (lakelib.runtime.job): `<zone>.<table>`,
+        `postgres.<table>`, and `<zone>:<prefix>` for object prefixes."""
+        return frozenset({f"{a.zone}.{t}" for a in self.writes for t in a.tables}
+                         | {f"{a.zone}:{p}" for a in self.writes for p in a.prefixes})
+
     def settings_for(self, stack: str) -> dict[str, Any]:
         return {**self.settings, **self.stacks.get(stack, {})}
 

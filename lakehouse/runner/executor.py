@@ -152,6 +152,14 @@ def check_result(job: JobSpec, result: Any) -> dict:
     if result["input"] != result["accepted"] + result["quarantined"]:
         raise RuntimeError(f"{job.key}: input {result['input']} != accepted {result['accepted']} + "
                            f"quarantined {result['quarantined']}")
+    # On AWS the job's role only allows what its declaration names: fail here the way IAM would there.
+    writes = result.get("writes")
+    if not isinstance(writes, list):
+        raise RuntimeError(f"{job.key}: run() returned no 'writes' list (lakelib.runtime.job records every write)")
+    undeclared = sorted(set(writes) - job.declared_writes())
+    if undeclared:
+        raise RuntimeError(f"{job.key}: wrote {undeclared}, which its declaration ({job.pipeline}.yaml writes) "
+                           f"does not name; declared: {sorted(job.declared_writes())}")
     return result
 
 
