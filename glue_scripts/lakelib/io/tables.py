@@ -73,8 +73,10 @@ class Lake:
     def ensure_table(self, table: Table, schema: StructType | str,
                      properties: Mapping[str, str] | None = None) -> None:
         """CREATE NAMESPACE/TABLE IF NOT EXISTS; never drops or replaces anything. `schema` is a
-        StructType or a DDL column list ("a string, b bigint")."""
+        StructType or a DDL column list ("a string, b bigint"). Recorded in `writes`: a job that may
+        create a table needs its role to allow writing it, as a job that commits to it does."""
         self.ensure_namespace(table.database)
+        self._wrote(table)
         columns = schema if isinstance(schema, str) else ", ".join(
             f"`{f.name}` {f.dataType.simpleString()}" for f in schema.fields)
         props = {**DEFAULT_PROPERTIES, **(properties or {})}
