@@ -4,7 +4,7 @@ Four CSV feeds (locations, climate, health, hospital; schemas.FEEDS) are parsed 
 lines, typed and validated with Spark expressions only (no Python UDFs), corrected where the
 source system's rules say so (rules.py), and split into accepted rows (loaded into
 PostgreSQL), quarantined rows (with every reason) and correction audit rows.
-docs/climate-pipeline.md describes the rules; each rule has a test in tests/test_climate_rules.py.
+docs/climate-pipeline.md describes the rules; each rule has a test in tests/glue_scripts/test_climate_rules.py.
 
 Row shape after `parse_lines` + `validate`:
   typed columns of the feed | _source_file | _source_line | _raw (struct of the raw strings)

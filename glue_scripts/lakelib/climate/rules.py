@@ -1,7 +1,7 @@
 """Climate-health rules as data: what each field kind accepts, the value rules that reject a
 well-typed row, the corrections the source system applies instead of rejecting, and which
 feeds must name a known location. ingest.validate applies them (docs/climate-pipeline.md;
-each rule has a test in tests/test_climate_rules.py)."""
+each rule has a test in tests/glue_scripts/test_climate_rules.py)."""
 
 from __future__ import annotations
 
