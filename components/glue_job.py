@@ -2,7 +2,9 @@
 
 What the component creates for a job declared in pipelines/<name>.yaml:
 - an IAM role only Glue (for this account) can assume, with one inline policy generated
-  by lakehouse.model.iam.job_role_policy from what the job declares it reads and writes;
+  by lakehouse.model.iam.job_role_policy from what the job declares it reads and writes,
+  built from names only (the lake key by its alias), so `pulumi preview` knows it and the
+  policy pack judges it there;
 - its script in the scripts bucket under a key carrying the script's content hash;
 - its CloudWatch log groups, created up front with the lake key and the stack's retention
   so that Glue never creates one without them: the continuous-logging group, the same name
@@ -15,6 +17,10 @@ What the component creates for a job declared in pipelines/<name>.yaml:
 
 Jobs declaring `connection: true` get `connections`, --connection_name and the connection's
 extra IAM statements from the program (GlueRdsConnection); without them the job is refused.
+The statements come in two parts (ExtraStatements): those known from names join the job's own
+policy; those naming ids AWS assigns on creation (the RDS-managed secret, subnets, security
+group, VPC) go into a second inline policy, `<name>-connection-policy`, unknown at a first
+preview and judged by the pack once those resources exist.
 """
 
 from __future__ import annotations
@@ -30,12 +36,11 @@ import pulumi_aws as aws
 
 from lakehouse.model.config import JobSettings
 from lakehouse.model.errors import Problems
-from lakehouse.model.platform import deployed_arguments
-from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR, JobSpec
-
+from lakehouse.model.iam import JobGrant, document, glue_trust_policy, job_log_groups, job_role_policy
 from lakehouse.model.names import AwsContext, JobNames
 from lakehouse.model.packaging import script_key
-from lakehouse.model.iam import JobGrant, glue_trust_policy, job_log_groups, job_role_policy
+from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR, JobSpec
+from lakehouse.model.platform import deployed_arguments
 
 TYPE = "glue-lakehouse:components:GlueJob"
 FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR")
@@ -49,6 +54,19 @@ def failure_event_pattern(job_name: str) -> dict:
         "detail-type": ["Glue Job State Change"],
         "detail": {"jobName": [job_name], "state": list(FAILURE_STATES)},
     }
+
+
+@dataclass(frozen=True)
+class ExtraStatements:
+    """IAM statements a job needs for something it uses (the JDBC connection), by when they are known.
+
+    known: built from names only; they join the job's own policy and are judged at preview.
+    resolved: they name ids AWS assigns on creation; the role's second policy
+    (`<job>-connection-policy`), known once those resources exist.
+    """
+
+    known: Sequence[dict] = ()
+    resolved: Optional[pulumi.Input[list]] = None
 
 
 @dataclass(frozen=True)
@@ -67,7 +85,7 @@ class GlueJobArgs:
     log_retention_days: int
     script_path: Optional[Path] = None  # default glue_scripts/<job.script>
     connections: Sequence[pulumi.Input[str]] = ()  # Glue connection names (jobs with connection: true)
-    extra_statements: Optional[pulumi.Input[list]] = None  # IAM statements the connection needs
+    extra_statements: Optional[ExtraStatements] = None  # IAM statements the connection needs
     protect: bool = False  # prod: log group deletion protection
 
 
@@ -98,13 +116,18 @@ def job_grant(args: GlueJobArgs, script: str) -> JobGrant:
         temp_prefix=n.temp_prefix,
         spark_ui_prefix=n.spark_ui_prefix if args.settings.spark_ui else None,
         log_groups=job_log_groups(n.log_group, args.security_configuration, n.role),
+        key_alias=n.lake_key_alias,
     )
 
 
-def role_policy_json(args: GlueJobArgs, script: str, key_arn: str, extra: Optional[list]) -> str:
-    doc = job_role_policy(args.aws, job_grant(args, script), key_arn)
-    doc["Statement"].extend(extra or [])
-    return json.dumps(doc)
+def role_policy_json(args: GlueJobArgs, script: str) -> str:
+    """The job's own policy: names only, known at preview."""
+    known = args.extra_statements.known if args.extra_statements else ()
+    return json.dumps(job_role_policy(args.aws, job_grant(args, script), *known))
+
+
+def resolved_policy_json(statements: Sequence[dict]) -> str:
+    return json.dumps(document(*statements))
 
 
 class GlueJob(pulumi.ComponentResource):
@@ -144,7 +167,7 @@ class GlueJob(pulumi.ComponentResource):
             security_configuration=args.security_configuration,
             connections=list(args.connections) or None,
             # runnable once its permissions, script and log groups exist
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy, self.script, *self.log_groups]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.policies, self.script, *self.log_groups]),
         )
         self._failure_alert(name, args)
         self.name = self.job.name
@@ -160,15 +183,19 @@ class GlueJob(pulumi.ComponentResource):
         return pulumi.Output.from_input(args.connections[0]).apply(lambda name: defaults(connection_name=name))
 
     def _role(self, name: str, args: GlueJobArgs, script: str) -> None:
-        """The job's own role: Glue-only trust, one inline policy from what the job declares."""
+        """The job's own role: Glue-only trust, an inline policy from what the job declares, and a
+        second one for the statements of its connection that name AWS-assigned ids."""
         child = pulumi.ResourceOptions(parent=self)
         self.role = aws.iam.Role(f"{name}-role", name=args.names.role, description=f"Glue job {args.names.job}",
                                  assume_role_policy=json.dumps(glue_trust_policy(args.aws)), opts=child)
-        self.policy = aws.iam.RolePolicy(
-            f"{name}-policy", role=self.role.id,
-            policy=pulumi.Output.all(args.kms_key_arn, args.extra_statements).apply(
-                lambda v: role_policy_json(args, script, v[0], v[1])),
-            opts=child)
+        self.policy = aws.iam.RolePolicy(f"{name}-policy", role=self.role.id, policy=role_policy_json(args, script),
+                                         opts=child)
+        self.policies = [self.policy]
+        extra = args.extra_statements
+        if extra is not None and extra.resolved is not None:
+            self.policies.append(aws.iam.RolePolicy(
+                f"{name}-connection-policy", role=self.role.id,
+                policy=pulumi.Output.from_input(extra.resolved).apply(resolved_policy_json), opts=child))
 
     def _log_groups(self, name: str, args: GlueJobArgs) -> None:
         groups = job_log_groups(args.names.log_group, args.security_configuration, args.names.role)

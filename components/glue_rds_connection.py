@@ -20,16 +20,18 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass
-from typing import Mapping, Optional
+from typing import Callable, Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
+from pulumi.runtime.rpc import unwrap_rpc_secret
 
 from lakehouse.model.config import DatabaseSettings, NetworkSettings
 from lakehouse.model.errors import Problems
-from lakehouse.model.iam import connection_job_statements
+from lakehouse.model.iam import connection_name_statements, connection_resource_statements
 from lakehouse.model.names import AwsContext, endpoint_service_name
 
+from .glue_job import ExtraStatements
 
 TYPE = "glue-lakehouse:components:GlueRdsConnection"
 POSTGRES_PORT = 5432
@@ -69,9 +71,37 @@ def jdbc_url(endpoint: str, database: str) -> str:
     return f"jdbc:postgresql://{endpoint}/{database}"
 
 
-def connection_properties(url: str, secret_arn: str) -> dict[str, str]:
+def connection_properties(url: pulumi.Input[str], secret_arn: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
     """Glue JDBC connection properties: TLS enforced, credentials only through Secrets Manager."""
     return {"JDBC_CONNECTION_URL": url, "JDBC_ENFORCE_SSL": "true", "SECRET_ID": secret_arn}
+
+
+def per_key_connection_properties(
+    properties: Mapping[str, pulumi.Input[str]],
+) -> Callable[[pulumi.ResourceTransformArgs], Optional[pulumi.ResourceTransformResult]]:
+    """A resource transform giving the engine `connectionProperties` member by member.
+
+    pulumi-aws wraps connection_properties in one secret Output (Output.secret of the map): when
+    any member is unknown, the RDS endpoint in the URL and the RDS-managed secret's ARN at a
+    first preview, the whole map is unknown and the policy pack cannot see JDBC_ENFORCE_SSL.
+    Handed over member by member, the map is known with unknown members, JDBC_ENFORCE_SSL among
+    the known ones. Members that are not plain strings stay secrets, as pulumi-aws has them.
+    When every member is known (`pulumi up`, the SDK's mocks) the transform changes nothing.
+    """
+    members = {k: v if isinstance(v, str) else pulumi.Output.secret(v) for k, v in properties.items()}
+
+    def transform(args: pulumi.ResourceTransformArgs) -> Optional[pulumi.ResourceTransformResult]:
+        if _all_known_strings(args.props.get("connectionProperties")):
+            return None
+        return pulumi.ResourceTransformResult(props={**args.props, "connectionProperties": dict(members)},
+                                              opts=args.opts)
+
+    return transform
+
+
+def _all_known_strings(value: object) -> bool:
+    value = unwrap_rpc_secret(value)  # a secret map arrives wrapped
+    return isinstance(value, Mapping) and all(isinstance(v, str) for v in value.values())
 
 
 class GlueRdsConnection(pulumi.ComponentResource):
@@ -133,13 +163,14 @@ class GlueRdsConnection(pulumi.ComponentResource):
             self._existing_database()
 
         self.jdbc_url = self.db_endpoint.apply(lambda e: jdbc_url(e, args.database.name))
+        self.physical_name = f"{base}-postgres"
+        properties = connection_properties(self.jdbc_url, self.secret_arn)
         self.connection = aws.glue.Connection(
             name,
-            name=f"{base}-postgres",
+            name=self.physical_name,
             description=f"JDBC to PostgreSQL database {args.database.name} (TLS, credentials from Secrets Manager)",
             connection_type="JDBC",
-            connection_properties=pulumi.Output.all(self.jdbc_url, self.secret_arn).apply(
-                lambda v: connection_properties(v[0], v[1])),
+            connection_properties=properties,
             physical_connection_requirements={
                 "subnet_id": self.subnet_ids[0],
                 "availability_zone": self.connection_availability_zone,
@@ -147,7 +178,8 @@ class GlueRdsConnection(pulumi.ComponentResource):
             },
             tags=dict(args.tags),
             # usable once created: routes to S3 / Secrets Manager and the group rules exist
-            opts=pulumi.ResourceOptions(parent=self, depends_on=self._rules + self._endpoints),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._rules + self._endpoints,
+                                        transforms=[per_key_connection_properties(properties)]),
         )
         self.connection_name = self.connection.name
         self.register_outputs({
@@ -161,14 +193,20 @@ class GlueRdsConnection(pulumi.ComponentResource):
 
     # --- policy for jobs using the connection --------------------------------------------
 
-    def job_statements(self, ctx: AwsContext) -> pulumi.Output[list[dict]]:
-        """IAM statements a job role needs to run with this connection (lakehouse.model.iam)."""
-        return pulumi.Output.all(
-            self.secret_arn, self.secret_kms_key_arn, self.vpc_id, self.subnet_ids[0],
-            self.glue_security_group.id, self.connection.name,
-        ).apply(lambda v: connection_job_statements(
-            ctx, secret_arn=v[0], secret_kms_key_arn=v[1], vpc_id=v[2], subnet_ids=[v[3]],
-            security_group_ids=[v[4]], connection_name=v[5]))
+    def job_statements(self, ctx: AwsContext) -> ExtraStatements:
+        """IAM statements a job role needs to run with this connection (lakehouse.model.iam), by
+        when they are known: from the connection's name (at preview), and those naming the secret,
+        subnet, security group and VPC, whose ids AWS assigns when it creates them (the secret and
+        the VPC are known at preview only when both come from configuration; the Glue security
+        group is always made here)."""
+        return ExtraStatements(
+            known=connection_name_statements(ctx, self.physical_name),
+            resolved=pulumi.Output.all(
+                self.secret_arn, self.secret_kms_key_arn, self.vpc_id, self.subnet_ids[0],
+                self.glue_security_group.id,
+            ).apply(lambda v: connection_resource_statements(
+                ctx, secret_arn=v[0], secret_kms_key_arn=v[1], vpc_id=v[2], subnet_ids=[v[3]],
+                security_group_ids=[v[4]])))
 
     # --- network ------------------------------------------------------------------------
 
@@ -186,7 +224,8 @@ class GlueRdsConnection(pulumi.ComponentResource):
         self.vpc_id = vpc.id
         self.vpc_cidr = vpc.cidr_block
         # Deny everything on the default group: nothing here should ever use it.
-        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, tags=self._tags(f"{base}-default-unused"), opts=child)
+        aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, tags=self._tags(f"{base}-default-unused"),
+                                     opts=child)
         azs = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
         az_names = azs.names.apply(_two_zones)
         self.route_table = aws.ec2.RouteTable(
@@ -352,7 +391,8 @@ def _two_zones(names: Optional[list[str]]) -> list[str]:
 
 def _subnet_in_vpc(subnet_id: str, subnet_vpc: str, vpc_id: str, zone: str) -> str:
     if subnet_vpc != vpc_id:
-        raise ValueError(f"glue-lakehouse:subnetIds: subnet {subnet_id} is in {subnet_vpc}; allowed: subnets of vpcId {vpc_id}")
+        raise ValueError(f"glue-lakehouse:subnetIds: subnet {subnet_id} is in {subnet_vpc}; "
+                         f"allowed: subnets of vpcId {vpc_id}")
     return zone
 
 

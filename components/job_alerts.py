@@ -15,8 +15,8 @@ from typing import Optional, Sequence
 import pulumi
 import pulumi_aws as aws
 
-from lakehouse.model.names import AwsContext
 from lakehouse.model.iam import alerts_topic_policy
+from lakehouse.model.names import AwsContext
 
 TYPE = "glue-lakehouse:components:JobAlerts"
 
@@ -40,10 +40,12 @@ class JobAlerts(pulumi.ComponentResource):
         self.topic = aws.sns.Topic(name, name=args.topic_name, display_name=f"{args.topic_name} (Glue job failures)",
                                    kms_master_key_id=args.kms_key_arn, opts=child)
         rule_arns = [args.aws.arn("events", f"rule/{r}") for r in args.rule_names]
+        # The document names the topic by the ARN its name gives (known at preview, so the policy
+        # pack judges it there); `arn` ties the policy to the topic resource itself.
+        topic_arn = args.aws.arn("sns", args.topic_name)
         self.policy = aws.sns.TopicPolicy(
             f"{name}-policy", arn=self.topic.arn,
-            policy=self.topic.arn.apply(lambda arn: json.dumps(alerts_topic_policy(args.aws, arn, rule_arns))),
-            opts=child)
+            policy=json.dumps(alerts_topic_policy(args.aws, topic_arn, rule_arns)), opts=child)
         self.subscription: Optional[aws.sns.TopicSubscription] = None
         if args.email:
             self.subscription = aws.sns.TopicSubscription(

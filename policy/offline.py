@@ -4,46 +4,42 @@
     python -m policy.offline --state export.json           # `pulumi stack export` of real state
     python -m policy.offline --state export.json --stack prod --config policy/config.prod.json
 
-The policies are the pack's own Policy objects, called through pulumi-policy's own argument
-types (ResourceValidationArgs, StackValidationArgs, PolicyResource, PolicyResourceOptions),
-with what the engine would add: schema defaults in each policy's config, enforcement levels
-from the `--policy-pack-config` JSON, resource inputs for resource policies and resource
-state for stack policies, and properties wrapped in the SDK's unknown-checking proxies.
-It never imports policy/__main__.py (constructing PolicyPack starts a server and blocks).
-Exit status: 0 clean or advisory only, 1 a mandatory violation, 2 bad input.
+The pack runs as the Pulumi CLI runs it: its own process (`python -u -m pulumi.policy <engine
+address> policy/`, which builds the PolicyPack of policy/__main__.py and serves the analyzer gRPC
+protocol), spoken to with the messages the engine sends (the pulumi SDK's analyzer_pb2):
+GetAnalyzerInfo, Configure with each policy's enforcement level and config (the
+`--policy-pack-config` JSON, validated against each policy's schema, with the schema defaults
+filled in, as the engine does), Analyze with each resource's inputs, AnalyzeStack with every
+resource's state, parent and (property) dependencies. Only the pack's own server runs policies.
+Exit status: 0 clean or advisory only, 1 a mandatory violation, 2 bad input (stack, config, state).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
+import atexit
 import json
+import select
+import subprocess
 import sys
+import tempfile
+import threading
 from dataclasses import dataclass, field
-from inspect import isawaitable
 from pathlib import Path
 from typing import Any, Iterable, Mapping, Sequence
 
-from pulumi_policy import (
-    EnforcementLevel,
-    Policy,
-    PolicyCustomTimeouts,
-    PolicyResource,
-    PolicyResourceOptions,
-    ResourceValidationArgs,
-    ResourceValidationPolicy,
-    StackValidationArgs,
-    StackValidationPolicy,
-)
-from pulumi_policy.deserialize import SPECIAL_SECRET_SIG, SPECIAL_SIG_KEY, deserialize_properties
-from pulumi_policy.policy import _NotApplicableError
-from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError, unknown_checking_proxy
+from pulumi_policy import EnforcementLevel, Policy, ResourceValidationPolicy, StackValidationPolicy
 
 from policy.lakehouse_policies import DEFAULT_ENFORCEMENT, all_policies
 from policy.lakehouse_policies._common import stack_of
 
 POLICY_DIR = Path(__file__).resolve().parent
 LEVELS = {level.value: level for level in EnforcementLevel}
+# The property-value encoding the engine uses (and a state export holds): an unknown value, and a
+# secret ({SECRET_SIG_KEY: SECRET_SIG, "value": ...}; no "value" in an export without --show-secrets).
+UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
+SECRET_SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 
 
 class OfflineError(ValueError):
@@ -80,8 +76,8 @@ def _hide_ciphertexts(value: Any) -> Any:
     """Secrets in a state export without --show-secrets are ciphertexts: make them unknown
     (the SDK raises UnknownValueError on access, like a value not known during preview)."""
     if isinstance(value, dict):
-        if value.get(SPECIAL_SIG_KEY) == SPECIAL_SECRET_SIG and "value" not in value:
-            return UNKNOWN_STRING_VALUE
+        if value.get(SECRET_SIG_KEY) == SECRET_SIG and "value" not in value:
+            return UNKNOWN
         return {k: _hide_ciphertexts(v) for k, v in value.items()}
     if isinstance(value, list):
         return [_hide_ciphertexts(v) for v in value]
@@ -239,76 +235,154 @@ class Violation:
     message: str
 
 
-def _opts(r: Resource) -> PolicyResourceOptions:
-    return PolicyResourceOptions(
-        protect=False, ignore_changes=[], delete_before_replace=None, aliases=[],
-        custom_timeouts=PolicyCustomTimeouts(0, 0, 0), additional_secret_outputs=[], parent=r.parent)
+class PackServer:
+    """The pack's analyzer process and a gRPC client speaking to it as the engine does.
+
+    Started as the CLI's python policy shim starts a pack: `python -u -m pulumi.policy <engine
+    address> <pack dir>`; the pack prints its port. No engine listens here: the pack is given an
+    address nothing serves, which it needs only for log messages the offline run does not read.
+    """
+
+    def __init__(self, pack_dir: Path = POLICY_DIR, python: str = sys.executable):
+        import grpc
+        from google.protobuf import empty_pb2
+        from pulumi.runtime.proto import analyzer_pb2_grpc
+
+        self._stderr = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen([python, "-u", "-m", "pulumi.policy", "127.0.0.1:1", str(pack_dir)],
+                                      cwd=pack_dir, stdout=subprocess.PIPE, stderr=self._stderr, text=True)
+        try:
+            ready, _, _ = select.select([self._proc.stdout], [], [], 120)
+            line = self._proc.stdout.readline().strip() if ready else ""
+            if not line.isdigit():
+                raise OfflineError(f"the policy pack did not start (no port on stdout): {self._tail()}")
+            self._channel = grpc.insecure_channel(f"127.0.0.1:{line}", options=[
+                ("grpc.max_receive_message_length", 256 << 20), ("grpc.max_send_message_length", 256 << 20)])
+            grpc.channel_ready_future(self._channel).result(timeout=60)
+            self.stub = analyzer_pb2_grpc.AnalyzerStub(self._channel)
+            info = self.stub.GetAnalyzerInfo(empty_pb2.Empty())
+        except BaseException:
+            self.close()
+            raise
+        self.name = info.name
+        self.policy_names = [p.name for p in info.policies]
+
+    def _tail(self) -> str:
+        self._stderr.seek(0)
+        return self._stderr.read().decode(errors="replace")[-2000:]
+
+    def close(self) -> None:
+        channel = getattr(self, "_channel", None)
+        if channel is not None:
+            channel.close()
+        if self._proc.poll() is None:
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+        self._stderr.close()
 
 
-def _props(values: Mapping[str, Any]) -> Mapping[str, Any]:
-    return unknown_checking_proxy(deserialize_properties(json.loads(json.dumps(values, default=str))))
+_SERVER: PackServer | None = None
+_SERVER_LOCK = threading.Lock()  # one Configure + Analyze sequence at a time: the server holds the config
 
 
-def _run(validate, args, report, secrets: frozenset[str] = frozenset()) -> str | None:
-    """Call a validation like the engine does; the reason when it could not run."""
-    try:
-        result = validate(args, report)
-        if isawaitable(result):
-            asyncio.run(result)
-    except UnknownValueError as e:
-        if e.props and e.props[0] in secrets:
-            return (f"{'.'.join(e.props)} is a secret in the state file; export with "
-                    "`pulumi stack export --show-secrets` to check it")
-        return e.message
-    except _NotApplicableError:
-        return None
-    return None
+def _pack_server() -> PackServer:
+    """The pack's server, started on first use and stopped when the process exits."""
+    global _SERVER
+    if _SERVER is None or _SERVER._proc.poll() is not None:
+        _SERVER = PackServer()
+        atexit.register(_SERVER.close)
+    return _SERVER
+
+
+def _struct(values: Mapping[str, Any]):
+    from google.protobuf import struct_pb2
+
+    s = struct_pb2.Struct()
+    s.update(json.loads(json.dumps(dict(values), default=str)))
+    return s
+
+
+def _analyzer_resource(cls, r: Resource, props: Mapping[str, Any], **extra):
+    from pulumi.runtime.proto import analyzer_pb2 as proto
+
+    return cls(type=r.type, properties=_struct(props), urn=r.urn, name=r.name,
+               options=proto.AnalyzerResourceOptions(parent=r.parent or ""), **extra)
+
+
+_CANNOT_RUN = "can't run policy "
+_DURING_PREVIEW = " during preview: "
+
+
+def _not_evaluated(message: str, r: Resource | None) -> str:
+    """The reason of the pack's "can't run policy ... during preview: <reason>" diagnostic."""
+    reason = message.partition(_DURING_PREVIEW)[2].strip() or message.strip()
+    path = reason.partition(" value at .")[2].partition(" can't be known")[0]
+    if r is not None and path and path.split(".")[0] in r.secret_keys:
+        return (f"not evaluated: {path} is a secret in the state file; export with "
+                "`pulumi stack export --show-secrets` to check it")
+    return f"not evaluated: {reason}"
 
 
 def evaluate(resources: Sequence[Resource], pack_config: Mapping[str, Any] | None,
              policies: Sequence[Policy] | None = None) -> list[Violation]:
-    """Every violation (and unevaluable policy, as advisory) of `policies` on `resources`."""
-    configured = configure(list(policies if policies is not None else all_policies()), pack_config)
+    """Every violation (and unevaluable policy, as advisory) of `policies` (default: the whole
+    pack) on `resources`, as the pack's own analyzer server reports them."""
+    from pulumi.runtime.proto import analyzer_pb2 as proto
+
+    configured = {c.policy.name: c for c in configure(list(policies if policies is not None else all_policies()),
+                                                      pack_config)}
+    order = {name: i for i, name in enumerate(configured)}
     by_urn = {r.urn: r for r in resources}
-    out: list[Violation] = []
+    index = {r.urn: i for i, r in enumerate(resources)}
+    to_level = {proto.ADVISORY: "advisory", proto.MANDATORY: "mandatory", proto.REMEDIATE: "mandatory",
+                proto.DISABLED: "disabled"}
+    found: list[tuple[tuple[int, int], Violation]] = []
 
-    def emit(c: Configured, r: Resource | None, message: str, level: EnforcementLevel | None = None) -> None:
-        lvl = level or c.level
-        if lvl == EnforcementLevel.REMEDIATE:
-            lvl = EnforcementLevel.MANDATORY  # a violation left after remediation blocks, like the engine
-        out.append(Violation(
-            policy=c.policy.name, level=lvl.value,
-            severity=c.policy.severity.value if c.policy.severity else "",
-            urn=r.urn if r else "", resource_type=r.type if r else "", resource_name=r.name if r else "",
-            message=message))
+    def collect(diagnostics, r: Resource | None) -> None:
+        for d in diagnostics:
+            c = configured.get(d.policyName)
+            if c is None:
+                continue  # not asked for: disabled in the server, never reported
+            target = r if r is not None else by_urn.get(d.urn) if d.urn else None
+            if d.message.startswith(_CANNOT_RUN):
+                level, message = "advisory", _not_evaluated(d.message, r)
+            else:
+                level, message = to_level[d.enforcementLevel], d.message.partition("\n")[2]
+            second = index[r.urn] if r is not None else len(found)
+            found.append(((order[c.policy.name], second), Violation(
+                policy=c.policy.name, level=level, severity=c.policy.severity.value if c.policy.severity else "",
+                urn=target.urn if target else "", resource_type=target.type if target else "",
+                resource_name=target.name if target else "", message=message)))
 
-    active = [c for c in configured if c.level != EnforcementLevel.DISABLED]
-    inputs = {r.urn: _props(r.inputs) for r in resources}  # read-only proxies, shared by the policies
-    for c in active:
-        if isinstance(c.policy, ResourceValidationPolicy):
+    with _SERVER_LOCK:
+        server = _pack_server()
+        unknown = sorted(set(configured) - set(server.policy_names))
+        if unknown:
+            raise OfflineError(f"policies not in the pack {server.name}: {unknown}")
+        server.stub.Configure(proto.ConfigureAnalyzerRequest(policyConfig={
+            name: proto.PolicyConfig(enforcementLevel=getattr(proto, c.level.value.upper()),
+                                     properties=_struct(c.config))
+            if (c := configured.get(name)) else proto.PolicyConfig(enforcementLevel=proto.DISABLED)
+            for name in server.policy_names}))
+        active = [c for c in configured.values() if c.level != EnforcementLevel.DISABLED]
+        if any(isinstance(c.policy, ResourceValidationPolicy) for c in active):
             for r in resources:
-                if r.type.startswith("pulumi:"):
-                    continue  # stack and provider resources carry no AWS settings
-                args = ResourceValidationArgs(r.type, inputs[r.urn], r.urn, r.name, _opts(r), None,
-                                              dict(c.config), {})
-                reason = _run(c.policy.validate, args, lambda msg, urn=None, c=c, r=r: emit(c, r, msg), r.secret_keys)
-                if reason:
-                    emit(c, r, f"not evaluated: {reason}", EnforcementLevel.ADVISORY)
-        elif isinstance(c.policy, StackValidationPolicy):
-            policy_resources = {r.urn: PolicyResource(r.type, _props(r.stack_props), r.urn, r.name, _opts(r), None,
-                                                      None, [], {}) for r in resources}
-            for r in resources:
-                pr = policy_resources[r.urn]
-                pr.parent = policy_resources.get(r.parent) if r.parent else None
-                pr.dependencies = [policy_resources[d] for d in r.dependencies if d in policy_resources]
-                pr.property_dependencies = {k: [policy_resources[d] for d in v if d in policy_resources]
-                                            for k, v in r.property_dependencies.items()}
-            args = StackValidationArgs(list(policy_resources.values()), dict(c.config), {})
-            reason = _run(c.policy.validate, args,
-                          lambda msg, urn=None, c=c: emit(c, by_urn.get(urn) if urn else None, msg))
-            if reason:
-                emit(c, None, f"not evaluated: {reason}", EnforcementLevel.ADVISORY)
-    return out
+                if not r.type.startswith("pulumi:"):  # stack and provider resources carry no AWS settings
+                    collect(server.stub.Analyze(_analyzer_resource(proto.AnalyzeRequest, r, r.inputs)).diagnostics, r)
+        if any(isinstance(c.policy, StackValidationPolicy) for c in active):
+            request = proto.AnalyzeStackRequest(resources=[_analyzer_resource(
+                proto.AnalyzerResource, r, r.stack_props, parent=r.parent or "", dependencies=r.dependencies,
+                propertyDependencies={k: proto.AnalyzerPropertyDependencies(urns=v)
+                                      for k, v in r.property_dependencies.items()})
+                for r in resources])
+            collect(server.stub.AnalyzeStack(request).diagnostics, None)
+    return [v for _, v in sorted(found, key=lambda item: item[0])]
 
 
 def mandatory(violations: Iterable[Violation]) -> list[Violation]:
@@ -348,6 +422,22 @@ def _stack_from_resources(resources: Sequence[Resource]) -> str:
     return stacks.pop()
 
 
+def _program(stack: str) -> list[Any]:
+    """What the program registers for `stack` under the SDK's mocks; OfflineError for a stack
+    without a Pulumi.<stack>.yaml or with a configuration the program refuses."""
+    import pulumi
+
+    from lakehouse.model.errors import ConfigError
+    from lakehouse.offline import evaluate_stack
+
+    try:
+        return evaluate_stack(stack)
+    except ConfigError as e:
+        raise OfflineError(f"stack {stack}: {e}") from None
+    except (pulumi.ConfigMissingError, pulumi.ConfigTypeError) as e:
+        raise OfflineError(f"stack {stack}: Pulumi.{stack}.yaml: {e}") from None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m policy.offline", description=__doc__.split("\n\n")[0])
     parser.add_argument("--stack", help="stack name (dev, prod ...): evaluate its program under mocks, "
@@ -368,10 +458,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             stack = ns.stack or _stack_from_resources(resources)
             source = f"state {ns.state}"
         else:
-            from lakehouse.offline import evaluate_stack  # the program under the SDK's mocks
-
             stack = ns.stack
-            resources = resources_from_program(evaluate_stack(stack))
+            resources = resources_from_program(_program(stack))
             source = f"program, stack {stack} (mocks)"
         config_path = ns.config or POLICY_DIR / f"config.{stack}.json"
         violations = evaluate(resources, load_pack_config(config_path))

@@ -8,6 +8,8 @@
 #                                       the glue-lakehouse stand-in for the AWS provider
 #                                       (engine/standin-provider): proves the engine,
 #                                       configuration, program and policy wiring, not AWS behaviour
+#   policy-venv/                        the policy pack's virtualenv, from policy/requirements.txt
+#                                       (scripts/pulumi-preview.sh runs the pack with it)
 # Versions: engine/versions.env (the one place they are pinned). Idempotent: each part is
 # skipped when the stamp in .cache/pulumi-engine/stamps/ says it is built for the pinned
 # version (the stand-in also for its current source). Go's own caches (GOMODCACHE, GOCACHE)
@@ -105,6 +107,23 @@ else
     -o "$PLUGIN_DIR/pulumi-resource-aws" .) || die "go build of engine/standin-provider failed"
   stamp standin-provider "$want"
   say "stand-in provider built in $(elapsed "$t0")"
+fi
+
+# 5. The policy pack's virtualenv (the pack runs in its own venv, as the Pulumi CLI runs packs).
+POLICY_VENV=$ENGINE/policy-venv
+stamp_file=.installed-$(sha256sum policy/requirements.txt | cut -c1-16)
+if [ -f "$POLICY_VENV/$stamp_file" ] && [ -x "$POLICY_VENV/bin/python" ]; then
+  say "policy pack venv already matches policy/requirements.txt"
+else
+  t0=$(date +%s)
+  say "creating the policy pack's venv .cache/pulumi-engine/policy-venv from policy/requirements.txt"
+  rm -rf "$POLICY_VENV"
+  python3 -m venv "$POLICY_VENV" || die "python3 -m venv $POLICY_VENV failed"
+  # parliament (policy/requirements.txt) imports pkg_resources, which setuptools >= 81 no longer ships.
+  "$POLICY_VENV/bin/python" -m pip install --quiet -r policy/requirements.txt 'setuptools<81' ||
+    die "pip install -r policy/requirements.txt failed"
+  touch "$POLICY_VENV/$stamp_file"
+  say "policy pack venv created in $(elapsed "$t0")"
 fi
 
 say "engine ready in .cache/pulumi-engine: $("$BIN/pulumi" version) CLI, Python host $PULUMI_PYTHON_HOST_VERSION, stand-in aws $AWS_PROVIDER_VERSION"

@@ -4,8 +4,13 @@
 # provider (engine/standin-provider: it proves the engine, configuration, program and policy
 # wiring, not AWS behaviour).
 #
-#   bash scripts/pulumi-preview.sh STACK [extra pulumi preview args]
+#   bash scripts/pulumi-preview.sh STACK [--stack-config FILE] [extra pulumi preview args]
 #   bash scripts/pulumi-preview.sh prod --policy-pack policy --policy-pack-config policy/config.prod.json
+#
+# --stack-config FILE previews STACK with FILE as its configuration instead of the repo's
+# Pulumi.<STACK>.yaml (a modified copy, e.g. for a test of a policy violation).
+# Previews are serialized (a lock in .cache/pulumi-engine): they share the stack-init project and
+# the config copies, so a second preview waits for the first one.
 #
 # Everything it writes stays in the git-ignored .cache/pulumi-engine/:
 #   home/        PULUMI_HOME (plugins, workspace settings)
@@ -13,7 +18,7 @@
 #   config/      Pulumi.<stack>.yaml as the CLI reads it: a copy of the repo's, remade on every run,
 #                plus the stack's encryption salt (so the CLI never writes into the repo's file)
 #   stack-init/  a scratch project (same name) where `pulumi stack select --create` makes the stack
-#   policy-venv/ the policy pack's virtualenv, from policy/requirements.txt
+#   policy-venv/ the policy pack's virtualenv, from policy/requirements.txt (made by build-pulumi-engine.sh)
 #   policy-pack/ the executable form of the policy pack (see below)
 # `--policy-pack policy` (the repo's pack directory) is replaced by the executable form
 # .cache/pulumi-engine/policy-pack/glue-lakehouse-policy, which runs the pack from policy/ with
@@ -25,10 +30,12 @@ ROOT=$PWD
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf '\033[1;31mpulumi-preview: %s\033[0m\n' "$*" >&2; exit 1; }
 
-[ $# -ge 1 ] && [ "${1#-}" = "$1" ] || die "usage: bash scripts/pulumi-preview.sh STACK [extra pulumi preview args]"
+[ $# -ge 1 ] && [ "${1#-}" = "$1" ] ||
+  die "usage: bash scripts/pulumi-preview.sh STACK [--stack-config FILE] [extra pulumi preview args]"
 STACK=$1
 shift
 [ -f "Pulumi.$STACK.yaml" ] || die "no Pulumi.$STACK.yaml in $ROOT (stacks: $(ls Pulumi.*.yaml 2>/dev/null | sed -n 's/^Pulumi\.\([^.]*\)\.yaml$/\1/p' | tr '\n' ' '))"
+STACK_CONFIG=Pulumi.$STACK.yaml
 
 ENGINE=$ROOT/.cache/pulumi-engine
 [ -x "$ENGINE/bin/pulumi" ] && [ -x "$ENGINE/bin/pulumi-language-python" ] ||
@@ -44,6 +51,9 @@ export PULUMI_CONFIG_PASSPHRASE="glue-lakehouse-local-preview"
 export PULUMI_SKIP_UPDATE_CHECK=true
 export PULUMI_DISABLE_AUTOMATIC_PLUGIN_ACQUISITION=true # nothing can be downloaded here: fail clearly instead
 mkdir -p "$ENGINE/state" "$ENGINE/config" "$PULUMI_HOME"
+command -v flock >/dev/null || die "flock (util-linux) is not on PATH"
+exec 9>"$ENGINE/preview.lock"
+flock 9 # one preview at a time: they share stack-init/ and config/
 
 # The stack, made in a scratch project of the same name so that the salt the CLI writes on
 # creation lands in .cache/ and not in the repo's Pulumi.<stack>.yaml.
@@ -54,24 +64,14 @@ printf 'name: %s\nruntime: python\n' "$(sed -n 's/^name:[[:space:]]*//p' Pulumi.
   die "pulumi stack select --create $STACK failed (backend $PULUMI_BACKEND_URL)"
 salt=$(sed -n 's/^encryptionsalt:[[:space:]]*//p' "$INIT/Pulumi.$STACK.yaml" 2>/dev/null || true)
 [ -n "$salt" ] || die "no encryptionsalt in $INIT/Pulumi.$STACK.yaml after creating the stack"
-CONFIG=$ENGINE/config/Pulumi.$STACK.yaml
-{ cat "Pulumi.$STACK.yaml"; printf 'encryptionsalt: %s\n' "$salt"; } >"$CONFIG"
 
-# The policy pack: rewrite `--policy-pack <repo policy dir>` to its executable form.
+# The policy pack: rewrite `--policy-pack <repo policy dir>` to its executable form, run with the
+# pack's venv that scripts/build-pulumi-engine.sh makes from policy/requirements.txt.
 POLICY_VENV=$ENGINE/policy-venv
 POLICY_EXE=$ENGINE/policy-pack/glue-lakehouse-policy
 ensure_policy_pack() {
-  local stamp
-  stamp="$POLICY_VENV/.installed-$(sha256sum policy/requirements.txt | cut -c1-16)"
-  if [ ! -f "$stamp" ]; then
-    say "creating the policy pack's venv .cache/pulumi-engine/policy-venv from policy/requirements.txt"
-    rm -rf "$POLICY_VENV"
-    python3 -m venv "$POLICY_VENV" || die "python3 -m venv $POLICY_VENV failed"
-    # parliament (policy/requirements.txt) imports pkg_resources, which setuptools >= 81 no longer ships.
-    "$POLICY_VENV/bin/python" -m pip install --quiet -r policy/requirements.txt 'setuptools<81' ||
-      die "pip install -r policy/requirements.txt failed"
-    touch "$stamp"
-  fi
+  [ -f "$POLICY_VENV/.installed-$(sha256sum policy/requirements.txt | cut -c1-16)" ] ||
+    die "the policy pack's venv is missing or older than policy/requirements.txt: run bash scripts/build-pulumi-engine.sh"
   mkdir -p "$(dirname "$POLICY_EXE")"
   cat >"$POLICY_EXE" <<EOF
 #!/bin/sh
@@ -91,6 +91,13 @@ while [ $# -gt 0 ]; do
   case $arg in
     --policy-pack) [ $# -gt 0 ] || die "--policy-pack needs a value"; pack=$1; shift ;;
     --policy-pack=*) pack=${arg#--policy-pack=} ;;
+    --stack-config | --stack-config=*)
+      if [ "$arg" = --stack-config ]; then
+        [ $# -gt 0 ] || die "--stack-config needs a file"; STACK_CONFIG=$1; shift
+      else
+        STACK_CONFIG=${arg#--stack-config=}
+      fi
+      continue ;;
     *) args+=("$arg"); continue ;;
   esac
   if [ -d "$pack" ] && [ "$(cd "$pack" && pwd -P)" = "$(cd policy && pwd -P)" ]; then
@@ -99,6 +106,10 @@ while [ $# -gt 0 ]; do
   fi
   args+=(--policy-pack "$pack")
 done
+
+[ -f "$STACK_CONFIG" ] || die "--stack-config: no file $STACK_CONFIG"
+CONFIG=$ENGINE/config/Pulumi.$STACK.yaml
+{ grep -v '^encryptionsalt:' "$STACK_CONFIG"; printf 'encryptionsalt: %s\n' "$salt"; } >"$CONFIG"
 
 say "pulumi preview --stack $STACK (engine $(pulumi version), stand-in aws provider; state in .cache/pulumi-engine/state)"
 status=0

@@ -1,9 +1,11 @@
 """IAM, KMS key, S3 bucket and SNS topic policy documents, as pure functions returning dicts.
 
-No Pulumi here: components call these inside `.apply` with resolved ARNs, tests call them
-directly (and lint them with parliament). Every statement has a Sid, so a diff of a policy
-reads as a list of named grants. Names come from lakehouse.model.names, so a document can name
-a bucket, a log group or a rule before that resource exists.
+No Pulumi here: components call these with names and ARNs composed from them (AwsContext), so
+the documents are known at `pulumi preview` and the policy pack judges them there; only what names
+an id AWS assigns on creation (a VPC's subnets, an RDS-managed secret) waits for `.apply`. Tests
+call them directly (and lint them with parliament). Every statement has a Sid, so a diff of a
+policy reads as a list of named grants. Names come from lakehouse.model.names, so a document can
+name a bucket, a log group, a rule or a key alias before that resource exists.
 
 Least privilege for a Glue job (`job_role_policy`): S3 only on the exact prefixes the job
 declares (Iceberg tables are `<table>/` in their zone bucket), its own script and library
@@ -12,6 +14,15 @@ databases and tables; CloudWatch Logs only on its own log groups. The one statem
 Resource "*" is cloudwatch:PutMetricData, which supports no resource-level permission: it is
 constrained to the Glue metric namespace by the cloudwatch:namespace condition (the
 documented allow-list exception).
+
+The lake key is named by its alias (`key_by_alias`): Resource arn:<p>:kms:<region>:<account>:key/*
+with ForAnyValue:StringEquals kms:ResourceAliases = the lake key's alias (AWS KMS developer guide,
+"Use aliases to control access to KMS keys", part of ABAC for AWS KMS). The key's ARN carries a key
+id AWS assigns on creation, so a policy naming it is unknown until the key exists. ForAnyValue, not
+ForAllValues: ForAllValues alone also matches a key without any alias. What this costs: whoever may
+create, update or delete aliases in the account and region can point the alias at another key
+(CreateAlias/UpdateAlias/DeleteAlias are key administration, which the lake key policy leaves to
+IAM); alias changes take up to five minutes to affect authorization.
 """
 
 from __future__ import annotations
@@ -57,6 +68,24 @@ LOG_ACTIONS = ["logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStr
 
 def document(*statements: Optional[dict]) -> dict:
     return {"Version": VERSION, "Statement": [s for s in statements if s]}
+
+
+ANY_KEY_WITH_ALIAS = "ForAnyValue:StringEquals"  # the condition operator of key_by_alias
+
+
+def key_by_alias(ctx: AwsContext, alias: str) -> dict:
+    """Resource and Condition naming one KMS key of this account and region by its alias.
+
+    kms:ResourceAliases is multi-valued (every alias of the key), hence ForAnyValue; it only
+    applies to operations authorized on a KMS key (Decrypt, Encrypt, GenerateDataKey,
+    DescribeKey ...), which is all a job does with the key.
+    """
+    if not alias.startswith("alias/") or any(c in alias for c in "*?"):
+        raise ValueError(f"a key alias is alias/<name> without wildcards, got {alias!r}")
+    return {
+        "Resource": ctx.arn("kms", "key/*"),
+        "Condition": {ANY_KEY_WITH_ALIAS: {"kms:ResourceAliases": alias}},
+    }
 
 
 # --- KMS ------------------------------------------------------------------------------------
@@ -219,6 +248,7 @@ class JobGrant:
     temp_prefix: str  # in the temp bucket
     spark_ui_prefix: Optional[str]  # in the logs bucket; None when the Spark UI is off
     log_groups: tuple[str, ...]  # log group names the job writes to
+    key_alias: str  # the lake key's alias (key_by_alias): its ARN is unknown before it exists
 
 
 def access_prefixes(access: Access) -> tuple[str, ...]:
@@ -265,8 +295,20 @@ def _table_arns(ctx: AwsContext, grant: JobGrant, tables: Mapping[str, Sequence[
     return [ctx.arn("glue", f"table/{grant.databases[z]}/{t}") for z in sorted(tables) for t in tables[z]]
 
 
-def job_role_policy(ctx: AwsContext, grant: JobGrant, key_arn: str) -> dict:
-    """The inline policy of one job's role: exactly what the job declares, nothing else."""
+def job_role_policy(ctx: AwsContext, grant: JobGrant, *extra: dict) -> dict:
+    """The inline policy of one job's role: exactly what the job declares, nothing else.
+
+    Built from names only, so it is known at preview. `extra`: statements of something the job
+    uses that are known from names too (connection_name_statements), appended at the end.
+
+    The lake key statement carries no kms:ViaService condition, deliberately. S3 (SSE-KMS objects)
+    and Glue (the encrypted Data Catalog) call KMS on the job's behalf, but the stack's Glue
+    security configuration encrypts job bookmarks client-side (CSE-KMS), where the job runtime
+    calls KMS itself with the role (no ViaService; jobs run with bookmarks disabled today, a job
+    enabling them would fail), and which other Glue 5.0 runtime paths call KMS directly cannot be
+    checked without an AWS account. A ViaService of s3 and glue is the next tightening, once a
+    deployed job's CloudTrail shows every kms call arriving through those services.
+    """
     reads = _by_bucket(grant, grant.reads)
     writes = _by_bucket(grant, grant.writes)
     own = {grant.buckets["temp"]: [grant.temp_prefix]}
@@ -281,7 +323,8 @@ def job_role_policy(ctx: AwsContext, grant: JobGrant, key_arn: str) -> dict:
     zones = sorted({a.zone for a in grant.reads + grant.writes if a.zone in LAKE_ZONES})
     catalog = ctx.arn("glue", "catalog")
     # Spark with --enable-glue-datacatalog looks up the `default` database when it starts.
-    databases = [ctx.arn("glue", f"database/{grant.databases[z]}") for z in zones] + [ctx.arn("glue", "database/default")]
+    databases = ([ctx.arn("glue", f"database/{grant.databases[z]}") for z in zones]
+                 + [ctx.arn("glue", "database/default")])
     all_tables = {z: sorted(set(read_tables.get(z, [])) | set(write_tables.get(z, []))) for z in zones}
 
     statements: list[Optional[dict]] = [
@@ -314,7 +357,7 @@ def job_role_policy(ctx: AwsContext, grant: JobGrant, key_arn: str) -> dict:
             "Sid": "UseLakeKey",
             "Effect": "Allow",
             "Action": JOB_KEY_ACTIONS,
-            "Resource": key_arn,
+            **key_by_alias(ctx, grant.key_alias),
         },
         {
             "Sid": "ReadCatalog",
@@ -343,6 +386,7 @@ def job_role_policy(ctx: AwsContext, grant: JobGrant, key_arn: str) -> dict:
             "Resource": "*",  # PutMetricData has no resource-level permission: scoped by namespace
             "Condition": {"StringEquals": {"cloudwatch:namespace": GLUE_METRICS_NAMESPACE}},
         },
+        *extra,
     ]
     return document(*statements)
 
@@ -425,14 +469,24 @@ def connection_job_statements(
     - describe the VPC's attributes (resource-scoped) and the Describe calls that take "*".
     `secret_kms_key_arn` is None when the secret's key is not ours (an existing database whose
     secret uses the AWS managed key needs no grant; a customer key must be granted by its owner).
+
+    Two parts, by when they are known: connection_name_statements (names only: known at
+    preview, GlueJob puts them in the job's own policy) and connection_resource_statements (they
+    name the secret, subnets, security group and VPC, ids AWS assigns when it creates them: known
+    only once those exist, GlueJob puts them in a second policy of the role).
     """
-    subnets = sorted(set(subnet_ids))
-    sgs = sorted(set(security_group_ids))
-    if not subnets or not sgs:
-        raise ValueError(f"a connection needs subnets and security groups, got subnets={subnets}, security_groups={sgs}")
-    subnet_arns = [ctx.arn("ec2", f"subnet/{s}") for s in subnets]
-    eni_arn = ctx.arn("ec2", "network-interface/*")
-    statements: list[dict] = [{
+    named = connection_name_statements(ctx, connection_name)
+    return named[:1] + connection_resource_statements(
+        ctx, secret_arn=secret_arn, secret_kms_key_arn=secret_kms_key_arn, vpc_id=vpc_id, subnet_ids=subnet_ids,
+        security_group_ids=security_group_ids) + named[1:]
+
+
+def connection_name_statements(ctx: AwsContext, connection_name: str) -> list[dict]:
+    """The connection's statements that need only its name: known before anything exists.
+
+    Read the connection's definition; the ec2 Describe calls Glue makes, which take only "*".
+    """
+    return [{
         "Sid": "ReadConnection",
         "Effect": "Allow",
         "Action": "glue:GetConnection",
@@ -441,6 +495,33 @@ def connection_job_statements(
             ctx.arn("glue", f"connection/{connection_name}"),
         ],
     }, {
+        "Sid": "DescribeNetworkForConnection",
+        "Effect": "Allow",
+        "Action": list(STAR_ONLY_EC2_ACTIONS),
+        "Resource": "*",
+    }]
+
+
+def connection_resource_statements(
+    ctx: AwsContext,
+    *,
+    secret_arn: str,
+    secret_kms_key_arn: Optional[str],
+    vpc_id: str,
+    subnet_ids: Iterable[str],
+    security_group_ids: Iterable[str],
+) -> list[dict]:
+    """The connection's statements that name AWS-assigned ids: the secret's ARN (an RDS-managed
+    master user secret is named rds!db-<id RDS generates> plus Secrets Manager's random suffix),
+    the subnets', the security groups' and the VPC's ids (vpc-/subnet-/sg-<random>)."""
+    subnets = sorted(set(subnet_ids))
+    sgs = sorted(set(security_group_ids))
+    if not subnets or not sgs:
+        raise ValueError(f"a connection needs subnets and security groups, got subnets={subnets}, "
+                         f"security_groups={sgs}")
+    subnet_arns = [ctx.arn("ec2", f"subnet/{s}") for s in subnets]
+    eni_arn = ctx.arn("ec2", "network-interface/*")
+    statements: list[dict] = [{
         "Sid": "ReadConnectionSecret",
         "Effect": "Allow",
         "Action": "secretsmanager:GetSecretValue",
@@ -489,12 +570,6 @@ def connection_job_statements(
             "Effect": "Allow",
             "Action": "ec2:DescribeVpcAttribute",
             "Resource": ctx.arn("ec2", f"vpc/{vpc_id}"),
-        },
-        {
-            "Sid": "DescribeNetworkForConnection",
-            "Effect": "Allow",
-            "Action": list(STAR_ONLY_EC2_ACTIONS),
-            "Resource": "*",
         },
     ]
     return statements

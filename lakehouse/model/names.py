@@ -70,6 +70,9 @@ class JobNames:
     failure_rule: str  # EventBridge rule sending FAILED/TIMEOUT/ERROR to the alert topic
     temp_prefix: str  # its --TempDir prefix in the temp bucket
     spark_ui_prefix: str  # its Spark UI event logs prefix in the logs bucket
+    # The stack's lake key, by its alias: the job's policy names the key by alias (kms:ResourceAliases),
+    # because the key's ARN carries an id AWS assigns on creation, unknown before (at preview).
+    lake_key_alias: str
 
 
 @dataclass(frozen=True)
@@ -88,6 +91,11 @@ class LakeNames:
         return job_names(cfg, job)
 
 
+def lake_key_alias(cfg: StackConfig) -> str:
+    """Alias of the stack's lake key: alias/<namePrefix>-<stack>-lake (known before the key exists)."""
+    return f"alias/{cfg.resource_name()}-lake"
+
+
 def job_names(cfg: StackConfig, job: JobSpec) -> JobNames:
     """Names of one job and what belongs to it alone; they need no account id."""
     name = cfg.resource_name(job.pipeline, job.name)
@@ -98,6 +106,7 @@ def job_names(cfg: StackConfig, job: JobSpec) -> JobNames:
         failure_rule=f"{name}{FAILURE_RULE_SUFFIX}",
         temp_prefix=f"{name}/",
         spark_ui_prefix=f"spark-ui/{name}/",
+        lake_key_alias=lake_key_alias(cfg),
     )
 
 
@@ -107,7 +116,7 @@ def lake_names(cfg: StackConfig, account_id: str) -> LakeNames:
         base=base,
         buckets={role: f"{cfg.resource_name(role)}-{account_id}" for role in BUCKET_ROLES},
         databases={zone: cfg.database_name(zone) for zone in LAKE_ZONES},
-        key_alias=f"alias/{base}-lake",
+        key_alias=lake_key_alias(cfg),
         security_configuration=f"{base}-jobs",
         alerts_topic=f"{base}-alerts",
         log_group_prefix=f"/aws-glue/jobs/{base}-",
@@ -126,6 +135,7 @@ def name_problems(cfg: StackConfig, names: LakeNames) -> Problems:
             if len(role) > JOB_NAME_MAX:
                 p.add(f"{pipeline.source}: jobs.{job.name}", role,
                       f"a job name of at most {JOB_NAME_MAX} characters with prefix and stack (it names the job's "
-                      f"IAM role, at most {IAM_ROLE_NAME_MAX}, and with '{FAILURE_RULE_SUFFIX}' its EventBridge failure "
-                      f"rule, at most {EVENT_RULE_NAME_MAX}): shorten namePrefix, the stack, the pipeline or the job name")
+                      f"IAM role, at most {IAM_ROLE_NAME_MAX}, and with '{FAILURE_RULE_SUFFIX}' its EventBridge "
+                      f"failure rule, at most {EVENT_RULE_NAME_MAX}): shorten namePrefix, the stack, the pipeline "
+                      "or the job name")
     return p

@@ -8,17 +8,21 @@ from dataclasses import replace
 import pytest
 from component_support import ACCOUNT, CTX, FIXTURES, REGION, lake_names_fixture, run, settings
 
-from components.glue_job import GlueJob, GlueJobArgs, job_grant
+from components.glue_job import ExtraStatements, GlueJob, GlueJobArgs, job_grant
+from lakehouse.model.errors import ConfigError
+from lakehouse.model.iam import glue_trust_policy, job_role_policy
 from lakehouse.model.names import JobNames
 from lakehouse.model.packaging import script_key
-from lakehouse.model.iam import glue_trust_policy, job_role_policy
-from lakehouse.model.errors import ConfigError
+from lakehouse.model.pipelines import Access, JobSpec, parse_pipeline
 from lakehouse.model.platform import (
-    CONNECTION_ARGUMENT, MANAGED_ARGUMENTS, LakeLocation, deployed_arguments, iceberg_conf, job_arguments,
+    CONNECTION_ARGUMENT,
+    MANAGED_ARGUMENTS,
+    LakeLocation,
+    deployed_arguments,
+    iceberg_conf,
+    job_arguments,
     platform_arguments,
 )
-
-from lakehouse.model.pipelines import Access, JobSpec, parse_pipeline
 
 NAMES = lake_names_fixture()
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -33,7 +37,7 @@ JOB = JobSpec(
 )
 JN = JobNames(job="lh-test-demo-enrich", role="lh-test-demo-enrich", log_group="/aws-glue/jobs/lh-test-demo-enrich",
               failure_rule="lh-test-demo-enrich-failed", temp_prefix="lh-test-demo-enrich/",
-              spark_ui_prefix="spark-ui/lh-test-demo-enrich/")
+              spark_ui_prefix="spark-ui/lh-test-demo-enrich/", lake_key_alias=NAMES.key_alias)
 
 
 def job_args(**overrides) -> GlueJobArgs:
@@ -132,8 +136,13 @@ def test_role_trusts_glue_only_and_carries_the_generated_least_privilege_policy(
     policy = ev.get("aws:iam/rolePolicy:RolePolicy", "demo-enrich-policy")
     assert policy.inputs["role"] == role.id
     doc = json.loads(policy.inputs["policy"])
-    assert doc == job_role_policy(CTX, job_grant(job_args(), SCRIPT_KEY), KEY)
-    resources = [r for st in doc["Statement"] for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])]
+    assert doc == job_role_policy(CTX, job_grant(job_args(), SCRIPT_KEY))
+    [key] = [st for st in doc["Statement"] if st["Sid"] == "UseLakeKey"]
+    assert (key["Resource"], key["Condition"]) == (  # by alias: the key's ARN is unknown before it exists
+        f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*",
+        {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/lh-test-lake"}})
+    resources = [r for st in doc["Statement"]
+                 for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])]
     assert f"arn:aws:s3:::{bucket('scripts')}/{SCRIPT_KEY}" in resources
     assert f"arn:aws:s3:::{bucket('scripts')}/{LIB_KEY}" in resources
     assert f"arn:aws:s3:::{bucket('raw')}/demo/*" in resources
@@ -160,7 +169,8 @@ def test_every_log_group_the_job_can_write_exists_encrypted_with_retention(ev):
     }
     policy = json.loads(ev.get("aws:iam/rolePolicy:RolePolicy", "demo-enrich-policy").inputs["policy"])
     [logs] = [st for st in policy["Statement"] if st["Sid"] == "WriteOwnLogGroups"]
-    assert logs["Resource"] == sorted(f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{g['name']}:*" for g in groups.values())
+    assert logs["Resource"] == sorted(f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{g['name']}:*"
+                                      for g in groups.values())
 
 
 def test_failed_timed_out_and_errored_runs_alert_the_topic(ev):
@@ -249,17 +259,30 @@ def test_a_job_declaring_a_connection_needs_one():
         evaluate(job=replace(JOB, connection=True))
 
 
-def test_a_connection_job_gets_the_connection_and_its_extra_statements():
-    extra = [{"Sid": "ReadConnectionSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-              "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db-AbCdEf"}]
-    ev = evaluate(job=replace(JOB, connection=True), connections=["lh-test-postgres"], extra_statements=extra)
-    job = ev.get("aws:glue/job:Job", "demo-enrich").inputs
-    assert job["connections"] == ["lh-test-postgres"]
-    assert job["defaultArguments"] == {**EXPECTED_ARGUMENTS, "--connection_name": "lh-test-postgres"}
-    doc = json.loads(ev.get("aws:iam/rolePolicy:RolePolicy", "demo-enrich-policy").inputs["policy"])
-    assert doc["Statement"][-1] == extra[0]
+def test_a_connection_job_gets_the_connection_and_its_extra_statements_in_two_policies():
+    known = [{"Sid": "ReadConnection", "Effect": "Allow", "Action": "glue:GetConnection",
+              "Resource": f"arn:aws:glue:{REGION}:{ACCOUNT}:connection/lh-test-postgres"}]
+    resolved = [{"Sid": "ReadConnectionSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+                 "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db-AbCdEf"}]
+    ev = evaluate(job=replace(JOB, connection=True), connections=["lh-test-postgres"],
+                  extra_statements=ExtraStatements(known=known, resolved=resolved))
+    job = ev.get("aws:glue/job:Job", "demo-enrich")
+    assert job.inputs["connections"] == ["lh-test-postgres"]
+    assert job.inputs["defaultArguments"] == {**EXPECTED_ARGUMENTS, "--connection_name": "lh-test-postgres"}
+    # names only: the job's own policy (known at preview)
+    own = ev.get("aws:iam/rolePolicy:RolePolicy", "demo-enrich-policy")
+    assert json.loads(own.inputs["policy"]) == job_role_policy(
+        CTX, job_grant(job_args(job=replace(JOB, connection=True)), SCRIPT_KEY), *known)
+    assert json.loads(own.inputs["policy"])["Statement"][-1] == known[0]
+    # AWS-assigned ids: the role's second policy, and the job waits for both
+    second = ev.get("aws:iam/rolePolicy:RolePolicy", "demo-enrich-connection-policy")
+    assert second.inputs["role"] == own.inputs["role"]
+    assert json.loads(second.inputs["policy"]) == {"Version": "2012-10-17", "Statement": resolved}
+    assert {own.urn, second.urn} <= set(job.dependencies)
+    assert len(ev) == 12
 
 
 def test_a_missing_script_is_refused():
-    with pytest.raises(ConfigError, match="demo.enrich: script: got '.*nope.py'; allowed: an existing Glue script file"):
+    with pytest.raises(ConfigError,
+                       match="demo.enrich: script: got '.*nope.py'; allowed: an existing Glue script file"):
         evaluate(script_path=FIXTURES / "nope.py")

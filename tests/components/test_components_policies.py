@@ -12,20 +12,28 @@ import zipfile
 
 import pytest
 from component_support import CTX, FIXTURES, parliament_findings
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as hs
 
-from lakehouse.model.names import lake_names, name_problems
-from lakehouse.model.zones import BUCKET_ROLES
-from lakehouse.model.packaging import content_hash, library_key, library_zip, script_key
-from lakehouse.model.iam import (
-    JobGrant, alerts_topic_policy, bucket_policy, glue_trust_policy, job_log_groups, job_role_policy,
-    lake_key_policy, logs_bucket_policy,
-)
 from components.tagging import is_taggable, standard_tags_transform, with_tags
 from lakehouse.model.config import load_stack_config
+from lakehouse.model.iam import (
+    JobGrant,
+    alerts_topic_policy,
+    bucket_policy,
+    glue_trust_policy,
+    job_log_groups,
+    job_role_policy,
+    lake_key_policy,
+    logs_bucket_policy,
+)
+from lakehouse.model.names import lake_names, name_problems
+from lakehouse.model.packaging import content_hash, library_key, library_zip, script_key
 from lakehouse.model.pipelines import Access
+from lakehouse.model.zones import BUCKET_ROLES
 
 ACCOUNT, REGION = CTX.account_id, CTX.region
-KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 BUCKETS = {r: f"lh-test-{r}-{ACCOUNT}" for r in BUCKET_ROLES}
 DATABASES = {"bronze": "lh_test_bronze", "silver": "lh_test_silver", "gold": "lh_test_gold"}
 JOB = "lh-test-fhir-silver"
@@ -40,7 +48,7 @@ def grant(**overrides) -> JobGrant:
         buckets=BUCKETS, databases=DATABASES,
         script_key="scripts/fhir/silver-0123456789abcdef.py", library_key="lib/lakelib-fedcba9876543210.zip",
         temp_prefix=f"{JOB}/", spark_ui_prefix=f"spark-ui/{JOB}/",
-        log_groups=job_log_groups(f"/aws-glue/jobs/{JOB}", SECCONF, JOB),
+        log_groups=job_log_groups(f"/aws-glue/jobs/{JOB}", SECCONF, JOB), key_alias="alias/lh-test-lake",
     )
     return JobGrant(**{**base, **overrides})
 
@@ -60,7 +68,7 @@ def glue(resource: str) -> str:
 # --- the job role ----------------------------------------------------------------------------
 
 def test_job_policy_grants_exactly_the_declared_objects_and_tables():
-    st = statements(job_role_policy(CTX, grant(), KEY))
+    st = statements(job_role_policy(CTX, grant()))
     assert list(st) == [
         "ReadOwnScriptAndLibrary", "ReadDeclaredObjects", "WriteDeclaredObjects", "UseOwnTempAndSparkUiPrefixes",
         "ListPrefixesLhTestBronze123456789012", "ListPrefixesLhTestLogs123456789012",
@@ -70,11 +78,13 @@ def test_job_policy_grants_exactly_the_declared_objects_and_tables():
     ]
     assert st["ReadOwnScriptAndLibrary"] == {
         "Sid": "ReadOwnScriptAndLibrary", "Effect": "Allow", "Action": ["s3:GetObject"],
-        "Resource": [s3("scripts", "lib/lakelib-fedcba9876543210.zip"), s3("scripts", "scripts/fhir/silver-0123456789abcdef.py")],
+        "Resource": [s3("scripts", "lib/lakelib-fedcba9876543210.zip"),
+                     s3("scripts", "scripts/fhir/silver-0123456789abcdef.py")],
     }
     assert st["ReadDeclaredObjects"]["Action"] == ["s3:GetObject"]
     assert st["ReadDeclaredObjects"]["Resource"] == [s3("bronze", "fhir_patient/*"), s3("raw", "fhir/*")]
-    assert st["WriteDeclaredObjects"]["Action"] == ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+    assert st["WriteDeclaredObjects"]["Action"] == [
+        "s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
     assert st["WriteDeclaredObjects"]["Resource"] == [s3("silver", "encounters/*"), s3("silver", "patients/*")]
     assert st["UseOwnTempAndSparkUiPrefixes"]["Resource"] == [s3("logs", f"spark-ui/{JOB}/*"), s3("temp", f"{JOB}/*")]
     assert st["ListPrefixesLhTestBronze123456789012"] == {
@@ -83,12 +93,16 @@ def test_job_policy_grants_exactly_the_declared_objects_and_tables():
     }
     assert st["ListPrefixesLhTestSilver123456789012"]["Condition"]["StringLike"]["s3:prefix"] == [
         "encounters/", "encounters/*", "patients/", "patients/*"]
-    assert st["UseLakeKey"] == {"Sid": "UseLakeKey", "Effect": "Allow", "Resource": KEY,
-                                "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"]}
+    # the lake key by its alias (ABAC for AWS KMS): its ARN holds an id AWS assigns on creation
+    assert st["UseLakeKey"] == {
+        "Sid": "UseLakeKey", "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
+        "Resource": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*",
+        "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/lh-test-lake"}}}
 
 
 def test_job_policy_scopes_the_catalog_to_its_databases_and_tables():
-    st = statements(job_role_policy(CTX, grant(), KEY))
+    st = statements(job_role_policy(CTX, grant()))
     assert st["ReadCatalog"]["Action"] == ["glue:GetDatabase", "glue:GetTable"]
     assert st["ReadCatalog"]["Resource"] == [
         glue("catalog"), glue("database/lh_test_bronze"), glue("database/lh_test_silver"), glue("database/default"),
@@ -103,7 +117,7 @@ def test_job_policy_scopes_the_catalog_to_its_databases_and_tables():
 
 
 def test_job_policy_limits_logs_to_its_own_groups_and_metrics_to_the_glue_namespace():
-    st = statements(job_role_policy(CTX, grant(), KEY))
+    st = statements(job_role_policy(CTX, grant()))
     logs = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:"
     assert st["WriteOwnLogGroups"]["Action"] == [
         "logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
@@ -119,8 +133,22 @@ def test_job_policy_limits_logs_to_its_own_groups_and_metrics_to_the_glue_namesp
     }
 
 
+@pytest.mark.parametrize("alias", ["lh-test-lake", "alias/lh-test-*", "alias/lh-test-lak?"])
+def test_the_key_is_named_by_one_literal_alias(alias):
+    from lakehouse.model.iam import key_by_alias
+
+    with pytest.raises(ValueError, match="a key alias is alias/<name> without wildcards"):
+        key_by_alias(CTX, alias)
+
+
+def test_job_policy_appends_the_known_statements_of_what_it_uses():
+    extra = {"Sid": "ReadConnection", "Effect": "Allow", "Action": "glue:GetConnection",
+             "Resource": glue("connection/c")}
+    assert job_role_policy(CTX, grant(), extra)["Statement"] == job_role_policy(CTX, grant())["Statement"] + [extra]
+
+
 def test_job_policy_has_no_wildcard_action_and_star_resource_only_for_put_metric_data():
-    doc = job_role_policy(CTX, grant(), KEY)
+    doc = job_role_policy(CTX, grant())
     for st in doc["Statement"]:
         actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
         assert all("*" not in a for a in actions), st
@@ -130,7 +158,7 @@ def test_job_policy_has_no_wildcard_action_and_star_resource_only_for_put_metric
 
 
 def test_job_without_writes_or_spark_ui_gets_no_write_statements():
-    doc = job_role_policy(CTX, grant(writes=(), spark_ui_prefix=None), KEY)
+    doc = job_role_policy(CTX, grant(writes=(), spark_ui_prefix=None))
     st = statements(doc)
     assert "WriteDeclaredObjects" not in st and "WriteCatalogTables" not in st
     assert st["UseOwnTempAndSparkUiPrefixes"]["Resource"] == [s3("temp", f"{JOB}/*")]
@@ -208,8 +236,8 @@ def test_topic_policy_admits_eventbridge_from_the_job_rules_only():
 def test_every_generated_document_passes_parliament(name):
     topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:lh-test-alerts"
     documents = {
-        "job": lambda: job_role_policy(CTX, grant(), KEY),
-        "job-read-only": lambda: job_role_policy(CTX, grant(writes=(), spark_ui_prefix=None), KEY),
+        "job": lambda: job_role_policy(CTX, grant()),
+        "job-read-only": lambda: job_role_policy(CTX, grant(writes=(), spark_ui_prefix=None)),
         "trust": lambda: glue_trust_policy(CTX),
         "key": key_policy,
         "bucket": lambda: bucket_policy(CTX, BUCKETS["raw"]),
@@ -220,7 +248,7 @@ def test_every_generated_document_passes_parliament(name):
 
 
 def test_parliament_check_catches_a_misspelt_action():
-    doc = job_role_policy(CTX, grant(), KEY)
+    doc = job_role_policy(CTX, grant())
     doc["Statement"][0]["Action"] = ["s3:GetObjekt"]
     assert [f[0] for f in parliament_findings(doc)] == ["UNKNOWN_ACTION"]
 
@@ -260,7 +288,8 @@ def test_a_job_name_too_long_for_an_iam_role_is_a_config_problem():
     pipeline = replace(fhir, jobs=(replace(fhir.jobs[0], name="b" * 40),))
     too_long = replace(long_prefix, pipelines=(pipeline,))
     [problem] = name_problems(too_long, lake_names(too_long, ACCOUNT)).items
-    assert problem.startswith("pipelines/fhir.yaml: jobs." + "b" * 40 + ": got 'a-very-long-prefix-x-a-very-long-stack-xy-fhir-")
+    assert problem.startswith("pipelines/fhir.yaml: jobs." + "b" * 40
+                              + ": got 'a-very-long-prefix-x-a-very-long-stack-xy-fhir-")
     assert "at most 57 characters" in problem
 
 
@@ -346,8 +375,6 @@ def test_the_transform_tags_custom_taggable_resources_only():
 
 # --- least privilege for any declaration -------------------------------------------------------
 
-from hypothesis import given, settings as hsettings, strategies as hs  # noqa: E402
-
 _ident = hs.from_regex(r"[a-z][a-z0-9_]{0,8}", fullmatch=True)
 _prefix = hs.from_regex(r"[a-z][a-z0-9_-]{0,8}/([a-z0-9]{1,4}/)?", fullmatch=True)
 
@@ -355,7 +382,8 @@ _prefix = hs.from_regex(r"[a-z][a-z0-9_-]{0,8}/([a-z0-9]{1,4}/)?", fullmatch=Tru
 @hs.composite
 def _accesses(draw):
     out = []
-    for zone in draw(hs.lists(hs.sampled_from(["raw", "bronze", "silver", "gold"]), min_size=1, max_size=3, unique=True)):
+    zones = hs.sampled_from(["raw", "bronze", "silver", "gold"])
+    for zone in draw(hs.lists(zones, min_size=1, max_size=3, unique=True)):
         tables = () if zone == "raw" else tuple(draw(hs.lists(_ident, max_size=3, unique=True)))
         prefixes = tuple(draw(hs.lists(_prefix, min_size=0 if tables else 1, max_size=2, unique=True)))
         out.append(Access(zone, tables=tables, prefixes=prefixes))
@@ -365,7 +393,7 @@ def _accesses(draw):
 @hsettings(max_examples=40, deadline=None)
 @given(reads=_accesses(), writes=_accesses())
 def test_any_declaration_grants_objects_and_tables_under_its_declared_prefixes_only(reads, writes):
-    doc = job_role_policy(CTX, grant(reads=reads, writes=writes), KEY)
+    doc = job_role_policy(CTX, grant(reads=reads, writes=writes))
     allowed_objects = {s3(a.zone, p + "*") for a in reads + writes for p in
                        [f"{t}/" for t in a.tables] + list(a.prefixes)}
     own = {s3("scripts", grant().script_key), s3("scripts", grant().library_key), s3("temp", f"{JOB}/*"),

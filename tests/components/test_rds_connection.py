@@ -22,7 +22,7 @@ from components.glue_rds_connection import (
 )
 from lakehouse.model.config import PROJECT, DatabaseSettings, NetworkSettings, load_stack_config, stack_file_values
 from lakehouse.model.errors import ConfigError
-from lakehouse.model.iam import STAR_ONLY_EC2_ACTIONS, connection_job_statements
+from lakehouse.model.iam import STAR_ONLY_EC2_ACTIONS, connection_job_statements, connection_name_statements
 from lakehouse.model.names import AwsContext
 from lakehouse.offline import ACCOUNT, evaluate_stack, run_program
 from lakehouse.offline import DEFAULT_REGION as REGION
@@ -67,8 +67,9 @@ def build(network=CREATED_NETWORK, database=CREATED_DB, environment="dev"):
         c = GlueRdsConnection("lake", GlueRdsConnectionArgs(
             name_prefix=f"lakehouse-{environment}", environment=environment, region=REGION,
             network=network, database=database, kms_key_arn=KMS, tags=TAGS))
+        statements = c.job_statements(AwsContext(ACCOUNT, REGION))
         return {"connection": c.connection_name, "jdbc": c.jdbc_url, "secret": c.secret_arn,
-                "statements": c.job_statements(AwsContext(ACCOUNT, REGION)), "vpc": c.vpc_id,
+                "known": statements.known, "resolved": statements.resolved, "vpc": c.vpc_id,
                 "glue_sg": c.glue_security_group.id}
     return run_program(program, invokes=CALLS)
 
@@ -269,17 +270,28 @@ def expected_statements(secret: str, kms: str | None, vpc: str, subnet: str, sg:
     ]
 
 
+def split(statements: list[dict]) -> tuple[list[dict], list[dict]]:
+    """(known from names, naming AWS-assigned ids): what the job's own policy gets, what its second one gets."""
+    named = {"ReadConnection", "DescribeNetworkForConnection"}
+    return [s for s in statements if s["Sid"] in named], [s for s in statements if s["Sid"] not in named]
+
+
 def test_job_statements_of_a_created_database_grant_its_secret_and_key_only():
     ev = build()
     secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-lake-postgres-AbCdEf"
-    assert ev.outputs["statements"] == expected_statements(
-        secret, KMS, "lake-vpc-id", "lake-private-1-id", "lake-glue-id")
+    assert (ev.outputs["known"], ev.outputs["resolved"]) == split(expected_statements(
+        secret, KMS, "lake-vpc-id", "lake-private-1-id", "lake-glue-id"))
 
 
 def test_job_statements_of_an_existing_database_grant_no_key_we_do_not_own():
     ev = build(EXISTING_NETWORK, EXISTING_DB)
-    assert ev.outputs["statements"] == expected_statements(
-        EXISTING_SECRET, None, EXISTING_VPC, EXISTING_SUBNETS[0], "lake-glue-id")
+    assert (ev.outputs["known"], ev.outputs["resolved"]) == split(expected_statements(
+        EXISTING_SECRET, None, EXISTING_VPC, EXISTING_SUBNETS[0], "lake-glue-id"))
+
+
+def test_the_statements_known_from_names_need_no_resource_of_the_connection():
+    assert connection_name_statements(AwsContext(ACCOUNT, REGION), "lakehouse-dev-postgres") == split(
+        expected_statements("s", None, "v", "n", "g"))[0]
 
 
 def test_only_the_describe_actions_that_take_no_resource_use_a_star():
@@ -312,6 +324,34 @@ def test_pure_helpers():
         connection_job_statements(AwsContext(ACCOUNT, REGION), connection_name="c", secret_arn="s",
                                   secret_kms_key_arn=None, vpc_id=EXISTING_VPC, subnet_ids=[],
                                   security_group_ids=["sg-1"])
+
+
+def test_the_connection_properties_transform_hands_unknown_members_over_one_by_one():
+    """pulumi-aws makes connection_properties one secret Output, unknown as a whole while the URL or
+    the secret is (a first preview): the transform gives the engine the map member by member, so
+    JDBC_ENFORCE_SSL stays known; with every member known it changes nothing."""
+    import pulumi
+    from pulumi.output import Unknown
+    from pulumi.runtime.rpc import wrap_rpc_secret
+
+    from components.glue_rds_connection import per_key_connection_properties
+
+    url, secret = pulumi.Output.from_input("jdbc:postgresql://h:5432/d"), pulumi.Output.from_input("arn:s")
+    transform = per_key_connection_properties(connection_properties(url, secret))
+
+    def args(value):
+        return pulumi.ResourceTransformArgs(custom=True, type_=CONNECTION, name="lake",
+                                            props={"name": "n", "connectionProperties": value},
+                                            opts=pulumi.ResourceOptions())
+
+    known = {"JDBC_CONNECTION_URL": "jdbc:postgresql://h:5432/d", "JDBC_ENFORCE_SSL": "true", "SECRET_ID": "arn:s"}
+    assert transform(args(known)) is None and transform(args(wrap_rpc_secret(known))) is None
+    for unknown in (Unknown(), wrap_rpc_secret(Unknown()), None):
+        result = transform(args(unknown))
+        assert result.props["name"] == "n"
+        members = result.props["connectionProperties"]
+        assert members["JDBC_ENFORCE_SSL"] == "true"
+        assert all(isinstance(members[k], pulumi.Output) for k in ("JDBC_CONNECTION_URL", "SECRET_ID"))
 
 
 PROD_TAGS = {"Environment": "prod", "Project": "glue-lakehouse", "Owner": "data-platform", "CostCenter": "cc-1",
@@ -355,8 +395,8 @@ def declare_gold_on_connection(tmp_path, monkeypatch):
     monkeypatch.setattr(pipelines, "PIPELINES_DIR", tmp_path)
 
 
-def role_policy(ev, job: str) -> dict:
-    return json.loads(ev.get("aws:iam/rolePolicy:RolePolicy", f"fhir-{job}-policy").inputs["policy"])
+def role_policy(ev, job: str, suffix: str = "policy") -> dict:
+    return json.loads(ev.get("aws:iam/rolePolicy:RolePolicy", f"fhir-{job}-{suffix}").inputs["policy"])
 
 
 def fhir_only(stack: str) -> dict:
@@ -414,7 +454,13 @@ def test_attaching_the_connection_adds_exactly_its_statements_to_the_job_role(tm
     secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-postgres-postgres-AbCdEf"
     added = expected_statements(secret, attached.outputs["kmsKeyArn"], "postgres-vpc-id", "postgres-private-1-id",
                                 "postgres-glue-id")
+    named, resolved = split(added)
     before, after = role_policy(plain, "gold"), role_policy(attached, "gold")
-    assert after == {**before, "Statement": before["Statement"] + added}
-    for job in ("bronze", "silver"):  # jobs without `connection: true` keep their policy
+    # the statements known from names join the job's own policy (judged at preview) ...
+    assert after == {**before, "Statement": before["Statement"] + named}
+    # ... those naming AWS-assigned ids (secret, subnet, security group, VPC) are the role's second policy
+    assert role_policy(attached, "gold", "connection-policy") == {"Version": "2012-10-17", "Statement": resolved}
+    for job in ("bronze", "silver"):  # jobs without `connection: true` keep their policy, and get no second one
         assert role_policy(attached, job) == role_policy(plain, job)
+    assert sorted(r.name for r in attached.of_type("aws:iam/rolePolicy:RolePolicy")) == [
+        "fhir-bronze-policy", "fhir-gold-connection-policy", "fhir-gold-policy", "fhir-silver-policy"]

@@ -10,11 +10,11 @@ import json
 
 import pytest
 
-from lakehouse.model.names import lake_names
-from lakehouse.model.zones import BUCKET_ROLES
 from components.tagging import is_taggable
 from lakehouse.model.config import PROJECT, load_stack_config, stack_file_values
 from lakehouse.model.errors import ConfigError
+from lakehouse.model.names import lake_names
+from lakehouse.model.zones import BUCKET_ROLES
 from lakehouse.offline import ACCOUNT, LakehouseMocks, evaluate_stack
 
 STACKS = ("dev", "prod")
@@ -48,8 +48,9 @@ def test_outputs_name_what_users_and_the_ops_tool_need(stack):
         expected["connection"] = {
             "name": f"lakehouse-{name}-postgres", "jdbcUrl": f"jdbc:postgresql://{endpoint}/lakehouse",
             "vpcId": "postgres-vpc-id", "subnetId": "postgres-private-1-id", "securityGroupId": "postgres-glue-id"}
-        expected["database"] = {"endpoint": endpoint, "name": "lakehouse",
-                                "secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:rds!db-postgres-postgres-AbCdEf"}
+        expected["database"] = {
+            "endpoint": endpoint, "name": "lakehouse",
+            "secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:rds!db-postgres-postgres-AbCdEf"}
     assert ev.outputs == expected
     assert {"fhir", "climate"} <= {p.name for p in cfg.pipelines} and cfg.needs_connection  # both stacks ship both
     assert ev.outputs["buckets"] == dict(names.buckets)
@@ -88,7 +89,8 @@ def test_prod_is_bigger_auto_scaling_standard_long_lived_and_protected():
     sizes = {j.inputs["name"]: (j.inputs["executionClass"], j.inputs["workerType"], j.inputs["numberOfWorkers"])
              for j in ev.of_type(JOB_TYPE)}
     # pipelines/fhir.yaml stacks.prod gives gold 4 workers; every other declared job takes the stack's 10
-    assert sizes == {f"lakehouse-prod-{p.name}-{j.name.replace('_', '-')}": ("STANDARD", "G.2X", 4 if j.key == "fhir.gold" else 10)
+    assert sizes == {f"lakehouse-prod-{p.name}-{j.name.replace('_', '-')}":
+                     ("STANDARD", "G.2X", 4 if j.key == "fhir.gold" else 10)
                      for p in load_stack_config("prod").pipelines for j in p.jobs}
     assert {j.inputs["defaultArguments"]["--enable-auto-scaling"] for j in ev.of_type(JOB_TYPE)} == {"true"}
     assert {b.inputs["forceDestroy"] for b in ev.of_type("aws:s3/bucket:Bucket")} == {False}
@@ -97,7 +99,8 @@ def test_prod_is_bigger_auto_scaling_standard_long_lived_and_protected():
     protected = {(r.type, r.name) for r in ev if r.protect}
     assert protected == ({("aws:kms/key:Key", "lake-key")}
                          | {("aws:s3/bucket:Bucket", f"lake-{role}") for role in BUCKET_ROLES}
-                         | {("aws:glue/catalogDatabase:CatalogDatabase", f"catalog-{z}") for z in ("bronze", "silver", "gold")})
+                         | {("aws:glue/catalogDatabase:CatalogDatabase", f"catalog-{z}")
+                            for z in ("bronze", "silver", "gold")})
 
 
 def test_every_taggable_resource_carries_the_stack_tags_in_its_inputs(stack):
@@ -184,7 +187,8 @@ def with_values(stack: str, **changes) -> dict:
     ("dev", {"workerType": "G.9X"},
      ["glue-lakehouse:workerType: got 'G.9X'; allowed: G.1X | G.2X | G.4X | G.8X"]),
     ("prod", {"forceDestroy": True},
-     ["glue-lakehouse:forceDestroy: got True; allowed: false in prod: buckets holding lake data are never force-destroyed"]),
+     ["glue-lakehouse:forceDestroy: got True; allowed: false in prod: buckets holding lake data are never "
+      "force-destroyed"]),
     ("dev", {"owner": None, "logRetentionDays": 8},
      ["glue-lakehouse:owner: got None; allowed: a value in Pulumi.dev.yaml (required: Team or person owning the "
       "stack (Owner tag, required))",
@@ -234,8 +238,11 @@ def test_every_policy_document_of_the_stack_passes_parliament(stack):
             doc = json.loads(r.inputs[DOCUMENTS[r.type]])
             assert parliament_findings(doc, trust=r.type == "aws:iam/role:Role") == [], (r.type, r.name)
             linted += 1
-    jobs = sum(len(p.jobs) for p in load_stack_config(name).pipelines)
-    assert linted == jobs + jobs + 1 + 7 + 1  # job roles, job role policies, key, buckets, topic
+    cfg = load_stack_config(name)
+    jobs = sum(len(p.jobs) for p in cfg.pipelines)
+    on_connection = sum(j.connection for p in cfg.pipelines for j in p.jobs)
+    # job roles, job role policies, connection policies of connection jobs, key, buckets, topic
+    assert linted == jobs + jobs + on_connection + 1 + 7 + 1
 
 
 def test_jobs_declaring_a_connection_get_the_stack_jdbc_connection_and_only_they():
@@ -261,8 +268,12 @@ def test_jobs_declaring_a_connection_get_the_stack_jdbc_connection_and_only_they
                 "lakehouse-prod-postgres" if j.connection else None), j.key
             policy = ev.get("aws:iam/rolePolicy:RolePolicy", f"{p.name}-{j.name}-policy")
             sids = [st["Sid"] for st in json.loads(policy.inputs["policy"])["Statement"]]
-            assert ("ReadConnectionSecret" in sids) == j.connection, j.key
-    assert len(ev.of_type("aws:iam/rolePolicy:RolePolicy")) == len(declared)
+            assert ("ReadConnection" in sids) == j.connection, j.key  # known from names: the job's own policy
+            assert "ReadConnectionSecret" not in sids, j.key
+            if j.connection:  # AWS-assigned ids (secret, subnet, security group, VPC): the role's second policy
+                second = ev.get("aws:iam/rolePolicy:RolePolicy", f"{p.name}-{j.name}-connection-policy")
+                assert "ReadConnectionSecret" in [st["Sid"] for st in json.loads(second.inputs["policy"])["Statement"]]
+    assert len(ev.of_type("aws:iam/rolePolicy:RolePolicy")) == len(declared) + sum(declared.values())
     assert sorted(ev.outputs["workflows"]) == ["climate", "fhir"]
     assert ev.outputs["connection"]["name"] == "lakehouse-prod-postgres"
     assert ev.outputs["database"]["name"] == "lakehouse"

@@ -149,6 +149,26 @@ def test_jdbc_connection_must_enforce_ssl():
     assert single(s, "aws-glue-connection-enforce-ssl") == []
 
 
+def test_jdbc_ssl_is_judged_while_the_url_and_the_secret_are_not_known():
+    """A first preview: the RDS endpoint and the RDS-managed secret do not exist yet, so the map
+    arrives known with unknown members (GlueRdsConnection hands it over member by member)."""
+    from policy_support import run
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
+
+    s = happy_stack()
+    props = s.get("db-connection").inputs["connectionProperties"]
+    props["JDBC_CONNECTION_URL"] = props["SECRET_ID"] = UNKNOWN_STRING_VALUE
+    assert [v for v in run(s, ["aws-glue-connection-enforce-ssl"])] == []
+    props["JDBC_ENFORCE_SSL"] = "false"
+    assert single(s, "aws-glue-connection-enforce-ssl") == [
+        ("db-connection", "JDBC connection does not enforce SSL (JDBC_ENFORCE_SSL is 'false'); "
+                          "expected connectionProperties.JDBC_ENFORCE_SSL = \"true\"")]
+    props["JDBC_ENFORCE_SSL"] = UNKNOWN_STRING_VALUE  # only then is there nothing to judge
+    assert [(v.level, v.message) for v in run(s, ["aws-glue-connection-enforce-ssl"])] == [
+        ("advisory", "not evaluated: string value at .connectionProperties.JDBC_ENFORCE_SSL can't be known during "
+                     "preview")]
+
+
 def test_rds_storage_must_be_encrypted():
     s = happy_stack()
     s.get("db").inputs["storageEncrypted"] = False
@@ -195,8 +215,8 @@ def test_a_key_arn_not_known_during_preview_counts_as_a_customer_key():
 
 
 def test_other_unknown_values_make_a_policy_not_evaluated_rather_than_pass():
-    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
     from policy_support import run
+    from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
     s = happy_stack()
     s.get("job-role-policy").inputs["policy"] = UNKNOWN_STRING_VALUE

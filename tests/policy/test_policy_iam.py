@@ -89,6 +89,69 @@ def test_star_only_actions_need_their_condition_and_nothing_else_may_join_them()
     ]
 
 
+ANY_KEY = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/*"
+BY_ALIAS = ("expected the key's ARN, or key/* of this account and region with ForAnyValue:StringEquals "
+            "kms:ResourceAliases = the key's alias")
+
+
+def _key_statement(s, **changes):
+    """The happy job policy with its key statement changed (None removes a field)."""
+    st = _statements(s)
+    key = next(x for x in st if x["Sid"] == "Key")
+    key.update(changes)
+    for field in [f for f, v in changes.items() if v is None]:
+        del key[field]
+    _set_statements(s, st)
+
+
+def test_every_key_by_alias_is_scoped_and_passes_parliament():
+    s = happy_stack()
+    _key_statement(s, Resource=ANY_KEY, Condition={
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/lakehouse-prod-lake"}})
+    assert single(s, RESOURCES) == []
+    assert single(s, LINT) == []  # kms:ResourceAliases is a condition key of the key resource type
+    _key_statement(s, Condition={"ForAnyValue:StringEquals": {
+        "kms:ResourceAliases": ["alias/lakehouse-prod-lake", "alias/other"]}, "StringEquals": {
+        "kms:ViaService": "s3.us-east-1.amazonaws.com"}})
+    assert single(s, RESOURCES) == []
+
+
+def test_every_key_without_a_named_alias_condition_is_reported():
+    s = happy_stack()
+    actions = "kms:Decrypt, kms:GenerateDataKey, kms:Encrypt"
+    missing = "without a ForAnyValue:StringEquals kms:ResourceAliases condition naming the key's alias"
+    cases = [
+        ({}, missing),  # no condition at all
+        # ForAllValues alone also matches a key without any alias (AWS KMS developer guide)
+        ({"ForAllValues:StringEquals": {"kms:ResourceAliases": "alias/lakehouse-prod-lake"}}, missing),
+        ({"ForAnyValue:StringLike": {"kms:ResourceAliases": "alias/lakehouse-*"}}, missing),
+        ({"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/lakehouse-*"}}, missing),  # a pattern
+        ({"ForAnyValue:StringEquals": {"kms:ResourceAliases": "lakehouse-prod-lake"}}, missing),  # not an alias
+        ({"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}}, missing),
+    ]
+    for condition, why in cases:
+        _key_statement(s, Resource=ANY_KEY, Condition=condition or None)
+        assert single(s, RESOURCES) == [
+            ("job-role-policy", f"policy statement 'Key' allows {actions} on every KMS key '{ANY_KEY}' {why}; "
+                                f"{BY_ALIAS}")], condition
+    for resource in ("arn:aws:kms:*:*:key/*", f"arn:aws:kms:*:{ACCOUNT}:key/*", "arn:aws:kms:us-east-1::key/*"):
+        _key_statement(s, Resource=[resource], Condition={
+            "ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/lakehouse-prod-lake"}})
+        assert single(s, RESOURCES) == [
+            ("job-role-policy", f"policy statement 'Key' allows {actions} on every KMS key '{resource}' in any "
+                                f"region or account; {BY_ALIAS}")], resource
+
+
+def test_a_key_arn_and_an_alias_condition_on_other_services_stay_as_they_were():
+    s = happy_stack()
+    _key_statement(s, Condition={"StringEquals": {"kms:ViaService": "s3.us-east-1.amazonaws.com"}})
+    assert single(s, RESOURCES) == []  # one key's ARN needs no alias
+    st = _statements(s) + [{"Sid": "Aliases", "Effect": "Allow", "Action": "kms:CreateAlias",
+                            "Resource": f"arn:aws:kms:us-east-1:{ACCOUNT}:alias/lakehouse-*"}]
+    _set_statements(s, st)
+    assert single(s, RESOURCES) == []  # an alias ARN is not a key
+
+
 def test_broad_managed_policy_attachments_are_reported():
     s = happy_stack()
     s.add("aws:iam/rolePolicyAttachment:RolePolicyAttachment", "admin",

@@ -60,8 +60,9 @@ def test_export_with_shown_secrets_is_fully_checked(tmp_path):
     conn["inputs"]["connectionProperties"] = conn["outputs"]["connectionProperties"] = shown
     violations = evaluate(resources_from_export(export), load_pack_config(ROOT / "policy" / "config.prod.json"))
     assert [(v.level, v.policy, v.message) for v in violations] == [
-        ("mandatory", "aws-glue-connection-enforce-ssl", "JDBC connection does not enforce SSL (JDBC_ENFORCE_SSL is "
-                                                         "'false'); expected connectionProperties.JDBC_ENFORCE_SSL = \"true\"")]
+        ("mandatory", "aws-glue-connection-enforce-ssl",
+         "JDBC connection does not enforce SSL (JDBC_ENFORCE_SSL is 'false'); "
+         "expected connectionProperties.JDBC_ENFORCE_SSL = \"true\"")]
 
 
 def test_stack_policies_judge_resource_state_and_correlate_by_name(tmp_path):
@@ -129,6 +130,50 @@ def test_command_reports_bad_input_with_exit_2(tmp_path, capsys):
     assert "policy config: no file" in capsys.readouterr().err
 
 
+def test_a_bad_stack_name_exits_2_naming_the_stacks(capsys):
+    assert main(["--stack", "staging"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: stack staging: invalid configuration:")
+    assert "stack: got 'staging'; allowed: one of the stacks with a Pulumi.<stack>.yaml: ['dev', 'prod']" in err
+    assert "Traceback" not in err
+
+
+def test_a_stack_config_the_program_refuses_exits_2_with_every_problem(monkeypatch, capsys):
+    import lakehouse.offline
+    from lakehouse.model.config import stack_file_values
+
+    real = lakehouse.offline.evaluate_stack
+    values = {**stack_file_values("dev"), "glue-lakehouse:workerType": "G.9X"}
+    monkeypatch.setattr(lakehouse.offline, "evaluate_stack", lambda stack: real(stack, values))
+    assert main(["--stack", "dev"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: stack dev: invalid configuration:")
+    assert "glue-lakehouse:workerType: got 'G.9X'; allowed: G.1X | G.2X | G.4X | G.8X" in err
+    values["glue-lakehouse:workerType"] = "G.1X"
+    del values["aws:region"]
+    assert main(["--stack", "dev"]) == 2
+    assert "error: stack dev: Pulumi.dev.yaml: Missing required configuration variable 'aws:region'" in \
+        capsys.readouterr().err
+
+
+def test_the_pack_runs_in_its_own_analyzer_process_and_offline_imports_no_private_api():
+    """evaluate() speaks the analyzer protocol to the pack's server; the policies never run in this process."""
+    import ast
+
+    import policy.offline as offline
+
+    server = offline._pack_server()
+    assert server.name == "glue-lakehouse-policies"
+    assert server.policy_names == [p.name for p in all_policies()]
+    assert server._proc.poll() is None  # a separate process: `python -u -m pulumi.policy <address> policy/`
+    tree = ast.parse(Path(offline.__file__).read_text())
+    imported = [(n.module, a.name) for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) for a in n.names]
+    from_pack_sdk = [(m, a) for m, a in imported if m and m.startswith("pulumi_policy")]
+    assert from_pack_sdk and all(m == "pulumi_policy" and not a.startswith("_") for m, a in from_pack_sdk)
+    assert not [n for n in ast.walk(tree) if isinstance(n, ast.Import)
+                and any(a.name.startswith("pulumi_policy") for a in n.names)]
+
+
 def test_command_runs_as_a_module():
     done = subprocess.run([sys.executable, "-m", "policy.offline", "--state", str(EXPORT)], cwd=ROOT,
                           capture_output=True, text=True, timeout=120)
@@ -149,7 +194,8 @@ def test_levels_follow_the_cli_precedence():
 
 
 def test_schema_defaults_are_filled_and_overridden():
-    cfg = {c.policy.name: c.config for c in configure(all_policies(), {"aws-glue-job-limit-workers": {"maxWorkers": 4}})}
+    cfg = {c.policy.name: c.config
+           for c in configure(all_policies(), {"aws-glue-job-limit-workers": {"maxWorkers": 4}})}
     assert cfg["aws-glue-job-limit-workers"] == {"maxWorkers": 4}
     assert cfg["aws-glue-job-configure-timeout"] == {"maxTimeoutMinutes": 480}
     assert cfg["aws-kms-key-enable-rotation"] == {}

@@ -13,8 +13,17 @@ from pathlib import Path
 import yaml
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
-from policy.lakehouse_policies import all_policies, encryption, exposure, iam, operations, policies_by_name, tagging
-from policy.lakehouse_policies import taggable, types as T
+from policy.lakehouse_policies import (
+    all_policies,
+    encryption,
+    exposure,
+    iam,
+    operations,
+    policies_by_name,
+    taggable,
+    tagging,
+)
+from policy.lakehouse_policies import types as T
 from policy.offline import POLICY_DIR, configure, load_pack_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -71,16 +80,14 @@ def test_thresholds_have_a_config_schema_with_defaults():
 
 
 def test_policies_apply_schema_defaults_when_the_engine_passes_no_config():
-    from pulumi_policy import ResourceValidationArgs
     from policy_support import happy_stack, run
-
-    from policy.offline import _opts, _props
+    from pulumi_policy import ResourceValidationArgs
 
     s = happy_stack()
     s.get("fhir-gold").inputs["numberOfWorkers"] = 25
     r = s.get("fhir-gold")
     direct: list[str] = []
-    args = ResourceValidationArgs(r.type, _props(r.inputs), r.urn, r.name, _opts(r), None, None, {})
+    args = ResourceValidationArgs(r.type, r.inputs, r.urn, r.name, None, None, None, {})
     policies_by_name()["aws-glue-job-limit-workers"].validate(args, lambda m, u=None: direct.append(m))
     assert direct == ["numberOfWorkers is 25; expected at most 20 workers"]
     assert [v.message for v in run(s, ["aws-glue-job-limit-workers"])] == direct
@@ -98,6 +105,8 @@ def test_pack_entry_point_only_builds_the_pack():
 
 
 def test_offline_runner_never_imports_the_pack_entry_point():
+    """policy.offline runs the entry point only as the CLI does, in the pack's own process
+    (`python -m pulumi.policy <address> policy/`); in-process, constructing PolicyPack would block."""
     import policy.offline  # noqa: F401
 
     entry = str(POLICY_DIR / "__main__.py")
@@ -127,7 +136,8 @@ def _levels(stack: str) -> dict[str, str]:
 
 def test_prod_config_makes_every_policy_mandatory():
     assert set(_levels("prod").values()) == {"mandatory"}
-    prod = {c.policy.name: c.config for c in configure(all_policies(), load_pack_config(POLICY_DIR / "config.prod.json"))}
+    prod = {c.policy.name: c.config
+            for c in configure(all_policies(), load_pack_config(POLICY_DIR / "config.prod.json"))}
     assert prod["aws-glue-job-limit-workers"] == {"maxWorkers": 50}
     assert prod["aws-cloudwatch-log-group-configure-retention"] == {"minimumRetentionDays": 365}
     assert prod["aws-rds-instance-configure-backup-retention"] == {"minimumDays": 7}
