@@ -9,9 +9,22 @@ import pulumi
 import pulumi_aws as aws
 
 from components import (
-    GlueJob, GlueJobArgs, GlueLibrary, GlueLibraryArgs, GlueRdsConnection, GlueRdsConnectionArgs, GlueWorkflow,
-    GlueWorkflowArgs, JobAlerts, JobAlertsArgs, LakeBuckets, LakeBucketsArgs, LakeCatalog, LakeCatalogArgs,
-    enable_raw_eventbridge, standard_tags_transform,
+    GlueJob,
+    GlueJobArgs,
+    GlueLibrary,
+    GlueLibraryArgs,
+    GlueRdsConnection,
+    GlueRdsConnectionArgs,
+    GlueWorkflow,
+    GlueWorkflowArgs,
+    JobAlerts,
+    JobAlertsArgs,
+    LakeBuckets,
+    LakeBucketsArgs,
+    LakeCatalog,
+    LakeCatalogArgs,
+    enable_raw_eventbridge,
+    standard_tags_transform,
 )
 from lakehouse.model.config import PROJECT, StackConfig, parse_stack_config, project_schema
 from lakehouse.model.names import AwsContext, lake_names, name_problems

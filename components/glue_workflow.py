@@ -33,7 +33,6 @@ from lakehouse.model.names import IAM_ROLE_NAME_MAX, AwsContext
 from lakehouse.model.pipelines import PipelineSpec, dag_problems
 from lakehouse.model.workflow_plan import TriggerPlan, trigger_plan
 
-
 TYPE = "glue-lakehouse:components:GlueWorkflow"
 GLUE_NAME_MAX = 255
 
@@ -196,7 +195,8 @@ class GlueWorkflow(pulumi.ComponentResource):
         })
 
     def _event_start(self, name: str, args: GlueWorkflowArgs, tags: dict) -> None:
-        """EventBridge rule on raw-zone Object Created -> this workflow, through a role allowed notifyEvent on it only."""
+        """EventBridge rule on raw-zone Object Created -> this workflow, through a role allowed
+        notifyEvent on it only."""
         child = pulumi.ResourceOptions(parent=self)
         prefixes = raw_prefixes(args.pipeline)
         self.events_role = aws.iam.Role(
@@ -217,7 +217,8 @@ class GlueWorkflow(pulumi.ComponentResource):
         self.events_rule = aws.cloudwatch.EventRule(
             f"{name}-raw-created",
             name=f"{args.workflow_name}-raw-created",
-            description=f"Objects created in the raw zone under {list(prefixes) or 'any key'} start {args.workflow_name}",
+            description=(f"Objects created in the raw zone under {list(prefixes) or 'any key'} "
+                         f"start {args.workflow_name}"),
             event_pattern=pulumi.Output.from_input(args.raw_bucket).apply(
                 lambda bucket: json.dumps(object_created_pattern(bucket, prefixes))),
             tags=tags,

@@ -23,7 +23,6 @@ import pulumi
 import pulumi_aws as aws
 
 from lakehouse.model.config import BucketSettings
-
 from lakehouse.model.iam import S3_ACCESS_LOG_PREFIX
 
 TYPE = "glue-lakehouse:components:SecureBucket"

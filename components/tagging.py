@@ -41,7 +41,9 @@ def with_tags(props: Mapping[str, Any], tags: Mapping[str, str]) -> dict[str, An
     return {**props, "tags": {**dict(props.get("tags") or {}), **dict(tags)}}
 
 
-def standard_tags_transform(tags: Mapping[str, str]) -> Callable[[pulumi.ResourceTransformArgs], Optional[pulumi.ResourceTransformResult]]:
+def standard_tags_transform(
+    tags: Mapping[str, str],
+) -> Callable[[pulumi.ResourceTransformArgs], Optional[pulumi.ResourceTransformResult]]:
     """A resource transform adding `tags` to every taggable custom resource."""
     frozen = dict(tags)
 

@@ -246,7 +246,8 @@ def parse_stack_config(stack: str, values: Mapping[str, Any]) -> StackConfig:
         elif "default" in decl:
             v[key] = decl["default"]
         else:
-            problems.add(f"{PROJECT}:{key}", None, f"a value in Pulumi.{stack}.yaml (required: {decl.get('description', '')})")
+            problems.add(f"{PROJECT}:{key}", None,
+                         f"a value in Pulumi.{stack}.yaml (required: {decl.get('description', '')})")
             v[key] = None
 
     k = f"{PROJECT}:"
@@ -265,12 +266,14 @@ def parse_stack_config(stack: str, values: Mapping[str, Any]) -> StackConfig:
     _ranged(problems, k + "logsExpirationDays", v["logsExpirationDays"], 1, 3650)
     ia, glacier = v["rawTransitionIaDays"], v["rawTransitionGlacierDays"]
     if ia is not None and ia != 0 and not 30 <= ia <= 3650:
-        problems.add(k + "rawTransitionIaDays", ia, "0 (never) or 30-3650 (S3 moves objects to STANDARD_IA after 30 days at the earliest)")
+        problems.add(k + "rawTransitionIaDays", ia,
+                     "0 (never) or 30-3650 (S3 moves objects to STANDARD_IA after 30 days at the earliest)")
     if glacier is not None and glacier != 0:
         if not 1 <= glacier <= 3650:
             problems.add(k + "rawTransitionGlacierDays", glacier, "0 (never) or 1-3650")
         elif ia and glacier < ia + 30:
-            problems.add(k + "rawTransitionGlacierDays", glacier, f"0 (never) or at least rawTransitionIaDays + 30 = {ia + 30}")
+            problems.add(k + "rawTransitionGlacierDays", glacier,
+                         f"0 (never) or at least rawTransitionIaDays + 30 = {ia + 30}")
     _one_of(problems, k + "logRetentionDays", v["logRetentionDays"], LOG_RETENTION_DAYS)
     if v["alertEmail"] and not EMAIL_RE.match(v["alertEmail"]):
         problems.add(k + "alertEmail", v["alertEmail"], "an e-mail address or empty")
@@ -383,7 +386,8 @@ def _workflow_problems(v: Mapping[str, Any]) -> Problems:
     _one_of(p, k + "workflowStartMode", v["workflowStartMode"], START_MODES)
     if v["workflowStartMode"] == "SCHEDULED" and v["workflowSchedule"] is not None \
             and not CRON_RE.match(v["workflowSchedule"]):
-        p.add(k + "workflowSchedule", v["workflowSchedule"], "a Glue cron expression with six fields, e.g. cron(0 2 * * ? *)")
+        p.add(k + "workflowSchedule", v["workflowSchedule"],
+              "a Glue cron expression with six fields, e.g. cron(0 2 * * ? *)")
     _ranged(p, k + "eventBatchSize", v["eventBatchSize"], 1, 100)
     _ranged(p, k + "eventBatchWindowSeconds", v["eventBatchWindowSeconds"], 1, 900)
     _ranged(p, k + "workflowMaxConcurrentRuns", v["workflowMaxConcurrentRuns"], 1, 100)
@@ -409,7 +413,8 @@ def _network_and_database_problems(v: Mapping[str, Any]) -> Problems:
         if not (v["vpcId"] and VPC_ID_RE.match(v["vpcId"])):
             p.add(k + "vpcId", v["vpcId"], "an existing VPC id like vpc-0123456789abcdef0 when createNetwork is false")
         if len(subnets) < 2:
-            p.add(k + "subnetIds", subnets, "two or more existing subnet ids in different AZs when createNetwork is false")
+            p.add(k + "subnetIds", subnets,
+                  "two or more existing subnet ids in different AZs when createNetwork is false")
         for i, s in enumerate(subnets):
             if not (isinstance(s, str) and SUBNET_ID_RE.match(s)):
                 p.add(f"{k}subnetIds[{i}]", s, "a subnet id like subnet-0123456789abcdef0")
@@ -420,9 +425,11 @@ def _network_and_database_problems(v: Mapping[str, Any]) -> Problems:
               "cannot reach an outside database; set createNetwork: false with its vpcId and subnetIds)")
     if mode == "existing":
         if not (v["existingDbEndpoint"] and ENDPOINT_RE.match(v["existingDbEndpoint"])):
-            p.add(k + "existingDbEndpoint", v["existingDbEndpoint"], "host:port of the existing PostgreSQL when databaseMode is existing")
+            p.add(k + "existingDbEndpoint", v["existingDbEndpoint"],
+                  "host:port of the existing PostgreSQL when databaseMode is existing")
         if not (v["existingDbSecretArn"] and SECRET_ARN_RE.match(v["existingDbSecretArn"])):
-            p.add(k + "existingDbSecretArn", v["existingDbSecretArn"], "a Secrets Manager secret ARN when databaseMode is existing")
+            p.add(k + "existingDbSecretArn", v["existingDbSecretArn"],
+                  "a Secrets Manager secret ARN when databaseMode is existing")
     elif v["existingDbEndpoint"] or v["existingDbSecretArn"]:
         p.add(k + "existingDbEndpoint/existingDbSecretArn", v["existingDbEndpoint"] or v["existingDbSecretArn"],
               "empty unless databaseMode is existing")

@@ -160,7 +160,8 @@ def _parse_access(raw: Any, key: str, problems: Problems) -> tuple[Access, ...]:
         if "database" in item:
             database = item["database"]
             if database not in DATABASES or "zone" in item or item.get("prefixes"):
-                problems.add(f"{k}.database", database, f"{' | '.join(DATABASES)} with tables only (no zone or prefixes)")
+                problems.add(f"{k}.database", database,
+                             f"{' | '.join(DATABASES)} with tables only (no zone or prefixes)")
                 continue
             tables = _str_tuple(item.get("tables"), f"{k}.tables", problems, TABLE_RE,
                                 "lower-case table names matching " + TABLE_RE.pattern)
@@ -243,7 +244,8 @@ def parse_pipeline(data: Any, source: str = "<inline>") -> PipelineSpec:
             problems.add(f"{k}.connection", connection, f"true: the job declares database {databases}")
         if connection and not databases:
             problems.add(f"{k}.connection", connection,
-                         f"false, or declare the tables it reads or writes as {{database: {DATABASES[0]}, tables: [...]}}")
+                         f"false, or declare the tables it reads or writes as "
+                         f"{{database: {DATABASES[0]}, tables: [...]}}")
         settings = rj.get("settings") or {}
         if not isinstance(settings, dict):
             problems.add(f"{k}.settings", settings, "a mapping of job settings")
@@ -288,15 +290,18 @@ def dag_problems(pipeline: str, jobs: Iterable[JobSpec], source: str = "<inline>
     for j in jobs:
         for d in j.depends_on:
             if d == j.name:
-                problems.add(f"{source}: jobs.{j.name}.depends_on", d, "other jobs of the pipeline, not the job itself")
+                problems.add(f"{source}: jobs.{j.name}.depends_on", d,
+                             "other jobs of the pipeline, not the job itself")
             elif d not in known:
-                problems.add(f"{source}: jobs.{j.name}.depends_on", d, f"jobs of pipeline {pipeline!r}: {sorted(known)}")
+                problems.add(f"{source}: jobs.{j.name}.depends_on", d,
+                             f"jobs of pipeline {pipeline!r}: {sorted(known)}")
     if problems.items:
         return problems
 
     cycle = _find_cycle({j.name: j.depends_on for j in jobs})
     if cycle:
-        problems.add(f"{source}: jobs.{cycle[0]}.depends_on", " -> ".join(cycle), "an acyclic graph (a job may not wait on itself through others)")
+        problems.add(f"{source}: jobs.{cycle[0]}.depends_on", " -> ".join(cycle),
+                     "an acyclic graph (a job may not wait on itself through others)")
     # With every dependency known and no cycle, each job is reachable from a job with no
     # depends_on: an unreachable job can only be one waiting on a cycle, reported above.
     return problems

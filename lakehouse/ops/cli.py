@@ -21,18 +21,18 @@ from botocore.exceptions import (
     ClientError,
     EndpointConnectionError,
     NoCredentialsError,
-    PartialCredentialsError,
     NoRegionError,
+    PartialCredentialsError,
 )
 from rich.console import Console
 from rich.table import Table
 
-from . import runs as ops_runs
 from ..model.config import load_stack_config
 from ..model.errors import ConfigError
+from ..model.pipelines import load_pipeline
+from . import runs as ops_runs
 from .aws import RETRY_MODES, Aws, OpsError, StackOutputs, connect, error_code, is_not_found, load_outputs
 from .verify import verify
-from ..model.pipelines import load_pipeline
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR, EXIT_INTERRUPTED = 0, 1, 2, 130
 THROTTLING_CODES = {"ThrottlingException", "Throttling", "TooManyRequestsException", "RequestLimitExceeded",
@@ -262,7 +262,8 @@ def runs_table(aws: Aws, target: Target, limit: int) -> Table:
         for r in runs:
             end = r.get("CompletedOn") or datetime.now(timezone.utc)
             stats = r.get("Statistics") or {}
-            failed = sum(int(stats.get(k) or 0) for k in ("FailedActions", "TimeoutActions", "ErroredActions", "StoppedActions"))
+            failed = sum(int(stats.get(k) or 0)
+                         for k in ("FailedActions", "TimeoutActions", "ErroredActions", "StoppedActions"))
             table.add_row(r["WorkflowRunId"], f"{r['StartedOn']:%Y-%m-%d %H:%M:%S}", r["Status"],
                           ops_runs.fmt_seconds((end - r["StartedOn"]).total_seconds()),
                           str(stats.get("SucceededActions", "-")), str(failed) if stats else "-",
@@ -276,7 +277,8 @@ def runs_table(aws: Aws, target: Target, limit: int) -> Table:
 
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m lakehouse.ops", description=__doc__.split("\n\n")[0])
-    p.add_argument("--stack", help="Pulumi stack (reads `pulumi stack output --json --stack STACK` and Pulumi.STACK.yaml)")
+    p.add_argument("--stack",
+                   help="Pulumi stack (reads `pulumi stack output --json --stack STACK` and Pulumi.STACK.yaml)")
     p.add_argument("--outputs", metavar="FILE", help="stack outputs as JSON (from `pulumi stack output --json`)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="set or override an output, e.g. region=us-east-1, buckets.raw=NAME, jobs.fhir.bronze=NAME")
@@ -316,7 +318,8 @@ def _client_error_message(e: ClientError, args: argparse.Namespace) -> str:
     msg = e.response.get("Error", {}).get("Message", "")
     if code in THROTTLING_CODES:
         return (f"AWS throttled {op} and it still failed after {args.max_attempts} attempts "
-                f"(retry mode {args.retry_mode}): wait and rerun, or pass --retry-mode adaptive / a larger --max-attempts")
+                f"(retry mode {args.retry_mode}): wait and rerun, "
+                f"or pass --retry-mode adaptive / a larger --max-attempts")
     if code in CREDENTIAL_CODES:
         return f"AWS rejected the credentials ({code}: {msg}); refresh them (aws sso login / new keys) and rerun"
     if code in ("AccessDenied", "AccessDeniedException"):

@@ -118,7 +118,8 @@ def workflow_status(workflow: str, run: dict[str, Any], jobs: Sequence[tuple[str
     if status in ("STOPPED", "ERROR"):
         problems.append(f"workflow run {status}" + (f": {run['ErrorMessage']}" if run.get("ErrorMessage") else ""))
     stats = run.get("Statistics") or {}
-    unhealthy = sum(int(stats.get(k) or 0) for k in ("FailedActions", "TimeoutActions", "ErroredActions", "StoppedActions"))
+    unhealthy = sum(int(stats.get(k) or 0)
+                    for k in ("FailedActions", "TimeoutActions", "ErroredActions", "StoppedActions"))
     if unhealthy > sum(1 for r in rows if r.state in JOB_FAILED):
         problems.append(f"Glue counts {unhealthy} failed, timed-out, errored or stopped actions")
     if status in WORKFLOW_DONE and not problems:
@@ -162,8 +163,9 @@ def render(status: RunStatus) -> Table:
     for r in status.rows:
         table.add_row(r.job, f"[{STATE_STYLE.get(r.state, 'yellow')}]{r.state}[/]", str(r.attempt) if r.run_id else "-",
                       fmt_seconds(r.seconds), fmt_dpu(r), r.run_id or "-", r.error or "")
-    table.caption = "~ = estimated from workers x execution time (Glue reports DPUSeconds for auto scaling and Flex only)" \
-        if any(r.dpu_estimated for r in status.rows) else None
+    table.caption = ("~ = estimated from workers x execution time "
+                     "(Glue reports DPUSeconds for auto scaling and Flex only)"
+                     if any(r.dpu_estimated for r in status.rows) else None)
     return table
 
 

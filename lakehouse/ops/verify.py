@@ -15,11 +15,11 @@ from botocore.exceptions import ClientError
 from ..model.config import StackConfig, WorkflowSettings
 from ..model.names import job_names
 from ..model.packaging import LIBRARY_PREFIX
-from ..model.platform import CONNECTION_ARGUMENT, deployed_arguments
-from .aws import Aws, StackOutputs, error_code, is_not_found
 from ..model.pipelines import JobSpec, PipelineSpec
-from ..model.zones import BUCKET_ROLES, LAKE_ZONES
+from ..model.platform import CONNECTION_ARGUMENT, deployed_arguments
 from ..model.workflow_plan import TriggerPlan, trigger_plan
+from ..model.zones import BUCKET_ROLES, LAKE_ZONES
+from .aws import Aws, StackOutputs, error_code, is_not_found
 
 PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
 # Flags Glue reads as false when absent.
@@ -105,12 +105,15 @@ def check_bucket(aws: Aws, role: str, bucket: str, same_key: KeyMatcher, log_tar
     if algo in ("aws:kms", "aws:kms:dsse") and same_key(key):
         rows.append(_ok("bucket kms encryption", target, f"{algo} with the stack key"))
     elif algo in ("aws:kms", "aws:kms:dsse"):
-        rows.append(_fail("bucket kms encryption", target, f"{algo} with key {key!r}, expected the stack key {same_key.key_arn}"))
+        rows.append(_fail("bucket kms encryption", target,
+                          f"{algo} with key {key!r}, expected the stack key {same_key.key_arn}"))
     elif algo == "AES256" and bucket in log_targets:
         # S3 server access log delivery cannot write to SSE-KMS buckets.
-        rows.append(_ok("bucket kms encryption", target, "AES256: access-log target (S3 log delivery does not support SSE-KMS)"))
+        rows.append(_ok("bucket kms encryption", target,
+                        "AES256: access-log target (S3 log delivery does not support SSE-KMS)"))
     else:
-        rows.append(_fail("bucket kms encryption", target, f"default encryption {algo or 'none'}, expected aws:kms with the stack key"))
+        rows.append(_fail("bucket kms encryption", target,
+                          f"default encryption {algo or 'none'}, expected aws:kms with the stack key"))
 
     pab, code = _bucket_call(aws.s3.get_public_access_block, bucket, "NoSuchPublicAccessBlockConfiguration")
     flags = (pab or {}).get("PublicAccessBlockConfiguration", {})
@@ -155,7 +158,8 @@ def check_security_configuration(aws: Aws, name: str, same_key: KeyMatcher) -> l
         elif not same_key(key):
             wrong.append(f"{label} uses key {key!r}, expected the stack key")
     return [_fail("security configuration", name, "; ".join(wrong)) if wrong
-            else _ok("security configuration", name, "S3 SSE-KMS, CloudWatch SSE-KMS, bookmarks CSE-KMS with the stack key")]
+            else _ok("security configuration", name,
+                     "S3 SSE-KMS, CloudWatch SSE-KMS, bookmarks CSE-KMS with the stack key")]
 
 
 def check_database(aws: Aws, zone: str, name: str, bucket: str) -> Check:
@@ -213,7 +217,8 @@ def trigger_problems(plan: TriggerPlan, trigger: Mapping[str, Any], physical: Ma
         if trigger.get("State") not in ("CREATED", "ACTIVATED"):
             problems.append(f"state {trigger.get('State')}, expected CREATED or ACTIVATED (EVENT triggers)")
     elif expected_type != "ON_DEMAND" and trigger.get("State") != "ACTIVATED":
-        problems.append(f"state {trigger.get('State')}, expected ACTIVATED ({expected_type} triggers fire only when ACTIVATED)")
+        problems.append(f"state {trigger.get('State')}, "
+                        f"expected ACTIVATED ({expected_type} triggers fire only when ACTIVATED)")
     return problems
 
 
@@ -284,7 +289,8 @@ def connection_problems(glue_job: Mapping[str, Any], job: JobSpec, outputs: Stac
     attached = list((glue_job.get("Connections") or {}).get("Connections") or [])
     argument = (glue_job.get("DefaultArguments") or {}).get("--connection_name")
     if not job.connection:
-        return [f"connections {attached}, expected none (the job does not declare connection: true)"] if attached else []
+        return ([f"connections {attached}, expected none (the job does not declare connection: true)"]
+                if attached else [])
     name = outputs.item("connection", "name")
     problems = []
     if attached != [name]:
@@ -315,7 +321,8 @@ def check_job(aws: Aws, job: JobSpec, name: str, cfg: StackConfig, outputs: Stac
                 else _fail("job security configuration", target, f"{sec!r}, expected {expected_sec!r}"))
     version = glue_job.get("GlueVersion")
     rows.append(_ok("job glue version", target, str(version)) if version == settings.glue_version
-                else _fail("job glue version", target, f"{version!r}, expected {settings.glue_version!r} (stack config)"))
+                else _fail("job glue version", target,
+                           f"{version!r}, expected {settings.glue_version!r} (stack config)"))
     problems = argument_problems(glue_job.get("DefaultArguments") or {}, job, cfg, outputs)
     rows.append(_fail("job arguments", target, "; ".join(problems)) if problems
                 else _ok("job arguments", target, "platform and declared arguments as expected"))
@@ -334,7 +341,8 @@ def check_job(aws: Aws, job: JobSpec, name: str, cfg: StackConfig, outputs: Stac
             "executionClass": settings.execution_class, "maxConcurrentRuns": settings.max_concurrent_runs}
     diff = [f"{k} {actual[k]!r}, expected {v!r}" for k, v in want.items() if actual[k] != v]
     rows.append(_fail("job settings", target, "; ".join(diff)) if diff
-                else _ok("job settings", target, f"{settings.worker_type} x{settings.number_of_workers}, {settings.execution_class}"))
+                else _ok("job settings", target,
+                         f"{settings.worker_type} x{settings.number_of_workers}, {settings.execution_class}"))
     return rows
 
 

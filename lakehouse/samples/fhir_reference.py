@@ -123,10 +123,11 @@ def _strict_json(expr: str) -> str:
 def _build(con: duckdb.DuckDBPyConnection, input_dir: str | Path) -> None:
     con.execute("SET TimeZone = 'UTC'")
     _load_lines(con, input_files(input_dir))
+    valid_json = _strict_json('text')
     con.execute(f"""
         CREATE TEMP TABLE bronze AS
         WITH v AS (  -- JSON functions only ever see valid JSON (DuckDB does not short-circuit AND)
-          SELECT * EXCLUDE (text), text AS raw_text, CASE WHEN {_strict_json('text')} THEN text END AS text FROM raw_lines
+          SELECT * EXCLUDE (text), text AS raw_text, CASE WHEN {valid_json} THEN text END AS text FROM raw_lines
         ), j AS (
           SELECT *, coalesce(json_type(text) = 'OBJECT', false) AS is_obj FROM v
         ), f AS (

@@ -29,7 +29,8 @@ def test_the_benchmark_runs_and_writes_consistent_figures(tmp_path):
     assert result["ratios"]["incremental/full"] == round(med["incremental"] / med["full"], 3)
     assert result["ratios"]["incremental_warm/full"] == round(med["incremental_warm"] / med["full"], 3)
     assert set(result["incremental_warm_jobs_seconds_median"]) == {"bronze", "silver", "gold"}
-    assert result["data"]["incremental_lines"] > 0 and result["data"]["lines_total"] > result["data"]["incremental_lines"]
+    assert (result["data"]["incremental_lines"] > 0
+            and result["data"]["lines_total"] > result["data"]["incremental_lines"])
     assert result["glue_cost"]["dpu_hours"] > 0
     for figure in FIGURES - {"warm_up"}:
         assert figure in proc.stdout  # the printed table

@@ -100,7 +100,8 @@ def test_unknown_stack_names_the_available_ones():
         ("logRetentionDays", "10", "glue-lakehouse:logRetentionDays: got 10; allowed: 1 | 3 | 5 | 7 | 14 | 30"),
         ("forceDestroy", "yes", "glue-lakehouse:forceDestroy: got 'yes'; allowed: true | false"),
         ("pipelines", '["fhir", "nope"]', "pipelines: got 'nope'; allowed: one of the declared pipelines"),
-        ("workflowStartMode", "HOURLY", "glue-lakehouse:workflowStartMode: got 'HOURLY'; allowed: ON_DEMAND | SCHEDULED | EVENT"),
+        ("workflowStartMode", "HOURLY",
+         "glue-lakehouse:workflowStartMode: got 'HOURLY'; allowed: ON_DEMAND | SCHEDULED | EVENT"),
         ("rawTransitionIaDays", "10", "glue-lakehouse:rawTransitionIaDays: got 10; allowed: 0 (never) or 30-3650"),
         ("colour", "blue", "glue-lakehouse:colour: got 'blue'; allowed: one of the keys declared in Pulumi.yaml"),
     ],
@@ -211,7 +212,8 @@ def test_a_missing_script_is_named(scripts_dir):
 
 def test_raw_zone_holds_files_not_tables(scripts_dir):
     found = pipeline_problems([{**job("a"), "reads": [{"zone": "raw", "tables": ["x"]}]}])
-    assert found == ["p.yaml: jobs.a.reads[0].tables: got ['x']; allowed: none: the raw zone holds files, declare prefixes"]
+    assert found == ["p.yaml: jobs.a.reads[0].tables: got ['x']; "
+                     "allowed: none: the raw zone holds files, declare prefixes"]
 
 
 def test_a_database_access_is_postgres_tables_on_the_connection(scripts_dir):
@@ -243,7 +245,8 @@ def test_a_database_access_needs_the_connection_and_the_connection_a_database(sc
 @pytest.mark.parametrize("managed", sorted(MANAGED_ARGUMENTS) + ["--gold_path", "--bronze_database"])
 def test_platform_managed_arguments_cannot_be_declared(scripts_dir, managed):
     found = pipeline_problems([job("a", arguments={managed: "x"})])
-    assert len(found) == 1 and found[0].startswith(f"p.yaml: jobs.a.arguments.{managed}: got 'x'; allowed: no platform-managed argument")
+    assert len(found) == 1 and found[0].startswith(
+        f"p.yaml: jobs.a.arguments.{managed}: got 'x'; allowed: no platform-managed argument")
 
 
 def test_topological_order_and_waves_follow_the_dag(scripts_dir):

@@ -12,22 +12,22 @@ import types
 import boto3
 import botocore.endpoint
 import pytest
+from botocore.awsrequest import AWSResponse
 from moto import mock_aws
 from moto.core.botocore_stubber import MockRawResponse
 from moto.moto_api import state_manager
-from botocore.awsrequest import AWSResponse
 from rich.console import Console
 
-from lakehouse.ops import aws as ops_aws, cli as ops, runs as ops_runs
-from lakehouse.model.config import load_stack_config
+from lakehouse.model.config import WorkflowSettings, load_stack_config
 from lakehouse.model.names import job_names
-from lakehouse.model.platform import deployed_arguments, iceberg_conf
-from lakehouse.ops.aws import OpsError, StackOutputs, connect, load_outputs, parse_sets
-from lakehouse.model.config import WorkflowSettings
-from lakehouse.ops.verify import Check, connection_problems, trigger_problems, verify
 from lakehouse.model.pipelines import JobSpec
-from lakehouse.model.workflow_plan import TriggerPlan
-from lakehouse.model.workflow_plan import trigger_plan
+from lakehouse.model.platform import deployed_arguments, iceberg_conf
+from lakehouse.model.workflow_plan import TriggerPlan, trigger_plan
+from lakehouse.ops import aws as ops_aws
+from lakehouse.ops import cli as ops
+from lakehouse.ops import runs as ops_runs
+from lakehouse.ops.aws import OpsError, StackOutputs, connect, load_outputs, parse_sets
+from lakehouse.ops.verify import Check, connection_problems, trigger_problems, verify
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -60,7 +60,8 @@ def deploy(cfg):
             {"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms", "KMSMasterKeyID": key_arn},
              "BucketKeyEnabled": True}]})
         s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration={
-            "BlockPublicAcls": True, "IgnorePublicAcls": True, "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+            "BlockPublicAcls": True, "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
     s3.put_bucket_versioning(Bucket=buckets["raw"], VersioningConfiguration={"Status": "Enabled"})
     sec = cfg.resource_name("security")
     glue.create_security_configuration(Name=sec, EncryptionConfiguration={
@@ -127,7 +128,8 @@ def deploy(cfg):
 def aws_env(monkeypatch, tmp_path):
     """Fake credentials only; no AWS config files of the machine; IMDS off."""
     for k, v in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": REGION,
-                 "AWS_CONFIG_FILE": str(tmp_path / "no-config"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-creds"),
+                 "AWS_CONFIG_FILE": str(tmp_path / "no-config"),
+                 "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "no-creds"),
                  "AWS_EC2_METADATA_DISABLED": "true"}.items():
         monkeypatch.setenv(k, v)
     for k in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_REGION"):
@@ -159,7 +161,8 @@ def run_cli(*argv):
 
 def rows_of(text):
     """Table rows as lists of stripped cells (rich's ASCII-free box lines split on │)."""
-    return [[c.strip() for c in line.strip().strip("│").split("│")] for line in text.splitlines() if line.count("│") >= 3]
+    return [[c.strip() for c in line.strip().strip("│").split("│")]
+            for line in text.splitlines() if line.count("│") >= 3]
 
 
 # --- Glue workflow runs: moto starts no jobs and has no run graph, so this plays Glue ---
@@ -202,7 +205,8 @@ class WorkflowEngine:
         return {**run, "Status": "RUNNING" if started or running else "COMPLETED",
                 "Statistics": {"TotalActions": len(jobs), "SucceededActions": states.count("SUCCEEDED"),
                                "FailedActions": states.count("FAILED")},
-                "Graph": {"Nodes": [{"Type": "JOB", "Name": j, "JobDetails": {"JobRuns": [current[j]] if j in current else []}}
+                "Graph": {"Nodes": [{"Type": "JOB", "Name": j,
+                                     "JobDetails": {"JobRuns": [current[j]] if j in current else []}}
                                     for j in sorted(jobs)]}}
 
 
@@ -314,10 +318,12 @@ def test_watch_reports_a_failed_job_run_and_exits_1(stack, monkeypatch):
     monkeypatch.setattr(ops_runs, "fetch_job_run", failing)
     assert run_cli("--outputs", str(path), "start", "fhir", "--job", "silver")[0] == 0
     code, out = run_cli("--outputs", str(path), "watch", "fhir", "--job", "silver", "--interval", "0")
-    run_id = boto3.client("glue", region_name=REGION).get_job_runs(JobName="lakehouse-dev-fhir-silver")["JobRuns"][0]["Id"]
+    run_id = boto3.client("glue", region_name=REGION).get_job_runs(
+        JobName="lakehouse-dev-fhir-silver")["JobRuns"][0]["Id"]
     assert code == 1
     assert ["silver", "FAILED", "0", "2m03s", "180", run_id, "AnalysisException: table not found"] in rows_of(out)
-    assert f"FAILED: job lakehouse-dev-fhir-silver run {run_id} ended FAILED; silver: FAILED (AnalysisException: table not found)" in out
+    assert (f"FAILED: job lakehouse-dev-fhir-silver run {run_id} ended FAILED; "
+            "silver: FAILED (AnalysisException: table not found)") in out
 
 
 def test_watch_workflow_run_shows_every_job_in_dag_order_until_it_completes(stack, monkeypatch):
@@ -329,10 +335,13 @@ def test_watch_workflow_run_shows_every_job_in_dag_order_until_it_completes(stac
     final = [r[:4] for r in rows_of(out) if r[0] in ("bronze", "silver", "gold")]
     assert final == [["bronze", "SUCCEEDED", "0", "2m03s"], ["silver", "SUCCEEDED", "0", "2m03s"],
                      ["gold", "SUCCEEDED", "0", "2m03s"]]
-    assert engine.fired == {"lakehouse-dev-fhir-start", "lakehouse-dev-fhir-after-silver", "lakehouse-dev-fhir-after-bronze"}
+    assert engine.fired == {"lakehouse-dev-fhir-start", "lakehouse-dev-fhir-after-silver",
+                            "lakehouse-dev-fhir-after-bronze"}
     progress = [line for line in out.splitlines() if line.startswith("workflow lakehouse-dev-fhir: ")]
-    assert [p.split(": ")[1] for p in progress if ": gold " in p] == ["gold NOT STARTED", "gold RUNNING", "gold SUCCEEDED"]
-    assert progress.index("workflow lakehouse-dev-fhir: bronze SUCCEEDED") < progress.index("workflow lakehouse-dev-fhir: silver RUNNING")
+    assert [p.split(": ")[1] for p in progress if ": gold " in p] == [
+        "gold NOT STARTED", "gold RUNNING", "gold SUCCEEDED"]
+    assert (progress.index("workflow lakehouse-dev-fhir: bronze SUCCEEDED")
+            < progress.index("workflow lakehouse-dev-fhir: silver RUNNING"))
     assert "SUCCEEDED: workflow lakehouse-dev-fhir run wr_" in out
 
 
@@ -429,12 +438,14 @@ def test_verify_fails_for_a_missing_trigger_and_a_bucket_without_kms(stack):
         Check("bucket kms encryption", f"silver: {silver}", False,
               "default encryption AES256, expected aws:kms with the stack key"),
         Check("trigger", "lakehouse-dev-fhir-after-silver", False,
-              "missing: expected CONDITIONAL starting ['lakehouse-dev-fhir-gold'] when lakehouse-dev-fhir-silver SUCCEEDED"),
+              "missing: expected CONDITIONAL starting ['lakehouse-dev-fhir-gold'] "
+              "when lakehouse-dev-fhir-silver SUCCEEDED"),
     ]
     code, out = run_cli("--outputs", str(path), "--stack", STACK, "verify")
     assert code == 1
     assert ["trigger", "lakehouse-dev-fhir-after-silver", "FAIL",
-            "missing: expected CONDITIONAL starting ['lakehouse-dev-fhir-gold'] when lakehouse-dev-fhir-silver SUCCEEDED"] in rows_of(out)
+            "missing: expected CONDITIONAL starting ['lakehouse-dev-fhir-gold'] "
+            "when lakehouse-dev-fhir-silver SUCCEEDED"] in rows_of(out)
     assert "2 failed" in out
 
 
@@ -453,7 +464,8 @@ def test_verify_names_wrong_predicates_inactive_triggers_and_extra_triggers(stac
               "predicate logical ANY, expected AND; conditions [lakehouse-dev-fhir-bronze EQUALS FAILED], expected "
               "[lakehouse-dev-fhir-bronze EQUALS SUCCEEDED]; state CREATED, expected ACTIVATED "
               "(CONDITIONAL triggers fire only when ACTIVATED)"),
-        Check("trigger", "lakehouse-dev-fhir-manual", False, "not in the pipeline's trigger plan (left over or hand-made)"),
+        Check("trigger", "lakehouse-dev-fhir-manual", False,
+              "not in the pipeline's trigger plan (left over or hand-made)"),
     ]
 
 
@@ -562,13 +574,18 @@ def test_outputs_come_from_the_pulumi_cli_when_installed():
 
     def run(cmd, **kw):
         calls.append((cmd, kw["cwd"]))
-        return subprocess.CompletedProcess(cmd, 0, stdout='{"region": "eu-west-1", "jobs": {"fhir.bronze": "a"}}', stderr="")
+        return subprocess.CompletedProcess(cmd, 0, stdout='{"region": "eu-west-1", "jobs": {"fhir.bronze": "a"}}',
+                                           stderr="")
 
     outputs = load_outputs("prod", None, ["jobs.fhir.gold=b"], which=lambda name: "/usr/bin/pulumi", run=run)
     assert calls[0][0] == ["pulumi", "stack", "output", "--json", "--stack", "prod"]
     assert outputs.values == {"region": "eu-west-1", "jobs": {"fhir.bronze": "a", "fhir.gold": "b"}}
-    failing = lambda cmd, **kw: subprocess.CompletedProcess(cmd, 255, stdout="", stderr="error: no stack named 'qa' found")
-    with pytest.raises(OpsError, match=r"`pulumi stack output --json --stack qa` failed: error: no stack named 'qa' found"):
+
+    def failing(cmd, **kw):
+        return subprocess.CompletedProcess(cmd, 255, stdout="", stderr="error: no stack named 'qa' found")
+
+    with pytest.raises(OpsError,
+                       match=r"`pulumi stack output --json --stack qa` failed: error: no stack named 'qa' found"):
         load_outputs("qa", None, [], which=lambda name: "/usr/bin/pulumi", run=failing)
 
 
@@ -595,8 +612,10 @@ def test_resources_missing_in_the_outputs_region_name_that_region(stack, tmp_pat
     path.write_text(json.dumps({**outputs, "region": "eu-west-1"}))
     code, out = run_cli("--outputs", str(path), "start", "fhir")
     assert code == 2
-    assert "note: using region eu-west-1 (the stack's 'region' output); your AWS configuration defaults to us-east-1" in out
-    assert "error: Glue workflow 'lakehouse-dev-fhir' not found in region eu-west-1 (the stack's 'region' output)." in out
+    assert ("note: using region eu-west-1 (the stack's 'region' output); "
+            "your AWS configuration defaults to us-east-1") in out
+    assert ("error: Glue workflow 'lakehouse-dev-fhir' not found in region eu-west-1 "
+            "(the stack's 'region' output).") in out
 
 
 def test_region_option_contradicting_the_outputs_is_refused(stack):
@@ -680,7 +699,8 @@ def test_upload_without_list_permission_explains_the_403(stack, tmp_path, monkey
     data = write_batch(tmp_path / "fhir", **{"batch-0001/Patient.ndjson": "{}\n"})
     code, out = run_cli("--outputs", str(path), "upload", str(data), "--prefix", "fhir/")
     assert code == 2
-    assert (f"error: access denied reading s3://{outputs['buckets']['raw']}/fhir/batch-0001/Patient.ndjson (HeadObject): "
+    assert (f"error: access denied reading s3://{outputs['buckets']['raw']}/fhir/batch-0001/Patient.ndjson "
+            "(HeadObject): "
             "uploading needs s3:GetObject, s3:PutObject and s3:ListBucket on the raw bucket") in out
 
 
@@ -695,7 +715,8 @@ def test_access_log_target_bucket_may_use_sse_s3_but_no_other_bucket(stack):
     s3.put_bucket_policy(Bucket=logs, Policy=json.dumps({"Version": "2012-10-17", "Statement": [{
         "Effect": "Allow", "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
         "Resource": f"arn:aws:s3:::{logs}/*"}]}))
-    s3.put_bucket_logging(Bucket=raw, BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": logs, "TargetPrefix": "raw/"}})
+    s3.put_bucket_logging(Bucket=raw, BucketLoggingStatus={
+        "LoggingEnabled": {"TargetBucket": logs, "TargetPrefix": "raw/"}})
     assert failures(outputs, cfg) == []
 
 
@@ -719,7 +740,8 @@ def test_connection_jobs_run_on_the_stack_connection_and_others_on_none():
             "DefaultArguments": {"--connection_name": "lakehouse-prod-postgres"}}
     assert connection_problems(good, jdbc, outputs) == []
     assert connection_problems({"DefaultArguments": {}}, jdbc, outputs) == [
-        "connections [], expected ['lakehouse-prod-postgres']", "--connection_name=None, expected 'lakehouse-prod-postgres'"]
+        "connections [], expected ['lakehouse-prod-postgres']",
+        "--connection_name=None, expected 'lakehouse-prod-postgres'"]
     assert connection_problems(good, plain, outputs) == [
         "connections ['lakehouse-prod-postgres'], expected none (the job does not declare connection: true)"]
     assert connection_problems({}, plain, outputs) == []

@@ -18,7 +18,8 @@ def _read(root: Path) -> dict[str, bytes]:
 
 
 def test_same_arguments_write_the_same_bytes_and_another_seed_differs(tmp_path):
-    a, b, c = write_sample(tmp_path / "a", seed=1), write_sample(tmp_path / "b", seed=1), write_sample(tmp_path / "c", seed=2)
+    a, b, c = (write_sample(tmp_path / "a", seed=1), write_sample(tmp_path / "b", seed=1),
+               write_sample(tmp_path / "c", seed=2))
     assert _read(tmp_path / "a") == _read(tmp_path / "b")
     assert _read(tmp_path / "a") != _read(tmp_path / "c")
     assert a.as_dict() == b.as_dict()

@@ -104,10 +104,14 @@ def hand_input(tmp_path_factory) -> Path:
         enc("e14", "p4", "2024-02-15T10:00:00Z", "2024-02-15T12:00:00Z", f"Organization/{A}", cls="EMER"),
         # bad records: each would be an inpatient discharge at A in January if accepted
         '{"resourceType": "Encounter", "id": "bad1", ',
-        {k: v for k, v in enc("x", "p1", "2024-01-03T10:00:00Z", "2024-01-04T10:00:00Z", f"Organization/{A}").items() if k != "id"},
-        dict(enc("bad3", "p1", "2024-01-03T10:00:00Z", "2024-01-04T10:00:00Z", f"Organization/{A}"), resourceType="Patient"),
-        {k: v for k, v in enc("bad4", "p1", "2024-01-03T10:00:00Z", "2024-01-04T10:00:00Z").items() if k != "resourceType"},
-        dict(enc("bad5", "p1", "2024-01-03T10:00:00Z", "2024-01-04T10:00:00Z", f"Organization/{A}"), period={"end": "2024-01-04T10:00:00Z"}),
+        {k: v for k, v in enc("x", "p1", "2024-01-03T10:00:00Z", "2024-01-04T10:00:00Z", f"Organization/{A}").items()
+         if k != "id"},
+        dict(enc("bad3", "p1", "2024-01-03T10:00:00Z", "2024-01-04T10:00:00Z", f"Organization/{A}"),
+             resourceType="Patient"),
+        {k: v for k, v in enc("bad4", "p1", "2024-01-03T10:00:00Z", "2024-01-04T10:00:00Z").items()
+         if k != "resourceType"},
+        dict(enc("bad5", "p1", "2024-01-03T10:00:00Z", "2024-01-04T10:00:00Z", f"Organization/{A}"),
+             period={"end": "2024-01-04T10:00:00Z"}),
         enc("bad6", "p1", "2024-01-04T10:00:00Z", "2024-01-03T10:00:00Z", f"Organization/{A}"),
         enc("bad7", "p9", "2024-01-03T10:00:00Z", "2024-01-04T10:00:00Z", f"Organization/{A}"),
         enc("bad8", "p5", "2024-01-03T10:00:00Z", "2024-01-04T10:00:00Z", f"Organization/{A}"),
@@ -134,7 +138,8 @@ def hand_input(tmp_path_factory) -> Path:
     write(b2 / "Encounter.001.ndjson", [no_meta])
     write(b2 / "Condition.ndjson", [
         cond("c1", "p1", "e1", "91302008", "2024-01-12T08:00:00Z", updated="2024-01-13T00:00:00Z"),  # tie: wins
-        cond("c7", "p3", "e7", "T80.211A", "2024-01-25T10:00:00Z", system=ICD10, updated="2024-01-09T00:00:00Z"),  # stale
+        cond("c7", "p3", "e7", "T80.211A", "2024-01-25T10:00:00Z", system=ICD10,
+             updated="2024-01-09T00:00:00Z"),  # stale
     ])
     return root
 

@@ -201,7 +201,8 @@ def test_follow_up_batch_updates_ties_stale_late_and_readmissions(sample, base):
             stale += d < timedelta(0)
     assert newer and tie and stale, (newer, tie, stale)
     base_stays = inpatient_by_patient(good(base["Encounter"]))
-    new_stays = [e for e in good(b2["Encounter"]) if e["id"] not in old and bare(e["subject"]["reference"]) in base_stays]
+    new_stays = [e for e in good(b2["Encounter"])
+                 if e["id"] not in old and bare(e["subject"]["reference"]) in base_stays]
     late = [e for e in new_stays if utc(e["period"]["start"]) < datetime(2024, 5, 1, tzinfo=timezone.utc)]
     readmit = [e for e in new_stays if any(
         1 <= (utc(e["period"]["start"]).date() - utc(s["period"]["end"]).date()).days <= 30
