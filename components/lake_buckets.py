@@ -24,9 +24,9 @@ import pulumi
 import pulumi_aws as aws
 
 from lakehouse.model.config import BucketSettings
-
-from lakehouse.model.names import AwsContext, LakeNames
 from lakehouse.model.iam import bucket_policy, lake_key_policy, logs_bucket_policy
+from lakehouse.model.names import AwsContext, LakeNames
+
 from .secure_bucket import SecureBucket, SecureBucketArgs, lifecycle_rules
 
 TYPE = "glue-lakehouse:components:LakeBuckets"

@@ -4,8 +4,9 @@ Constructing PolicyPack starts the analyzer's gRPC server and blocks, so nothing
 this file: tests and `python -m policy.offline` use the `lakehouse_policies` package.
 """
 
-from lakehouse_policies import DEFAULT_ENFORCEMENT, PACK_DESCRIPTION, PACK_NAME, all_policies
 from pulumi_policy import PolicyPack
+
+from lakehouse_policies import DEFAULT_ENFORCEMENT, PACK_DESCRIPTION, PACK_NAME, all_policies
 
 PolicyPack(
     name=PACK_NAME,

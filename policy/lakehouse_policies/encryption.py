@@ -8,8 +8,8 @@ from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity, Sta
 from . import types as T
 from ._common import (
     BadDocument,
-    as_list,
     Settings,
+    as_list,
     first,
     has_wildcard_principal,
     is_allow,
@@ -169,7 +169,8 @@ glue_require_security_configuration = resource_policy(
     name="aws-glue-require-security-configuration",
     description="Every Glue job and crawler runs with a security configuration.",
     severity=Severity.HIGH,
-    remediation="Pass security_configuration=<the stack's aws.glue.SecurityConfiguration name> to every job and crawler.",
+    remediation=("Pass security_configuration=<the stack's aws.glue.SecurityConfiguration name> "
+                 "to every job and crawler."),
     types=[T.GLUE_JOB, T.GLUE_CRAWLER],
     check=_check_has_security_configuration,
     tags=["encryption", "glue"],

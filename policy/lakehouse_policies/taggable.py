@@ -47,9 +47,9 @@ def is_taggable(resource_type: str) -> bool:
 
 
 if __name__ == "__main__":
-    import pulumi_aws  # noqa: F401
-
     from importlib.metadata import version
+
+    import pulumi_aws  # noqa: F401
 
     types = scan_pulumi_aws()
     DATA_FILE.write_text(json.dumps({"pulumi-aws": version("pulumi-aws"), "types": types}, indent=1) + "\n")

@@ -8,9 +8,9 @@ import pytest
 from component_support import ACCOUNT, CTX, REGION, lake_names_fixture, run
 
 from components.lake_buckets import LakeBuckets, LakeBucketsArgs, key_policy_json
-from lakehouse.model.zones import BUCKET_ROLES
-from lakehouse.model.iam import bucket_policy, logs_bucket_policy
 from lakehouse.model.config import BucketSettings
+from lakehouse.model.iam import bucket_policy, logs_bucket_policy
+from lakehouse.model.zones import BUCKET_ROLES
 
 NAMES = lake_names_fixture()
 SETTINGS = BucketSettings(force_destroy=False, temp_expiration_days=3, noncurrent_version_expiration_days=45,
@@ -73,7 +73,8 @@ def test_every_bucket_is_encrypted_versioned_private_and_tls_only(lake, role):
     assert bucket.inputs == {"bucket": NAMES.buckets[role], "forceDestroy": False}
     for kind, suffix in [("bucketOwnershipControls:BucketOwnershipControls", "-ownership"),
                          ("bucketPublicAccessBlock:BucketPublicAccessBlock", "-public-access"),
-                         ("bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "-encryption"),
+                         ("bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+                          "-encryption"),
                          ("bucketVersioning:BucketVersioning", "-versioning"),
                          ("bucketPolicy:BucketPolicy", "-policy"),
                          ("bucketLifecycleConfiguration:BucketLifecycleConfiguration", "-lifecycle")]:
@@ -83,7 +84,8 @@ def test_every_bucket_is_encrypted_versioned_private_and_tls_only(lake, role):
     assert part(lake, role, "bucketOwnershipControls:BucketOwnershipControls", "-ownership").inputs["rule"] == {
         "objectOwnership": "BucketOwnerEnforced"}
     block = part(lake, role, "bucketPublicAccessBlock:BucketPublicAccessBlock", "-public-access").inputs
-    assert {k: block[k] for k in ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")} == {
+    flags = ("blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets")
+    assert {k: block[k] for k in flags} == {
         "blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True, "restrictPublicBuckets": True}
     sse = part(lake, role, "bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
                "-encryption").inputs

@@ -16,8 +16,8 @@ from component_support import ACCOUNT, CTX, FIXTURES, REGION, lake_names_fixture
 from components.glue_library import GlueLibrary, GlueLibraryArgs
 from components.job_alerts import JobAlerts, JobAlertsArgs
 from components.lake_catalog import LakeCatalog, LakeCatalogArgs
-from lakehouse.model.packaging import library_key, library_zip
 from lakehouse.model.iam import alerts_topic_policy
+from lakehouse.model.packaging import library_key, library_zip
 
 NAMES = lake_names_fixture()
 KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
@@ -60,7 +60,8 @@ def test_security_configuration_encrypts_s3_logs_and_bookmarks_with_kms(cat):
 
 
 def test_databases_are_protected_in_prod():
-    assert sorted(r.name for r in catalog(protect=True) if r.protect) == ["catalog-bronze", "catalog-gold", "catalog-silver"]
+    protected = sorted(r.name for r in catalog(protect=True) if r.protect)
+    assert protected == ["catalog-bronze", "catalog-gold", "catalog-silver"]
 
 
 # --- alerts --------------------------------------------------------------------------------------
@@ -79,7 +80,8 @@ def test_alert_topic_is_kms_encrypted_and_only_the_job_rules_may_publish():
     policy = ev.get("aws:sns/topicPolicy:TopicPolicy", "alerts-policy")
     assert policy.inputs["arn"] == arn
     assert json.loads(policy.inputs["policy"]) == alerts_topic_policy(CTX, arn, [
-        f"arn:aws:events:{REGION}:{ACCOUNT}:rule/lh-test-a-failed", f"arn:aws:events:{REGION}:{ACCOUNT}:rule/lh-test-b-failed"])
+        f"arn:aws:events:{REGION}:{ACCOUNT}:rule/lh-test-a-failed",
+        f"arn:aws:events:{REGION}:{ACCOUNT}:rule/lh-test-b-failed"])
     assert ev.of_type("aws:sns/topicSubscription:TopicSubscription") == []
 
 

@@ -122,7 +122,8 @@ DEPLOY_SCHEMA = {
                     "oidc": {"type": "object", "required": ["aws"], "additionalProperties": False, "properties": {
                         "aws": {"type": "object", "required": ["roleArn", "sessionName"], "additionalProperties": False,
                                 "properties": {
-                                    "roleArn": {"type": "string", "pattern": r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]+$"},
+                                    "roleArn": {"type": "string",
+                                                "pattern": r"^arn:aws:iam::\d{12}:role/[\w+=,.@/-]+$"},
                                     "sessionName": {"type": "string", "pattern": r"^[\w+=,.@-]{2,64}$"},
                                     "duration": {"type": "string", "pattern": r"^\d+h\d+m\d+s$"}}}}},
                     "environmentVariables": {"type": "object", "additionalProperties": {"type": "string"}},

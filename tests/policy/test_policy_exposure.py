@@ -26,7 +26,8 @@ def test_incomplete_public_access_block_names_the_flags_that_are_off():
 def test_bucket_without_public_access_block_is_reported():
     s = happy_stack()
     s.resources.remove(s.get("scripts-bucket-pab"))
-    assert single(s, PAB) == [("scripts-bucket", f"bucket 'scripts-bucket' has no public access block; expected {FLAGS}")]
+    assert single(s, PAB) == [
+        ("scripts-bucket", f"bucket 'scripts-bucket' has no public access block; expected {FLAGS}")]
 
 
 def test_bucket_policy_allowing_everyone_without_condition_is_reported():

@@ -13,8 +13,8 @@ from collections import Counter
 from typing import Any, Callable
 
 import pytest
+from policy_support import KEY_ARN, Stack, add_database_side
 
-from policy_support import KEY_ARN, add_database_side, Stack
 from policy.lakehouse_policies import types as T
 from policy.lakehouse_policies.taggable import is_taggable
 from policy.offline import POLICY_DIR, Resource, Violation, evaluate, load_pack_config, resources_from_program

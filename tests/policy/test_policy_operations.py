@@ -91,7 +91,8 @@ def test_production_database_guardrails():
     db["backupRetentionPeriod"] = 1
     db["multiAz"] = False
     del db["deletionProtection"]
-    assert single(s, BACKUPS) == [("db", "backup retention is 1 days; expected backupRetentionPeriod of at least 7 days")]
+    assert single(s, BACKUPS) == [
+        ("db", "backup retention is 1 days; expected backupRetentionPeriod of at least 7 days")]
     assert single(s, MULTI_AZ) == [("db", "RDS instance runs in a single availability zone; expected multiAz: true")]
     assert single(s, DELETION) == [("db", "RDS deletion protection is off; expected deletionProtection: true")]
     del db["backupRetentionPeriod"]

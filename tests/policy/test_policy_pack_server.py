@@ -8,15 +8,14 @@ import json
 import select
 import subprocess
 import sys
-from pathlib import Path
 
 import grpc
 import pytest
 from google.protobuf import empty_pb2, struct_pb2
+from policy_support import happy_stack
 from pulumi.runtime.proto import analyzer_pb2 as proto
 from pulumi.runtime.proto import analyzer_pb2_grpc
 
-from policy_support import happy_stack
 from policy.lakehouse_policies import all_policies
 from policy.offline import POLICY_DIR, configure, evaluate, load_pack_config
 
@@ -102,8 +101,9 @@ def test_resource_policies_answer_over_grpc_as_offline(analyzer):
                if not v.policy.startswith("aws-s3-bucket-enable") and not v.policy.endswith("public-access-block")
                and v.policy != "aws-glue-catalog-enable-encryption"}
     assert over_grpc == offline
-    assert {p for p, *_ in over_grpc} == {"aws-glue-job-configure-timeout", "aws-resource-environment-tag-matches-stack",
-                                           "aws-iam-disallow-wildcard-actions", "aws-rds-instance-disallow-public-access"}
+    assert {p for p, *_ in over_grpc} == {
+        "aws-glue-job-configure-timeout", "aws-resource-environment-tag-matches-stack",
+        "aws-iam-disallow-wildcard-actions", "aws-rds-instance-disallow-public-access"}
 
 
 def test_stack_policies_answer_over_grpc_as_offline(analyzer):
