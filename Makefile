@@ -8,6 +8,8 @@ setup:
 run: setup
 	.venv/bin/python -m lakehouse.runner
 
-# Every test: config, components under Pulumi mocks, policy pack, Glue jobs on real Spark.
+# The lint (ruff: line length, import order, unused names), then every test: the architecture rules,
+# the model, components under Pulumi mocks and the real engine, the policy pack, Glue jobs on real Spark.
 test: setup
+	.venv/bin/ruff check .
 	.venv/bin/python -m pytest
