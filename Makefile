@@ -1,8 +1,13 @@
 # The two commands at the top of the README. Both set up from nothing first.
-.PHONY: setup run test
+.PHONY: setup engine run test
 
 setup:
 	bash scripts/setup.sh
+
+# The real Pulumi engine for offline previews (CLI, Python language host, the stand-in AWS provider,
+# the policy pack's venv) into .cache/pulumi-engine: about 45 s with Go's caches warm, 10-16 min cold.
+engine: setup
+	bash scripts/build-pulumi-engine.sh
 
 # The main job: generate sample FHIR data and run the whole pipeline on local Spark + Iceberg.
 run: setup
@@ -10,6 +15,6 @@ run: setup
 
 # The lint (ruff: line length, import order, unused names), then every test: the architecture rules,
 # the model, components under Pulumi mocks and the real engine, the policy pack, Glue jobs on real Spark.
-test: setup
+test: setup engine
 	.venv/bin/ruff check .
 	.venv/bin/python -m pytest

@@ -35,7 +35,3 @@ fi
 say "fetching jars for local Spark"
 bash scripts/fetch-jars.sh
 
-# The Pulumi CLI, Python language host, the stand-in AWS provider and the policy pack's venv, into
-# .cache/pulumi-engine (about 45 s with Go's module and build caches warm, about 10 min cold).
-say "building the Pulumi engine for offline previews (scripts/build-pulumi-engine.sh)"
-bash scripts/build-pulumi-engine.sh

@@ -7,7 +7,7 @@ stack's configuration, and `--policy-pack policy --policy-pack-config policy/con
 from the CLI's streaming JSON (`--json` with PULUMI_ENABLE_STREAMING_JSON_PREVIEW=true).
 
 The AWS provider is the project's stand-in (engine/standin-provider, built with the engine by
-scripts/build-pulumi-engine.sh, which scripts/setup.sh runs): it proves the engine,
+scripts/build-pulumi-engine.sh, which `make test` runs as `make engine`): it proves the engine,
 configuration, program and policy wiring, not AWS behaviour. It calls no AWS API, answers the
 program's few provider functions with fixed values (account 123456789012), and leaves unknown what
 AWS would compute (ids, ARNs with ids), exactly what a first real preview leaves unknown.
@@ -69,14 +69,14 @@ class Preview:
 
 
 def require_engine() -> None:
-    """Fail (never skip) when the engine is not built: `make test` builds it through scripts/setup.sh."""
+    """Fail (never skip) when the engine is not built: `make test` builds it (make engine)."""
     parts = ["bin/pulumi", "bin/pulumi-language-python", "bin/pulumi-language-python-exec", "policy-venv/bin/python"]
     missing = [f".cache/pulumi-engine/{p}" for p in parts if not (ENGINE / p).exists()]
     if not list((ENGINE / "home" / "plugins").glob("resource-aws-v*/pulumi-resource-aws")):
         missing.append(".cache/pulumi-engine/home/plugins/resource-aws-v*/pulumi-resource-aws")
     if missing:
         pytest.fail(f"the Pulumi engine is not built (missing {', '.join(missing)}): run `{BUILD}` "
-                    "(scripts/setup.sh runs it)", pytrace=False)
+                    "(make test runs it: make engine)", pytrace=False)
 
 
 def preview(stack: str, stack_config: Optional[Path] = None) -> Preview:
@@ -178,5 +178,5 @@ def test_a_mandatory_violation_fails_the_preview_naming_the_policy(tmp_path):
 def test_a_missing_engine_fails_with_the_command_to_build_it(tmp_path, monkeypatch):
     monkeypatch.setitem(globals(), "ENGINE", tmp_path)
     with pytest.raises(pytest.fail.Exception, match=r"the Pulumi engine is not built .*: run `bash scripts/"
-                                                    r"build-pulumi-engine.sh` \(scripts/setup.sh runs it\)"):
+                                                    r"build-pulumi-engine.sh` \(make test runs it: make engine\)"):
         preview("dev")
