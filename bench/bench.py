@@ -165,8 +165,8 @@ def cmd_warm(input_dir: str, out: str, *warehouses: str) -> None:
     """The same 1% batch on copies of one warehouse, one after another in this one process (one
     driver JVM): the first run pays the JVM's warm-up (class loading, JIT, Spark's code
     generation), the later ones do not. Their difference is the warm-up a fresh process adds."""
-    from lakehouse.runner import executor, summaries
     from lakehouse.model.config import load_stack_config
+    from lakehouse.runner import executor, summaries
 
     cfg = load_stack_config("dev")
     pipeline = executor.select_pipeline(cfg, "fhir")
@@ -430,7 +430,7 @@ def machine() -> dict:
     cpu = platform.processor()
     try:
         with open("/proc/cpuinfo") as fh:
-            cpu = next((l.split(":", 1)[1].strip() for l in fh if l.startswith("model name")), cpu)
+            cpu = next((ln.split(":", 1)[1].strip() for ln in fh if ln.startswith("model name")), cpu)
     except OSError:
         pass
     try:

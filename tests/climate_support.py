@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from lakehouse.runner import pg_local
 from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR
+from lakehouse.runner import pg_local
 
 if str(GLUE_SCRIPTS_DIR) not in sys.path:
     sys.path.insert(0, str(GLUE_SCRIPTS_DIR))

@@ -120,7 +120,8 @@ def test_read_lines_numbers_every_line_exactly_across_blocks_and_gzip(spark, tmp
 
 # --- bronze transforms -------------------------------------------------------------------
 
-CLASSIFIED = "source_file string, line_number bigint, resource_type string, resource_id string, reason string, detail string"
+CLASSIFIED = ("source_file string, line_number bigint, resource_type string, resource_id string, reason string, "
+              "detail string")
 
 
 BRONZE_LINES = [
@@ -189,7 +190,8 @@ def test_bronze_reasons_equal_the_duckdb_references_line_for_line(spark, tmp_pat
     folder = tmp_path / "fhir" / "b"
     folder.mkdir(parents=True)
     (folder / "Encounter.ndjson").write_text("".join(v + "\n" for v in values))
-    lines = spark.createDataFrame([("fhir/b/Encounter.ndjson", "Encounter", i + 1, v) for i, v in enumerate(values)], LINES)
+    lines = spark.createDataFrame(
+        [("fhir/b/Encounter.ndjson", "Encounter", i + 1, v) for i, v in enumerate(values)], LINES)
     spark_reasons = Counter(r.reason for r in B.with_line_classification(lines).collect() if r.reason)
     reference = {reason: n for (_, reason), n in quarantine_counts(tmp_path).items() if reason in BRONZE_REASONS}
     assert spark_reasons == reference
@@ -215,7 +217,8 @@ def test_bronze_rows_keep_the_raw_line_and_ingestion_metadata(spark):
 def test_filter_unstored_drops_only_rows_already_stored(spark):
     rows = spark.createDataFrame([("f", 1, "a"), ("f", 2, "b"), ("g", 1, "c")],
                                  "source_file string, line_number bigint, v string")
-    stored = spark.createDataFrame([("f", 2, "other"), ("h", 1, "x")], "source_file string, line_number bigint, v string")
+    stored = spark.createDataFrame([("f", 2, "other"), ("h", 1, "x")],
+                                   "source_file string, line_number bigint, v string")
     assertDataFrameEqual(B.filter_unstored(rows, stored), spark.createDataFrame(
         [("f", 1, "a"), ("g", 1, "c")], "source_file string, line_number bigint, v string"))
 
@@ -228,7 +231,8 @@ def test_resolve_reference_handles_every_form_and_nulls(spark):
     df = spark.createDataFrame([(r,) for r in refs], "ref string")
     assertDataFrameEqual(
         df.select("ref", S.resolve_reference(F.col("ref")).alias("id")),
-        spark.createDataFrame(list(zip(refs, ["p1", "9f3c", "F-9", "F-8", "p2", "p3", None, None])), "ref string, id string"),
+        spark.createDataFrame(list(zip(refs, ["p1", "9f3c", "F-9", "F-8", "p2", "p3", None, None])),
+                              "ref string, id string"),
     )
 
 
@@ -237,7 +241,8 @@ def test_dispositions_are_two_digit_nubc_strings(spark):
     df = spark.createDataFrame([(c,) for c in codes], "code string")
     assertDataFrameEqual(
         df.select("code", S.normalise_disposition(F.col("code")).alias("n")),
-        spark.createDataFrame(list(zip(codes, ["01", "01", "02", "07", "20", "20", "home", None])), "code string, n string"),
+        spark.createDataFrame(list(zip(codes, ["01", "01", "02", "07", "20", "20", "home", None])),
+                              "code string, n string"),
     )
 
 
@@ -261,19 +266,25 @@ def test_parse_patients_types_dates_in_utc_and_quarantines_bad_dates(spark):
     ])
     parsed = S.parse_patients(bronze)
     assertDataFrameEqual(
-        parsed.where("reason IS NULL").select("patient_id", "gender", "birth_date", "deceased_at", "deceased_date", "last_updated"),
+        parsed.where("reason IS NULL").select("patient_id", "gender", "birth_date", "deceased_at", "deceased_date",
+                                              "last_updated"),
         spark.createDataFrame([
-            ("p1", "female", d("1950-05-05"), ts("2024-03-05T23:30:00-05:00"), d("2024-03-06"), ts("2024-05-01T08:00:00+00:00")),
+            ("p1", "female", d("1950-05-05"), ts("2024-03-05T23:30:00-05:00"), d("2024-03-06"),
+             ts("2024-05-01T08:00:00+00:00")),
             ("p2", None, None, None, None, None),
-        ], "patient_id string, gender string, birth_date date, deceased_at timestamp, deceased_date date, last_updated timestamp"),
+        ], "patient_id string, gender string, birth_date date, deceased_at timestamp, deceased_date date, "
+           "last_updated timestamp"),
     )
     assertDataFrameEqual(parsed.where("reason IS NOT NULL").select("resource_id", "reason", "detail", "line_number"),
-                         spark.createDataFrame([("p3", "invalid_date", "deceasedDateTime=31/12/2024", 3),
-                                                ("p4", "invalid_date", "meta.lastUpdated=yesterday", 4)], QUARANTINE_VIEW))
+                         spark.createDataFrame([
+                             ("p3", "invalid_date", "deceasedDateTime=31/12/2024", 3),
+                             ("p4", "invalid_date", "meta.lastUpdated=yesterday", 4),
+                         ], QUARANTINE_VIEW))
 
 
 ENC = {"resourceType": "Encounter", "status": "finished", "class": {"code": "IMP"},
-       "subject": {"reference": "Patient/p1"}, "period": {"start": "2024-01-01T22:00:00-05:00", "end": "2024-01-05T10:00:00Z"}}
+       "subject": {"reference": "Patient/p1"},
+       "period": {"start": "2024-01-01T22:00:00-05:00", "end": "2024-01-05T10:00:00Z"}}
 
 
 def enc(**kw) -> dict:
@@ -289,7 +300,8 @@ def enc(**kw) -> dict:
 def test_parse_encounters_flattens_resolves_and_gives_every_encounter_reason(spark):
     bronze = _bronze(spark, "Encounter", [
         enc(id="e1", serviceProvider={"reference": "Organization?identifier=https://github.com/synthetichealth/synthea|F1"},
-            hospitalization={"dischargeDisposition": {"coding": [{"system": "http://www.nubc.org/patient-discharge", "code": 1}]}},
+            hospitalization={"dischargeDisposition": {
+                "coding": [{"system": "http://www.nubc.org/patient-discharge", "code": 1}]}},
             meta={"lastUpdated": "2024-02-01T00:00:00Z"}, subject={"reference": "urn:uuid:p1"}),
         enc(id="e2", serviceProvider="Organization/F1", period={"start": "2024-01-02"}),  # wrong shape: facility absent
         enc(id="e3", subject=None),
@@ -300,15 +312,16 @@ def test_parse_encounters_flattens_resolves_and_gives_every_encounter_reason(spa
         enc(id="e8", hospitalization={"dischargeDisposition": {"coding": [{"code": "exp"}]}}),
     ])
     parsed = S.parse_encounters(bronze)
-    cols = "encounter_id string, patient_id string, class_code string, period_start timestamp, period_end timestamp, " \
-           "admit_date date, discharge_date date, facility_id string, discharge_disposition string, last_updated timestamp"
+    cols = ("encounter_id string, patient_id string, class_code string, period_start timestamp, "
+            "period_end timestamp, admit_date date, discharge_date date, facility_id string, "
+            "discharge_disposition string, last_updated timestamp")
     assertDataFrameEqual(parsed.where("reason IS NULL").select(*[c.split()[0] for c in cols.split(", ")]),
                          spark.createDataFrame([
-        ("e1", "p1", "IMP", ts("2024-01-02T03:00:00+00:00"), ts("2024-01-05T10:00:00+00:00"), d("2024-01-02"), d("2024-01-05"),
-         "F1", "01", ts("2024-02-01T00:00:00+00:00")),
+        ("e1", "p1", "IMP", ts("2024-01-02T03:00:00+00:00"), ts("2024-01-05T10:00:00+00:00"),
+         d("2024-01-02"), d("2024-01-05"), "F1", "01", ts("2024-02-01T00:00:00+00:00")),
         ("e2", "p1", "IMP", ts("2024-01-02T00:00:00+00:00"), None, d("2024-01-02"), None, None, None, None),
-        ("e8", "p1", "IMP", ts("2024-01-02T03:00:00+00:00"), ts("2024-01-05T10:00:00+00:00"), d("2024-01-02"), d("2024-01-05"),
-         None, "20", None),
+        ("e8", "p1", "IMP", ts("2024-01-02T03:00:00+00:00"), ts("2024-01-05T10:00:00+00:00"),
+         d("2024-01-02"), d("2024-01-05"), None, "20", None),
     ], cols))
     assertDataFrameEqual(parsed.where("reason IS NOT NULL").select("resource_id", "reason", "detail", "line_number"),
                          spark.createDataFrame([
@@ -321,7 +334,8 @@ def test_parse_encounters_flattens_resolves_and_gives_every_encounter_reason(spa
 
 
 def test_parse_conditions_keeps_codes_and_flags_entered_in_error(spark):
-    cond = {"resourceType": "Condition", "subject": {"reference": "Patient/p1"}, "encounter": {"reference": "Encounter/e1"},
+    cond = {"resourceType": "Condition", "subject": {"reference": "Patient/p1"},
+            "encounter": {"reference": "Encounter/e1"},
             "code": {"coding": [{"system": "http://snomed.info/sct", "code": "91302008"}]},
             "onsetDateTime": "2024-01-03T12:00:00+01:00"}
     bronze = _bronze(spark, "Condition", [
@@ -332,11 +346,13 @@ def test_parse_conditions_keeps_codes_and_flags_entered_in_error(spark):
         {**cond, "id": "c5", "recordedDate": "garbage"},  # informational date: read as null, not quarantined
     ])
     parsed = S.parse_conditions(bronze)
-    cols = "condition_id string, patient_id string, encounter_id string, onset_date date, recorded_at timestamp, verification_status string"
+    cols = ("condition_id string, patient_id string, encounter_id string, onset_date date, recorded_at timestamp, "
+            "verification_status string")
     assertDataFrameEqual(parsed.where("reason IS NULL").select(*[c.split()[0] for c in cols.split(", ")]),
                          spark.createDataFrame([("c1", "p1", "e1", d("2024-01-03"), None, "entered-in-error"),
                                                 ("c5", "p1", "e1", d("2024-01-03"), None, None)], cols))
-    assert parsed.where("condition_id = 'c1'").first()["codes"][0].asDict() == {"system": "http://snomed.info/sct", "code": "91302008"}
+    assert parsed.where("condition_id = 'c1'").first()["codes"][0].asDict() == {
+        "system": "http://snomed.info/sct", "code": "91302008"}
     assertDataFrameEqual(parsed.where("reason IS NOT NULL").select("resource_id", "reason", "detail", "line_number"),
                          spark.createDataFrame([("c2", "missing_required_field", "code.coding", 2),
                                                 ("c3", "invalid_date", "onsetDateTime=not-a-date", 3),
@@ -344,7 +360,8 @@ def test_parse_conditions_keeps_codes_and_flags_entered_in_error(spark):
 
 
 def test_unknown_patient_only_marks_rows_that_passed_every_other_check(spark):
-    parsed = spark.createDataFrame([("e1", "p1", None, None), ("e2", "p9", None, None), ("e3", None, "missing_required_field", "subject"),
+    parsed = spark.createDataFrame([("e1", "p1", None, None), ("e2", "p9", None, None),
+                                    ("e3", None, "missing_required_field", "subject"),
                                     ("e4", "p9", "invalid_date", "period.start=x")],
                                    "encounter_id string, patient_id string, reason string, detail string")
     ids = spark.createDataFrame([("p1",), ("p1",), (None,)], "patient_id string")
@@ -383,7 +400,8 @@ def test_latest_version_wins_by_last_updated_then_ingestion_order(spark):
     assert _fields(latest.schema) == _fields(PATIENTS)
     assertDataFrameEqual(latest.select("patient_id", "gender", "silver_run_id"), spark.createDataFrame(
         [("a", "new", "silver-1"), ("b", "later-run", "silver-1"), ("c", "line-2", "silver-1"),
-         ("d", "dated", "silver-1"), ("e", "good", "silver-1")], "patient_id string, gender string, silver_run_id string"))
+         ("d", "dated", "silver-1"), ("e", "good", "silver-1")],
+        "patient_id string, gender string, silver_run_id string"))
 
 
 # --- gold transforms ------------------------------------------------------------------
@@ -436,10 +454,14 @@ def test_to_cms_facility_monthly_on_hand_computed_silver(spark):
     ], ENCOUNTERS)
     sn = "http://snomed.info/sct"
     conditions = spark.createDataFrame([
-        ("h1", "p1", "a1", [(sn, "91302008")], None, d("2024-01-03"), None, None, None, None, None, None, 1, "f", 1, "r", None),  # day 3
-        ("h2", "p1", "a1", [(sn, "76571007")], None, d("2024-01-02"), None, None, None, None, None, None, 1, "f", 2, "r", None),  # day 2
-        ("h3", "p1", "a2", [(sn, "91302008")], None, d("2024-02-07"), None, None, None, None, None, None, 1, "f", 3, "r", None),  # after
-        ("h4", "p1", "a1", [(sn, "91302008")], None, d("2024-01-04"), None, None, None, None, "entered-in-error", None, 1, "f", 4, "r", None),
+        ("h1", "p1", "a1", [(sn, "91302008")], None, d("2024-01-03"),
+         None, None, None, None, None, None, 1, "f", 1, "r", None),  # day 3
+        ("h2", "p1", "a1", [(sn, "76571007")], None, d("2024-01-02"),
+         None, None, None, None, None, None, 1, "f", 2, "r", None),  # day 2
+        ("h3", "p1", "a2", [(sn, "91302008")], None, d("2024-02-07"),
+         None, None, None, None, None, None, 1, "f", 3, "r", None),  # after
+        ("h4", "p1", "a1", [(sn, "91302008")], None, d("2024-01-04"),
+         None, None, None, None, "entered-in-error", None, 1, "f", 4, "r", None),
     ], CONDITIONS)
     got = G.to_cms_facility_monthly(patients, encounters, conditions, G.parse_hai_codes(None), d("2024-03-07"))
     expected = [
@@ -460,7 +482,8 @@ def test_to_cms_facility_monthly_on_hand_computed_silver(spark):
     early = G.to_cms_facility_monthly(patients, encounters, conditions, G.parse_hai_codes(None), d("2024-03-06"))
     assert early.where("month = '2024-02'").select("index_stays", "readmission_rate").first() == (0, None)
     default = G.to_cms_facility_monthly(patients, encounters, conditions, G.parse_hai_codes(None), None)
-    assertDataFrameEqual(default, G.to_cms_facility_monthly(patients, encounters, conditions, G.parse_hai_codes(None), d("2024-03-05")))
+    assertDataFrameEqual(
+        default, G.to_cms_facility_monthly(patients, encounters, conditions, G.parse_hai_codes(None), d("2024-03-05")))
     assert default.where("month = '2024-02'").first()["index_stays"] == 0
     # a custom HAI set: day-2 septic shock never counts, sepsis alone still does
     only_shock = G.to_cms_facility_monthly(patients, encounters, conditions, G.parse_hai_codes(f"{sn}|76571007"), None)
@@ -487,7 +510,8 @@ SN, ICD = "http://snomed.info/sct", "http://hl7.org/fhir/sid/icd-10-cm"
 
 
 def _patient(pid, **kw):
-    return {"resourceType": "Patient", "id": pid, "meta": {"lastUpdated": "2024-06-01T00:00:00Z"}, "gender": "male", **kw}
+    return {"resourceType": "Patient", "id": pid, "meta": {"lastUpdated": "2024-06-01T00:00:00Z"},
+            "gender": "male", **kw}
 
 
 def _encounter(eid, pid, fac, start, end, disp="01", updated="2024-06-01T00:00:00Z", cls="IMP", status="finished"):
@@ -498,7 +522,8 @@ def _encounter(eid, pid, fac, start, end, disp="01", updated="2024-06-01T00:00:0
     if end:
         res["period"]["end"] = end
     if disp is not None:
-        res["hospitalization"] = {"dischargeDisposition": {"coding": [{"system": "http://www.nubc.org/patient-discharge", "code": disp}]}}
+        res["hospitalization"] = {"dischargeDisposition": {
+            "coding": [{"system": "http://www.nubc.org/patient-discharge", "code": disp}]}}
     return res
 
 
@@ -539,7 +564,8 @@ def _batch1(raw: Path) -> None:
         _encounter("E6", "P3", ORG + "F2", "2024-03-01T09:00:00Z", "2024-03-05T12:00:00Z"),
         _encounter("E7", "P4", "Organization/F1", "2024-03-10T09:00:00Z", "2024-03-10T10:00:00Z", cls="AMB"),
         _encounter("E8", "P4", "Organization/F1", "2024-03-20T09:00:00Z", None),  # open: as_of = 03-20
-        _encounter("E9", "P4", "Organization/F1", "2024-01-15T09:00:00Z", "2024-01-17T09:00:00Z", status="entered-in-error"),
+        _encounter("E9", "P4", "Organization/F1", "2024-01-15T09:00:00Z", "2024-01-17T09:00:00Z",
+                   status="entered-in-error"),
         _encounter("E10", "P5", "Organization/F1", "2024-01-20T09:00:00Z", "2024-01-22T09:00:00Z", disp="02"),
         _encounter("E11", "P9", "Organization/F1", "2024-01-20T09:00:00Z", "2024-01-22T09:00:00Z"),  # line 12: unknown
         _encounter("E12", "P1", "Organization/F1", "2024-01-20T09:00:00Z", "2024-01-19T09:00:00Z"),  # line 13
@@ -565,7 +591,8 @@ def _batch2(raw: Path) -> None:
         _encounter("E2", "P1", "Organization/F1", "2024-02-04T09:00:00Z", "2024-02-08T12:00:00Z", disp="07",
                    updated="2024-07-01T00:00:00Z"),
         # a stale version of E6 (older lastUpdated) changes nothing
-        _encounter("E6", "P3", ORG + "F2", "2024-03-01T09:00:00Z", "2024-03-30T12:00:00Z", updated="2023-01-01T00:00:00Z"),
+        _encounter("E6", "P3", ORG + "F2", "2024-03-01T09:00:00Z", "2024-03-30T12:00:00Z",
+                   updated="2023-01-01T00:00:00Z"),
         '{"id":"E14"}',  # line 4: missing_resource_type
     ])
 
@@ -600,11 +627,13 @@ def _run_all(session, args):
 
 
 def _gold(session):
-    return [tuple(r) for r in session.table("local.lake_gold.cms_facility_monthly").orderBy("facility_id", "month").collect()]
+    return [tuple(r)
+            for r in session.table("local.lake_gold.cms_facility_monthly").orderBy("facility_id", "month").collect()]
 
 
 def _quarantine(session):
-    rows = session.sql("""SELECT stage, resource_type, resource_id, reason, source_file, line_number FROM local.lake_bronze.fhir_quarantine
+    rows = session.sql("SELECT stage, resource_type, resource_id, reason, source_file, line_number "
+                       """FROM local.lake_bronze.fhir_quarantine
                           UNION ALL SELECT stage, resource_type, resource_id, reason, source_file, line_number
                           FROM local.lake_silver.fhir_quarantine""").collect()
     return sorted(tuple(r) for r in rows)
@@ -619,11 +648,14 @@ def test_pipeline_end_to_end_hand_computed_rerun_and_late_data(spark, tmp_path):
     args = _args(raw)
     bronze, silver, gold = _run_all(session, args)
 
-    assert {k: bronze[k] for k in ("input", "accepted", "quarantined", "files_ingested", "files_ignored", "recovered")} == {
-        "input": 27, "accepted": 24, "quarantined": 3, "files_ingested": 3, "files_ignored": 1, "recovered": 0}
+    assert {
+        k: bronze[k] for k in ("input", "accepted", "quarantined", "files_ingested", "files_ignored", "recovered")
+    } == {"input": 27, "accepted": 24, "quarantined": 3, "files_ingested": 3, "files_ignored": 1, "recovered": 0}
     assert bronze["written"] == {"fhir_patient": 6, "fhir_encounter": 13, "fhir_condition": 5, "fhir_quarantine": 3}
-    assert {k: silver[k] for k in ("input", "accepted", "quarantined")} == {"input": 24, "accepted": 20, "quarantined": 4}
-    assert (gold["input"], gold["accepted"], gold["quarantined"], gold["as_of"], gold["discharges"]) == (10, 10, 0, "2024-03-20", 7)
+    assert {k: silver[k] for k in ("input", "accepted", "quarantined")} == {
+        "input": 24, "accepted": 20, "quarantined": 4}
+    assert (gold["input"], gold["accepted"], gold["quarantined"], gold["as_of"], gold["discharges"]) == (
+        10, 10, 0, "2024-03-20", 7)
     assert _gold(session) == GOLD_1
     assert _gold(session) == reference_rows(raw)
     b1 = "fhir/batch-0001/"
@@ -636,7 +668,8 @@ def test_pipeline_end_to_end_hand_computed_rerun_and_late_data(spark, tmp_path):
         ("silver", "Encounter", "E12", "end_before_start", b1 + "Encounter.ndjson", 13),
         ("silver", "Patient", "P7", "invalid_date", b1 + "Patient.ndjson", 7),
     ]
-    assert session.table("local.lake_silver.encounters").where("encounter_id = 'E3'").select("discharge_date").collect() == [(d("2024-01-12"),)]
+    assert (session.table("local.lake_silver.encounters").where("encounter_id = 'E3'").select("discharge_date")
+            .collect() == [(d("2024-01-12"),)])
 
     # a re-run on the same files ingests nothing and changes nothing
     snapshots = session.table("local.lake_bronze.fhir_encounter.snapshots").count()
@@ -680,7 +713,8 @@ def test_crash_before_the_ingest_log_or_checkpoint_neither_duplicates_nor_skips(
     assert session.table("local.lake_bronze.fhir_encounter").count() == 13  # data committed, log not
     monkeypatch.setattr(Lake, "append", real_append)
     bronze = _entrypoint("bronze").run(session, args)
-    assert (bronze["input"], bronze["recovered"], sum(bronze["written"].values()), bronze["ingest_seq"]) == (27, 27, 0, 1)
+    assert (bronze["input"], bronze["recovered"], sum(bronze["written"].values()), bronze["ingest_seq"]) == (
+        27, 27, 0, 1)
     for table, rows in (("fhir_patient", 6), ("fhir_encounter", 13), ("fhir_condition", 5), ("fhir_quarantine", 3)):
         assert session.table(f"local.lake_bronze.{table}").count() == rows, table
     assert session.table("local.lake_bronze.fhir_ingested_files").count() == 3

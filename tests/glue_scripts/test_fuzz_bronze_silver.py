@@ -15,7 +15,6 @@ import uuid
 from collections import Counter
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -37,8 +36,9 @@ IDS = ("p1", "p2", "e1", "e2", "c1")
 # --- FHIR lines --------------------------------------------------------------------------------
 
 json_scalar = st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.sampled_from(
-    ["", " ", "x" * 65, "p-1.2", "2024-02-30", "2024-13-01T00:00:00Z", "31/12/2024", "2024-05-01", "2024-05-01T10:00:00+09:00",
-     "not-a-date", "Patient/p1", "urn:uuid:p2", "p1", "IMP", "20", "exp", "entered-in-error", "é\u0000x"]))
+    ["", " ", "x" * 65, "p-1.2", "2024-02-30", "2024-13-01T00:00:00Z", "31/12/2024", "2024-05-01",
+     "2024-05-01T10:00:00+09:00", "not-a-date", "Patient/p1", "urn:uuid:p2", "p1", "IMP", "20", "exp",
+     "entered-in-error", "é\u0000x"]))
 json_value = st.recursive(json_scalar, lambda kids: st.one_of(
     st.lists(kids, max_size=3), st.dictionaries(st.sampled_from(["code", "system", "reference", "start", "end"]),
                                                 kids, max_size=3)), max_leaves=6)

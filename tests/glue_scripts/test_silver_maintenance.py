@@ -74,7 +74,8 @@ def test_the_first_upsert_into_an_empty_table_is_an_append_later_ones_merge(lake
     lake.ensure_table(t, COLUMNS, SILVER_PROPERTIES)
     lake.upsert(lake.spark.createDataFrame([(1, "a"), (2, "b")], COLUMNS), t, "id", "true")
     lake.upsert(lake.spark.createDataFrame([(2, "c"), (3, "d")], COLUMNS), t, "id", "true")
-    ops = [r.operation for r in lake.spark.sql(f"SELECT operation FROM {t.meta('snapshots')} ORDER BY committed_at").collect()]
+    ops = [r.operation
+           for r in lake.spark.sql(f"SELECT operation FROM {t.meta('snapshots')} ORDER BY committed_at").collect()]
     assert ops == ["append", "overwrite"]  # a merge-on-read MERGE commits a row-delta ("overwrite")
     assert _rows(lake.spark, t) == [(1, "a"), (2, "c"), (3, "d")]
 

@@ -18,10 +18,10 @@ from pathlib import Path
 import pytest
 from climate_support import pg  # noqa: F401  (fixture)
 
-from lakehouse.runner import executor
-from lakehouse.samples.climate import write_sample
 from lakehouse.model.config import load_stack_config
 from lakehouse.model.pipelines import load_pipeline
+from lakehouse.runner import executor
+from lakehouse.samples.climate import write_sample
 
 CFG = load_stack_config("dev")
 PIPELINE = load_pipeline("climate")
@@ -163,7 +163,8 @@ def test_quarantine_keeps_every_rejected_line_with_file_line_and_reason(lake, fi
         assert text == r["raw_line"]
     reasons = sorted(r["reason"] for r in q if r["feed"] == "climate")
     assert sum("is not a known location" in x for x in reasons) == summary.feeds["climate"].reasons["unknown location"]
-    assert sum(x.startswith("duplicate key") for x in reasons) == summary.feeds["climate"].reasons["duplicate superseded"]
+    assert (sum(x.startswith("duplicate key") for x in reasons)
+            == summary.feeds["climate"].reasons["duplicate superseded"])
 
 
 def test_corrections_are_audited_with_original_and_corrected_values(lake, first):

@@ -23,10 +23,10 @@ from typing import Callable
 
 import pytest
 
+from lakehouse.model.config import load_stack_config
 from lakehouse.runner import cli, crash, pg_local
 from lakehouse.runner.state import LOCK_FILE
 from lakehouse.samples.climate import write_sample
-from lakehouse.model.config import load_stack_config
 from lakehouse.samples.fhir import write_batch
 
 REPO = Path(__file__).resolve().parents[2]

@@ -10,18 +10,17 @@ from __future__ import annotations
 
 import json
 import math
-import shutil
 import time
 from collections import Counter
 from pathlib import Path
 
 import pytest
 
-from lakehouse.runner import cli, executor
 from lakehouse.model.config import load_stack_config
 from lakehouse.model.pipelines import load_pipeline
-from lakehouse.samples.fhir_reference import COLUMNS, quarantine_counts, reference_rows
+from lakehouse.runner import cli, executor
 from lakehouse.samples.fhir import BAD_PAIRS, write_batch
+from lakehouse.samples.fhir_reference import COLUMNS, quarantine_counts, reference_rows
 from lakelib.fhir.rules import BRONZE_REASONS
 
 CFG = load_stack_config("dev")

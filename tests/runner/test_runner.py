@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import subprocess
 import sys
@@ -11,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from lakehouse.model.config import load_stack_config
+from lakehouse.model.pipelines import parse_pipeline
 from lakehouse.runner import cli, executor, state, summaries
 from lakehouse.runner import report as run_report
-from lakehouse.model.config import load_stack_config
 from lakehouse.samples import SAMPLE_WRITERS, sample_writer
 from lakehouse.samples.fhir import write_batch
-from lakehouse.model.pipelines import parse_pipeline
 
 
 def fake_jobs(monkeypatch, calls: list, fail: str | None = None):
