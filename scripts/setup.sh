@@ -35,3 +35,13 @@ fi
 say "fetching jars for local Spark"
 bash scripts/fetch-jars.sh
 
+# The official awsglue library of Glue 5.0 (PyPI awsgluedataplanepython, Amazon Software License), for
+# the tests that parse each job's command line with the real getResolvedOptions. It goes to
+# .cache/awsglue, not the venv: with awsglue importable, every local run would take the Glue branch.
+AWSGLUE_VERSION=5.0.0
+if [ ! -f ".cache/awsglue/awsgluedataplanepython-$AWSGLUE_VERSION.dist-info/METADATA" ]; then
+  say "installing awsgluedataplanepython $AWSGLUE_VERSION into .cache/awsglue (tests only)"
+  rm -rf .cache/awsglue
+  .venv/bin/python -m pip install --quiet --no-deps --target .cache/awsglue "awsgluedataplanepython==$AWSGLUE_VERSION"
+fi
+

@@ -76,6 +76,13 @@ def base_uri(name: str, value: str | None) -> str:
     return value if value.endswith("/") else value + "/"
 
 
+# Names Glue 5.0's getResolvedOptions registers itself and returns without being asked (awsglue.job.Job:
+# id_params but JOB_NAME, the bookmark, continuation, encryption and lineage options, the temp dirs).
+GLUE_RESERVED = frozenset({"JOB_ID", "JOB_RUN_ID", "SECURITY_CONFIGURATION", "job-bookmark-option",
+                           "continuation-option", "job-bookmark-from", "job-bookmark-to", "encryption-type",
+                           "enable-data-lineage", "TempDir", "RedshiftTempDir"})
+
+
 def parse_argv(argv: Sequence[str], spec: ArgSpec, extra_required: Sequence[str] = ()) -> dict[str, str]:
     """Arguments from a command line: Glue's getResolvedOptions when awsglue is importable,
     otherwise `--name value` / `--name=value` pairs (unknown names are kept too)."""
@@ -84,9 +91,14 @@ def parse_argv(argv: Sequence[str], spec: ArgSpec, extra_required: Sequence[str]
     except ImportError:
         getResolvedOptions = None
     if getResolvedOptions is not None:
-        # getResolvedOptions has no optional arguments: ask only for those present.
-        present = [n for n in spec.optional if any(a == f"--{n}" or a.startswith(f"--{n}=") for a in argv)]
-        return getResolvedOptions(list(argv), [*extra_required, *spec.required, *present])
+        # getResolvedOptions has no optional arguments: ask for the required ones and every other
+        # one present, so each is registered exactly (argparse would otherwise read the platform's
+        # --job as an ambiguous abbreviation of --job-bookmark-option), and never for one it registers
+        # itself (asking again is argparse's "conflicting option string"). Like the plain parser
+        # below, it keeps every given name.
+        present = [a[2:].split("=", 1)[0] for a in argv[1:] if str(a).startswith("--")]
+        asked = [n for n in dict.fromkeys([*extra_required, *spec.required, *present]) if n not in GLUE_RESERVED]
+        return getResolvedOptions(list(argv), asked)
     out: dict[str, str] = {}
     items = list(argv[1:]) if argv and not str(argv[0]).startswith("--") else list(argv)
     i = 0
