@@ -119,8 +119,8 @@ else
   say "creating the policy pack's venv .cache/pulumi-engine/policy-venv from policy/requirements.txt"
   rm -rf "$POLICY_VENV"
   python3 -m venv "$POLICY_VENV" || die "python3 -m venv $POLICY_VENV failed"
-  # parliament (policy/requirements.txt) imports pkg_resources, which setuptools >= 81 no longer ships.
-  "$POLICY_VENV/bin/python" -m pip install --quiet -r policy/requirements.txt 'setuptools<81' ||
+  # policy/requirements.txt pins setuptools<81: parliament imports pkg_resources.
+  "$POLICY_VENV/bin/python" -m pip install --quiet -r policy/requirements.txt ||
     die "pip install -r policy/requirements.txt failed"
   touch "$POLICY_VENV/$stamp_file"
   say "policy pack venv created in $(elapsed "$t0")"
