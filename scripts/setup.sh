@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
-# Installs everything glue-lakehouse needs from nothing: the virtualenv with the pinned
-# packages of pyproject.toml, the jars local Spark needs (Maven Central), the tools the
-# tests run, and the real Pulumi engine with the policy pack's venv (scripts/build-pulumi-engine.sh)
-# that tests/engine previews the stacks with. Idempotent: a second run only checks.
+# Installs everything glue-lakehouse needs from nothing: the virtualenv with the locked packages
+# of uv.lock, the jars local Spark needs (Maven Central) and the tools the tests run (the real
+# Pulumi engine is `make engine`: scripts/build-pulumi-engine.sh). Idempotent: a second run only checks.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*"; }
 
-if [ ! -x .venv/bin/python ]; then
-  say "creating .venv (python3 $(python3 -c 'import sys; print(sys.version.split()[0])'))"
-  python3 -m venv .venv
+# uv (from PyPI) installs exactly the versions of uv.lock; the same version as the pull-request
+# workflow and the Pulumi Deployments files (tests/policy/test_policy_ci.py keeps them equal).
+UV_VERSION=0.13.8
+UV=.cache/uv/bin/uv
+if ! { [ -x "$UV" ] && "$UV" --version | grep -q "^uv $UV_VERSION "; }; then
+  say "installing uv $UV_VERSION (PyPI) into .cache/uv"
+  rm -rf .cache/uv
+  python3 -m pip install --quiet --target .cache/uv "uv==$UV_VERSION"
 fi
-stamp=.venv/.installed-$(sha256sum pyproject.toml | cut -c1-16)
+stamp=.venv/.installed-$(cat pyproject.toml uv.lock | sha256sum | cut -c1-16)
 if [ ! -f "$stamp" ]; then
-  say "installing pinned packages from pyproject.toml"
-  .venv/bin/python -m pip install --quiet --upgrade pip
-  .venv/bin/python -m pip install --quiet -e '.[dev]'
+  say "installing the locked packages of uv.lock (runtime and dev) into .venv"
+  UV_PYTHON_DOWNLOADS=never "$UV" sync --frozen --extra dev --python python3.11
   rm -f .venv/.installed-* && touch "$stamp"
 fi
 
@@ -42,6 +45,7 @@ AWSGLUE_VERSION=5.0.0
 if [ ! -f ".cache/awsglue/awsgluedataplanepython-$AWSGLUE_VERSION.dist-info/METADATA" ]; then
   say "installing awsgluedataplanepython $AWSGLUE_VERSION into .cache/awsglue (tests only)"
   rm -rf .cache/awsglue
-  .venv/bin/python -m pip install --quiet --no-deps --target .cache/awsglue "awsgluedataplanepython==$AWSGLUE_VERSION"
+  "$UV" pip install --quiet --no-deps --python .venv/bin/python --target .cache/awsglue \
+    "awsgluedataplanepython==$AWSGLUE_VERSION"
 fi
 

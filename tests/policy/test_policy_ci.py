@@ -72,6 +72,8 @@ def test_pull_requests_run_tests_and_the_offline_check_before_previews():
     test = wf["jobs"]["test"]
     runs = [s.get("run", "") for s in test["steps"]]
     assert runs.index("bash scripts/setup.sh") < runs.index(".venv/bin/python -m pytest --tb=short -q")
+    assert runs.index("bash scripts/build-pulumi-engine.sh") < runs.index(".venv/bin/python -m pytest --tb=short -q")
+    assert runs.index(".venv/bin/ruff check .") < runs.index(".venv/bin/python -m pytest --tb=short -q")
     assert ".venv/bin/python -m policy.offline --stack dev\n.venv/bin/python -m policy.offline --stack prod\n" in runs
     assert wf["jobs"]["preview"]["needs"] == "test"
 
@@ -160,8 +162,7 @@ def test_pre_run_commands_install_dependencies_then_gate_on_the_offline_policy_c
     commands = ctx["preRunCommands"]
     assert ctx["options"] == {"skipInstallDependencies": True}
     assert re.fullmatch(r"python3 -m pip install --quiet uv==\d+\.\d+\.\d+", commands[0])
-    assert commands[1:] == ["uv venv --python 3.11 .venv", "uv pip install --python .venv/bin/python -e .",
-                            f".venv/bin/python -m policy.offline --stack {stack}"]
+    assert commands[1:] == ["uv sync --frozen --python 3.11", f".venv/bin/python -m policy.offline --stack {stack}"]
     project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
     assert project["runtime"]["options"] == {"toolchain": "uv", "virtualenv": ".venv"}
 
