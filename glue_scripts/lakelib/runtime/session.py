@@ -21,7 +21,6 @@ from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
 LOCAL_CATALOG = "local"
-GLUE_CATALOG = "glue_catalog"
 REPO_ROOT = Path(__file__).resolve().parents[3]  # glue_scripts/lakelib/runtime/session.py
 JARS_DIR = Path(os.environ.get("LAKEHOUSE_JARS_DIR", REPO_ROOT / ".cache" / "jars"))
 ICEBERG_JAR = "iceberg-spark-runtime-3.5_2.12-1.7.1.jar"
