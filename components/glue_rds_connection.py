@@ -2,18 +2,25 @@
 
 Two independent create-or-use-existing choices, both from configuration:
 - network: a VPC made here (DNS support and hostnames, private subnets in two AZs, one route
-  table without any internet route, S3 gateway and Secrets Manager interface endpoints, the
-  default security group emptied), or an existing VPC and subnets that must already reach S3
-  and Secrets Manager (endpoints or NAT): nothing is added to someone else's route tables;
+  table without any internet route, the S3 gateway endpoint and an interface endpoint with
+  private DNS for every other service a job on the connection calls, the default security group
+  emptied), or an existing VPC and subnets that must already reach those services (README,
+  "Database connection"): nothing is added to someone else's route tables;
 - database: an RDS PostgreSQL instance made here (encrypted with the lake key, private,
   backed up, IAM auth, master password managed by RDS in Secrets Manager under the lake key),
   or an existing endpoint plus the ARN of a secret holding {"username", "password"}.
 
+Which services a job on the connection calls is read off the statements its role gets
+(`connection_job_actions`: lakehouse.model.iam's job policy and the connection's statements) through
+lakehouse.model.network's mapping (cloudwatch is the `monitoring` endpoint; ec2 is Glue's own and
+needs none; STS is called by the runtime without a statement): glue, kms, logs, monitoring,
+secretsmanager and sts get interface endpoints, S3 its gateway endpoint.
+
 Security groups: the Glue group has the self-referencing all-TCP ingress Glue requires and
-egress only to itself, 443 to the S3 prefix list, 443 to the Secrets Manager endpoint (its
-group, or the VPC CIDR for an existing VPC) and the database port (the RDS group, or the VPC
-CIDR for an existing database). The RDS group admits 5432 from the Glue group only. No rule
-anywhere admits 0.0.0.0/0.
+egress only to itself, 443 to the S3 prefix list, 443 to the interface endpoints (their group,
+or the VPC CIDR for an existing VPC) and the database port (the RDS group, or the VPC CIDR for
+an existing database). The endpoints' group admits 443 from the Glue group only; the RDS group
+admits 5432 from the Glue group only. No rule anywhere admits 0.0.0.0/0.
 """
 
 from __future__ import annotations
@@ -28,8 +35,17 @@ from pulumi.runtime.rpc import unwrap_rpc_secret
 
 from lakehouse.model.config import DatabaseSettings, NetworkSettings
 from lakehouse.model.errors import Problems
-from lakehouse.model.iam import connection_name_statements, connection_resource_statements
+from lakehouse.model.iam import (
+    JobGrant,
+    connection_job_statements,
+    connection_name_statements,
+    connection_resource_statements,
+    job_role_policy,
+)
 from lakehouse.model.names import AwsContext, endpoint_service_name
+from lakehouse.model.network import GATEWAY_SERVICES, needed_services
+from lakehouse.model.pipelines import DATABASES, Access
+from lakehouse.model.zones import BUCKET_ROLES, LAKE_ZONES, ZONES
 
 from .glue_job import ExtraStatements
 
@@ -58,6 +74,32 @@ def validate_connection(args: GlueRdsConnectionArgs) -> None:
         p.add("glue-lakehouse:databaseMode", args.database.mode,
               "create | existing for a Glue JDBC connection (none creates no connection)")
     p.raise_if_any()
+
+
+def connection_job_actions(ctx: AwsContext, connection_name: str) -> list[str]:
+    """Every action a job role on the connection can be granted, from the statements themselves:
+    lakehouse.model.iam's policy of a job declaring every kind of access (tables and prefixes read
+    and written in every zone, the database, the Spark UI) and the connection's statements. Only
+    the actions matter, so names and ids are placeholders."""
+    every = tuple(Access(z, tables=("t",), prefixes=("p/",)) for z in ZONES) + tuple(
+        Access(d, tables=("t",)) for d in DATABASES)
+    grant = JobGrant(
+        role_name="job", reads=every, writes=every, buckets={r: f"bucket-{r}" for r in BUCKET_ROLES},
+        databases={z: f"db_{z}" for z in LAKE_ZONES}, script_key="job.py", library_key="lib.zip",
+        temp_prefix="job/", spark_ui_prefix="spark-ui/job/", log_groups=("/aws-glue/jobs/job",),
+        key_alias="alias/lake")
+    statements = job_role_policy(ctx, grant)["Statement"] + connection_job_statements(
+        ctx, connection_name=connection_name, secret_arn=ctx.arn("secretsmanager", "secret:s"),
+        secret_kms_key_arn=ctx.arn("kms", "key/k"), vpc_id="vpc-0", subnet_ids=["subnet-0"],
+        security_group_ids=["sg-0"])
+    return sorted({a for st in statements for a in ([st["Action"]] if isinstance(st["Action"], str)
+                                                     else st["Action"])})
+
+
+def interface_endpoint_services(ctx: AwsContext, connection_name: str) -> list[str]:
+    """The endpoint services a job on the connection calls that take an interface endpoint
+    (lakehouse.model.network.needed_services of connection_job_actions; S3 has its gateway)."""
+    return [s for s in needed_services(connection_job_actions(ctx, connection_name)) if s not in GATEWAY_SERVICES]
 
 
 def private_subnet_cidrs(vpc_cidr: str, count: int = 2) -> list[str]:
@@ -111,6 +153,7 @@ class GlueRdsConnection(pulumi.ComponentResource):
     vpc_id: pulumi.Output[str]
     subnet_ids: list[pulumi.Output[str]]
     glue_security_group: aws.ec2.SecurityGroup
+    interface_endpoints: dict[str, aws.ec2.VpcEndpoint]  # by endpoint service; none in an existing VPC
     db_instance: Optional[aws.rds.Instance]
     db_endpoint: pulumi.Output[str]
     secret_arn: pulumi.Output[str]
@@ -122,6 +165,7 @@ class GlueRdsConnection(pulumi.ComponentResource):
         self._name, self._args = name, args
         self._child = pulumi.ResourceOptions(parent=self)
         base = args.name_prefix
+        self.physical_name = f"{base}-postgres"  # the connection's name (its jobs' statements name it)
 
         if args.network.create:
             self._create_network()
@@ -146,15 +190,18 @@ class GlueRdsConnection(pulumi.ComponentResource):
                          prefix_list_id=self.s3_prefix_list_id),
         ]
         if args.network.create:
+            services = ", ".join(self.interface_endpoints)
             self._rules += [
-                self._egress("glue-secretsmanager", glue_sg, 443, 443, "Secrets Manager interface endpoint",
-                             referenced_security_group_id=self.endpoint_security_group.id),
+                # was the Secrets Manager endpoint's rule alone: the alias keeps it in place (no replacement)
+                self._egress("glue-endpoints", glue_sg, 443, 443, f"Interface VPC endpoints ({services})",
+                             referenced_security_group_id=self.endpoint_security_group.id,
+                             aliases=[pulumi.Alias(name=f"{name}-glue-secretsmanager")]),
                 self._ingress("endpoints-from-glue", self.endpoint_security_group.id, 443, 443, "HTTPS from Glue only",
                               referenced_security_group_id=glue_sg),
             ]
         else:
             self._rules.append(self._egress("glue-vpc-https", glue_sg, 443, 443,
-                                            "Secrets Manager interface endpoint inside the existing VPC",
+                                            "Interface VPC endpoints inside the existing VPC",
                                             cidr_ipv4=self.vpc_cidr))
 
         if args.database.mode == "create":
@@ -163,7 +210,6 @@ class GlueRdsConnection(pulumi.ComponentResource):
             self._existing_database()
 
         self.jdbc_url = self.db_endpoint.apply(lambda e: jdbc_url(e, args.database.name))
-        self.physical_name = f"{base}-postgres"
         properties = connection_properties(self.jdbc_url, self.secret_arn)
         self.connection = aws.glue.Connection(
             name,
@@ -264,19 +310,24 @@ class GlueRdsConnection(pulumi.ComponentResource):
             tags=self._tags(f"{base}-s3"),
             opts=child,
         )
-        secrets = aws.ec2.VpcEndpoint(
-            f"{name}-secretsmanager",
-            vpc_id=vpc.id,
-            service_name=endpoint_service_name(args.region, "secretsmanager", args.dns_suffix),
-            vpc_endpoint_type="Interface",
-            private_dns_enabled=True,
-            subnet_ids=self.subnet_ids,
-            security_group_ids=[self.endpoint_security_group.id],
-            tags=self._tags(f"{base}-secretsmanager"),
-            opts=child,
-        )
+        # one interface endpoint per service the connection's jobs call (secretsmanager keeps its name)
+        ctx = AwsContext("000000000000", args.region, dns_suffix=args.dns_suffix)  # for the actions only
+        self.interface_endpoints = {
+            service: aws.ec2.VpcEndpoint(
+                f"{name}-{service}",
+                vpc_id=vpc.id,
+                service_name=endpoint_service_name(args.region, service, args.dns_suffix),
+                vpc_endpoint_type="Interface",
+                private_dns_enabled=True,  # the SDKs' regional hosts resolve to the endpoint
+                subnet_ids=self.subnet_ids,
+                security_group_ids=[self.endpoint_security_group.id],
+                tags=self._tags(f"{base}-{service}"),
+                opts=child,
+            )
+            for service in interface_endpoint_services(ctx, self.physical_name)
+        }
         self.s3_prefix_list_id = s3.prefix_list_id
-        self._endpoints = [s3, secrets]
+        self._endpoints = [s3, *self.interface_endpoints.values()]
 
     def _existing_network(self) -> None:
         args = self._args
@@ -290,6 +341,7 @@ class GlueRdsConnection(pulumi.ComponentResource):
             lambda v: _subnet_in_vpc(args.network.subnet_ids[0], v[0], vpc_id, v[1]))
         self.s3_prefix_list_id = aws.ec2.get_prefix_list_output(
             name=endpoint_service_name(args.region, "s3", args.dns_suffix), opts=invoke).id
+        self.interface_endpoints = {}  # the existing VPC provides them (README, "Database connection")
         self._endpoints = []
 
     # --- database -------------------------------------------------------------------------
@@ -376,10 +428,12 @@ class GlueRdsConnection(pulumi.ComponentResource):
             f"{self._name}-{suffix}", security_group_id=group, ip_protocol="tcp", from_port=lo, to_port=hi,
             description=description, tags=dict(self._args.tags), opts=self._child, **source)
 
-    def _egress(self, suffix: str, group: pulumi.Input[str], lo: int, hi: int, description: str, **target):
+    def _egress(self, suffix: str, group: pulumi.Input[str], lo: int, hi: int, description: str,
+                aliases: Optional[list[pulumi.Alias]] = None, **target):
         return aws.vpc.SecurityGroupEgressRule(
             f"{self._name}-{suffix}", security_group_id=group, ip_protocol="tcp", from_port=lo, to_port=hi,
-            description=description, tags=dict(self._args.tags), opts=self._child, **target)
+            description=description, tags=dict(self._args.tags),
+            opts=pulumi.ResourceOptions.merge(self._child, pulumi.ResourceOptions(aliases=aliases)), **target)
 
 
 def _two_zones(names: Optional[list[str]]) -> list[str]:

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from . import encryption, exposure, iam, operations, tagging
+from . import encryption, exposure, iam, network, operations, tagging
 from ._common import DEFAULT_ENFORCEMENT
 
 PACK_NAME = "glue-lakehouse-policies"
 PACK_DESCRIPTION = ("Encryption, tagging, least privilege, exposure and cost guardrails for the "
                     "glue-lakehouse Pulumi program")
-MODULES = (encryption, tagging, iam, exposure, operations)
+MODULES = (encryption, tagging, iam, exposure, operations, network)
 
 
 def all_policies() -> list[Policy]:

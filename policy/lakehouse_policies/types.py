@@ -50,6 +50,16 @@ IAM_ROLE_POLICY_ATTACHMENTS_EXCLUSIVE = "aws:iam/rolePolicyAttachmentsExclusive:
 EC2_SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 EC2_SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
 VPC_SECURITY_GROUP_INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
+VPC_SECURITY_GROUP_EGRESS_RULE = "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule"
+
+# The network a Glue connection's jobs run in (aws-glue-connection-services-reachable).
+EC2_VPC = "aws:ec2/vpc:Vpc"
+EC2_SUBNET = "aws:ec2/subnet:Subnet"
+EC2_ROUTE_TABLE = "aws:ec2/routeTable:RouteTable"
+EC2_ROUTE = "aws:ec2/route:Route"
+EC2_ROUTE_TABLE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociation"
+EC2_NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
+EC2_VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 
 BUCKET_TYPES = (S3_BUCKET, S3_BUCKET_LEGACY)
 SSE_TYPES = (S3_SSE, S3_SSE_LEGACY)

@@ -16,7 +16,9 @@ import lakehouse.model.pipelines as pipelines
 from components.glue_rds_connection import (
     GlueRdsConnection,
     GlueRdsConnectionArgs,
+    connection_job_actions,
     connection_properties,
+    interface_endpoint_services,
     jdbc_url,
     private_subnet_cidrs,
 )
@@ -24,6 +26,7 @@ from lakehouse.model.config import PROJECT, DatabaseSettings, NetworkSettings, l
 from lakehouse.model.errors import ConfigError
 from lakehouse.model.iam import STAR_ONLY_EC2_ACTIONS, connection_job_statements, connection_name_statements
 from lakehouse.model.names import AwsContext
+from lakehouse.model.network import Endpoint, Network, Rule, endpoint_short_name, needed_services, unreachable
 from lakehouse.offline import ACCOUNT, evaluate_stack, run_program
 from lakehouse.offline import DEFAULT_REGION as REGION
 
@@ -108,18 +111,47 @@ def test_created_vpc_has_dns_private_subnets_in_two_azs_and_no_internet_route():
     assert "ingress" not in default_sg.inputs and "egress" not in default_sg.inputs
 
 
-def test_created_vpc_gets_s3_gateway_and_secrets_manager_interface_endpoints():
+# every service a job on the connection calls from its subnet besides S3 (lakehouse.model.network)
+INTERFACE_SERVICES = ["glue", "kms", "logs", "monitoring", "secretsmanager", "sts"]
+
+
+def test_created_vpc_gets_the_s3_gateway_and_an_interface_endpoint_per_service_the_jobs_call():
     ev = build()
     s3 = ev.get(ENDPOINT, "lake-s3").inputs
-    sm = ev.get(ENDPOINT, "lake-secretsmanager").inputs
     assert {k: s3[k] for k in ("vpcId", "serviceName", "vpcEndpointType", "routeTableIds")} == {
         "vpcId": "lake-vpc-id", "serviceName": f"com.amazonaws.{REGION}.s3", "vpcEndpointType": "Gateway",
         "routeTableIds": ["lake-private-id"]}
-    assert {k: sm[k] for k in ("vpcId", "serviceName", "vpcEndpointType", "privateDnsEnabled", "subnetIds",
-                               "securityGroupIds")} == {
-        "vpcId": "lake-vpc-id", "serviceName": f"com.amazonaws.{REGION}.secretsmanager",
-        "vpcEndpointType": "Interface", "privateDnsEnabled": True,
-        "subnetIds": ["lake-private-1-id", "lake-private-2-id"], "securityGroupIds": ["lake-endpoints-id"]}
+    assert sorted(e.name for e in ev.of_type(ENDPOINT)) == sorted(
+        ["lake-s3"] + [f"lake-{s}" for s in INTERFACE_SERVICES])  # secretsmanager keeps its name
+    for service in INTERFACE_SERVICES:
+        e = ev.get(ENDPOINT, f"lake-{service}").inputs
+        assert {k: e[k] for k in ("vpcId", "serviceName", "vpcEndpointType", "privateDnsEnabled", "subnetIds",
+                                  "securityGroupIds")} == {
+            "vpcId": "lake-vpc-id", "serviceName": f"com.amazonaws.{REGION}.{service}",
+            "vpcEndpointType": "Interface", "privateDnsEnabled": True,
+            "subnetIds": ["lake-private-1-id", "lake-private-2-id"], "securityGroupIds": ["lake-endpoints-id"]}
+        assert e["tags"] == {**TAGS, "Name": f"lakehouse-dev-{service}"}
+
+
+def test_the_interface_endpoints_are_read_off_the_job_role_statements():
+    ctx = AwsContext(ACCOUNT, REGION)
+    actions = connection_job_actions(ctx, "lakehouse-dev-postgres")
+    assert {a.partition(":")[0] for a in actions} == {"s3", "glue", "kms", "logs", "cloudwatch", "secretsmanager",
+                                                      "ec2"}
+    assert "cloudwatch:PutMetricData" in actions and "glue:GetConnection" in actions
+    assert interface_endpoint_services(ctx, "lakehouse-dev-postgres") == INTERFACE_SERVICES
+    china = AwsContext(ACCOUNT, "cn-north-1", "aws-cn", "amazonaws.com.cn")
+    assert interface_endpoint_services(china, "c") == INTERFACE_SERVICES
+
+
+def test_endpoints_in_a_china_region_use_the_partition_service_names():
+    def program():
+        GlueRdsConnection("lake", GlueRdsConnectionArgs(
+            name_prefix="lakehouse-dev", environment="dev", region="cn-north-1", network=CREATED_NETWORK,
+            database=CREATED_DB, kms_key_arn=KMS, tags=TAGS, dns_suffix="amazonaws.com.cn"))
+    ev = run_program(program, invokes=CALLS)
+    assert sorted(e.inputs["serviceName"] for e in ev.of_type(ENDPOINT)) == sorted(
+        f"cn.com.amazonaws.cn-north-1.{s}" for s in ["s3", *INTERFACE_SERVICES])
 
 
 def test_security_groups_allow_glue_to_itself_s3_secrets_and_postgres_and_postgres_only_from_glue():
@@ -198,8 +230,9 @@ def test_glue_connection_uses_tls_the_rds_managed_secret_and_the_first_private_s
     assert conn.secret_inputs == {"connectionProperties"}  # kept encrypted in state
     assert ev.outputs["secret"] == secret and ev.outputs["connection"] == "lakehouse-dev-postgres"
     # created after the routes and rules it needs, so a test connection works right away
-    needed = {ev.urn(ENDPOINT, "lake-s3"), ev.urn(ENDPOINT, "lake-secretsmanager"),
-              ev.urn(EGRESS, "lake-glue-s3"), ev.urn(INGRESS, "lake-glue-self"), ev.urn(EGRESS, "lake-glue-rds")}
+    needed = {ev.urn(ENDPOINT, "lake-s3"), *(ev.urn(ENDPOINT, f"lake-{s}") for s in INTERFACE_SERVICES),
+              ev.urn(EGRESS, "lake-glue-s3"), ev.urn(EGRESS, "lake-glue-endpoints"), ev.urn(INGRESS, "lake-glue-self"),
+              ev.urn(EGRESS, "lake-glue-rds")}
     assert needed <= conn.explicit_dependencies
 
 
@@ -464,3 +497,78 @@ def test_attaching_the_connection_adds_exactly_its_statements_to_the_job_role(tm
         assert role_policy(attached, job) == role_policy(plain, job)
     assert sorted(r.name for r in attached.of_type("aws:iam/rolePolicy:RolePolicy")) == [
         "fhir-bronze-policy", "fhir-gold-connection-policy", "fhir-gold-policy", "fhir-silver-policy"]
+
+
+# --- every connection job reaches every service it calls (lakehouse.model.network) ---------------
+
+ROLE_POLICY = "aws:iam/rolePolicy:RolePolicy"
+
+
+def network_of(ev) -> Network:
+    """The stack's network as lakehouse.model.network describes it, by the ids the mocks assign."""
+    def rule(r) -> list[Rule]:
+        i = r.inputs
+        peers = [("security-group", i.get("referencedSecurityGroupId")), ("prefix-list", i.get("prefixListId")),
+                 ("cidr", i.get("cidrIpv4"))]
+        return [Rule(i["ipProtocol"], int(i["fromPort"]), int(i["toPort"]), kind, peer) for kind, peer in peers if peer]
+
+    egress, ingress = {}, {}
+    for into, typ in ((egress, EGRESS), (ingress, INGRESS)):
+        for r in ev.of_type(typ):
+            into.setdefault(r.inputs["securityGroupId"], []).extend(rule(r))
+    endpoints = tuple(Endpoint(
+        service=endpoint_short_name(e.inputs["serviceName"]), type=e.inputs["vpcEndpointType"], name=e.name,
+        private_dns=bool(e.inputs.get("privateDnsEnabled")), subnets=frozenset(e.inputs.get("subnetIds", ())),
+        security_groups=frozenset(e.inputs.get("securityGroupIds", ())),
+        route_tables=frozenset(e.inputs.get("routeTableIds", ())), prefix_list=e.outputs.get("prefixListId", ""))
+        for e in ev.of_type(ENDPOINT))
+    tables = {a.inputs["subnetId"]: a.inputs["routeTableId"]
+              for a in ev.of_type("aws:ec2/routeTableAssociation:RouteTableAssociation")}
+    return Network(endpoints=endpoints, route_tables=tables, egress={g: tuple(r) for g, r in egress.items()},
+                   ingress={g: tuple(r) for g, r in ingress.items()})
+
+
+def role_actions(ev, job) -> set[str]:
+    """Allow actions of every inline policy of the job's role (its own and the connection's)."""
+    role = job.inputs["roleArn"].rsplit("/", 1)[1]
+    return {a for p in ev.of_type(ROLE_POLICY) if p.inputs["role"] == role
+            for st in json.loads(p.inputs["policy"])["Statement"] if st["Effect"] == "Allow"
+            for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])}
+
+
+def connection_findings(ev) -> dict[str, list[tuple[str, str]]]:
+    """job -> (service, reason) of what it cannot reach from its connection's subnet."""
+    network = network_of(ev)
+    connections = {c.inputs["name"]: c.inputs["physicalConnectionRequirements"] for c in ev.of_type(CONNECTION)}
+    out = {}
+    for job in ev.of_type("aws:glue/job:Job"):
+        for name in job.inputs.get("connections") or ():
+            place = connections[name]
+            out[job.inputs["name"]] = [(u.service, u.reason) for u in unreachable(
+                role_actions(ev, job), network, place["subnetId"], place["securityGroupIdLists"])]
+    return out
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_every_connection_job_reaches_every_service_its_role_calls_and_a_missing_endpoint_is_named(stack):
+    ev = evaluate_stack(stack)
+    findings = connection_findings(ev)
+    assert len(findings) == 5 and all(f == [] for f in findings.values()), findings
+    services = {s for job in ev.of_type("aws:glue/job:Job") if job.inputs.get("connections")
+                for s in needed_services(role_actions(ev, job))}
+    assert services == {"s3", *INTERFACE_SERVICES}  # what the jobs' statements call is what the network serves
+    ev.remove(ev.get(ENDPOINT, "postgres-kms"))  # broken on purpose
+    assert set(map(tuple, connection_findings(ev).values())) == {
+        (("kms", "no kms endpoint in the VPC; no NAT route from the subnet"),)}
+
+
+def test_the_readme_says_what_an_existing_network_must_provide():
+    """With createNetwork: false nothing is created: README lists the endpoint service of everything the
+    check finds unreachable in a network it knows nothing of."""
+    readme = (pipelines.REPO_ROOT / "README.md").read_text()
+    section = readme.split("### Database connection", 1)[1].split("\n## ", 1)[0]
+    ctx = AwsContext(ACCOUNT, REGION)
+    needed = [u.service for u in unreachable(connection_job_actions(ctx, "c"), Network(), "subnet", ["sg"])]
+    assert needed == sorted(["s3", *INTERFACE_SERVICES])
+    for service in needed:
+        assert f"com.amazonaws.<region>.{service}`" in section, service

@@ -231,7 +231,10 @@ def m_connection_without_ssl(rs):
 
 
 def m_old_glue_version(rs):
-    _set(_of(rs, T.GLUE_JOB), "glueVersion", "3.0")
+    r = _of(rs, T.GLUE_JOB)
+    _set(r, "glueVersion", "3.0")
+    # logging as a Glue 3.0 job does (continuous logging), so that only the version is wrong
+    _set(r, "defaultArguments", {**r.inputs["defaultArguments"], "--enable-continuous-cloudwatch-log": "true"})
 
 
 def m_long_timeout(rs):
@@ -243,8 +246,14 @@ def m_too_many_workers(rs):
 
 
 def m_continuous_logging_off(rs):
+    # a Glue 4.0 job given the Glue 5.0 logging settings (which leave continuous logging off)
+    _set(_of(rs, T.GLUE_JOB), "glueVersion", "4.0")
+
+
+def m_glue5_log_prefix_dropped(rs):
     r = _of(rs, T.GLUE_JOB)
-    _set(r, "defaultArguments", {**r.inputs["defaultArguments"], "--enable-continuous-cloudwatch-log": "false"})
+    _set(r, "defaultArguments", {k: v for k, v in r.inputs["defaultArguments"].items()
+                                 if k != "--custom-logGroup-prefix"})
 
 
 def m_log_group_short_retention(rs):
@@ -261,6 +270,10 @@ def m_topic_unencrypted(rs):
 
 def m_secret_aws_managed_key(rs):
     _set(_of(rs, T.SECRET), "kmsKeyId", "alias/aws/secretsmanager")
+
+
+def m_kms_endpoint_removed(rs):
+    rs.remove(_of(rs, T.EC2_VPC_ENDPOINT, lambda r: r.inputs["serviceName"].endswith(".kms")))
 
 
 MUTATIONS = [
@@ -293,10 +306,12 @@ MUTATIONS = [
     ("long-timeout", "aws-glue-job-configure-timeout", m_long_timeout),
     ("too-many-workers", "aws-glue-job-limit-workers", m_too_many_workers),
     ("continuous-logging-off", "aws-glue-job-enable-continuous-logging", m_continuous_logging_off),
+    ("glue5-log-prefix-dropped", "aws-glue-job-configure-custom-log-group-prefix", m_glue5_log_prefix_dropped),
     ("log-group-short-retention", "aws-cloudwatch-log-group-configure-retention", m_log_group_short_retention),
     ("log-group-unencrypted", "aws-cloudwatch-log-group-enable-kms", m_log_group_unencrypted),
     ("topic-unencrypted", "aws-sns-topic-enable-kms", m_topic_unencrypted),
     ("secret-aws-managed-key", "aws-secretsmanager-secret-enable-cmk", m_secret_aws_managed_key),
+    ("kms-endpoint-removed", "aws-glue-connection-services-reachable", m_kms_endpoint_removed),
 ]
 
 
