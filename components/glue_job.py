@@ -1,4 +1,4 @@
-"""GlueJob: one Glue 5.0 Spark job, its own least-privilege role, logs and failure alerts.
+"""GlueJob: one Glue Spark job (5.0, or 4.0), its own least-privilege role, logs and failure alerts.
 
 What the component creates for a job declared in pipelines/<name>.yaml:
 - an IAM role only Glue (for this account) can assume, with one inline policy generated
@@ -6,11 +6,14 @@ What the component creates for a job declared in pipelines/<name>.yaml:
   built from names only (the lake key by its alias), so `pulumi preview` knows it and the
   policy pack judges it there;
 - its script in the scripts bucket under a key carrying the script's content hash;
-- its CloudWatch log groups, created up front with the lake key and the stack's retention
-  so that Glue never creates one without them: the continuous-logging group, the same name
-  suffixed with the security configuration (Glue writes there when the configuration
-  encrypts CloudWatch logs), and the job's output/error groups under a CloudWatch-encrypting
-  security configuration (/aws-glue/jobs/<configuration>-role/<role>/{output,error});
+- its CloudWatch log groups, exactly those its Glue version writes
+  (lakehouse.model.iam.job_log_groups), created up front with the lake key and the stack's
+  retention so that Glue never creates one without them. Glue 5.0: <prefix>/error and
+  <prefix>/output, the prefix being the job's --custom-logGroup-prefix. Glue 4.0: the
+  continuous-logging group, the same name suffixed with the security configuration (Glue
+  writes there when the configuration encrypts CloudWatch logs), and the job's output/error
+  groups under a CloudWatch-encrypting security configuration
+  (/aws-glue/jobs/<configuration>-role/<role>/{output,error});
 - the job itself: the stack's security configuration, the platform's default arguments
   (`default_arguments`), sizes from lakehouse.model.config JobSettings;
 - an EventBridge rule sending the job's FAILED / TIMEOUT / ERROR events to the alert topic.
@@ -40,12 +43,14 @@ from lakehouse.model.iam import JobGrant, document, glue_trust_policy, job_log_g
 from lakehouse.model.names import AwsContext, JobNames
 from lakehouse.model.packaging import script_key
 from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR, JobSpec
-from lakehouse.model.platform import deployed_arguments
+from lakehouse.model.platform import REAL_TIME_LOG_GROUPS, deployed_arguments, logs_in_real_time
 
 TYPE = "glue-lakehouse:components:GlueJob"
 FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR")
-# Logical-name suffixes of the job's log groups, in lakehouse.model.iam.job_log_groups order.
+# Logical-name suffixes of the job's log groups, in lakehouse.model.iam.job_log_groups order:
+# Glue 4.0 (continuous logging) and Glue 5.0 (real-time logging, <prefix>/error and <prefix>/output).
 LOG_GROUP_SUFFIXES = ("logs", "logs-secured", "logs-output", "logs-error")
+REAL_TIME_LOG_GROUP_SUFFIXES = tuple(f"logs-{stream}" for stream in REAL_TIME_LOG_GROUPS)
 
 
 def failure_event_pattern(job_name: str) -> dict:
@@ -115,9 +120,15 @@ def job_grant(args: GlueJobArgs, script: str) -> JobGrant:
         library_key=args.library_key,
         temp_prefix=n.temp_prefix,
         spark_ui_prefix=n.spark_ui_prefix if args.settings.spark_ui else None,
-        log_groups=job_log_groups(n.log_group, args.security_configuration, n.role),
+        log_groups=log_groups(args),
         key_alias=n.lake_key_alias,
     )
+
+
+def log_groups(args: GlueJobArgs) -> tuple[str, ...]:
+    """The log groups the job's Glue version writes: the component creates them, the role may write them."""
+    n = args.names
+    return job_log_groups(n.log_group, args.security_configuration, n.role, args.settings.glue_version)
 
 
 def role_policy_json(args: GlueJobArgs, script: str) -> str:
@@ -198,15 +209,18 @@ class GlueJob(pulumi.ComponentResource):
                 policy=pulumi.Output.from_input(extra.resolved).apply(resolved_policy_json), opts=child))
 
     def _log_groups(self, name: str, args: GlueJobArgs) -> None:
-        groups = job_log_groups(args.names.log_group, args.security_configuration, args.names.role)
+        suffixes = (REAL_TIME_LOG_GROUP_SUFFIXES if logs_in_real_time(args.settings.glue_version)
+                    else LOG_GROUP_SUFFIXES)
         self.log_groups = [
             aws.cloudwatch.LogGroup(
                 f"{name}-{suffix}", name=group, retention_in_days=args.log_retention_days,
                 kms_key_id=args.kms_key_arn, deletion_protection_enabled=args.protect,
                 opts=pulumi.ResourceOptions(parent=self))
-            for suffix, group in zip(LOG_GROUP_SUFFIXES, groups)
+            for suffix, group in zip(suffixes, log_groups(args), strict=True)
         ]
-        self.log_group = self.log_groups[0]  # the continuous-logging group named in the arguments
+        # Glue 4.0: the continuous-logging group named in the arguments; Glue 5.0: <prefix>/error
+        # (system, Spark and GlueLogger logs)
+        self.log_group = self.log_groups[0]
 
     def _failure_alert(self, name: str, args: GlueJobArgs) -> None:
         child = pulumi.ResourceOptions(parent=self)

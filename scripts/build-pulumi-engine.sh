@@ -119,7 +119,7 @@ else
   say "creating the policy pack's venv .cache/pulumi-engine/policy-venv from policy/requirements.txt"
   rm -rf "$POLICY_VENV"
   python3 -m venv "$POLICY_VENV" || die "python3 -m venv $POLICY_VENV failed"
-  # policy/requirements.txt pins setuptools<81: parliament imports pkg_resources.
+  # policy/requirements.txt pins a setuptools older than 81: parliament imports pkg_resources.
   "$POLICY_VENV/bin/python" -m pip install --quiet -r policy/requirements.txt ||
     die "pip install -r policy/requirements.txt failed"
   touch "$POLICY_VENV/$stamp_file"

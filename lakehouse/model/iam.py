@@ -32,6 +32,7 @@ from typing import Iterable, Mapping, Optional, Sequence
 
 from .names import AwsContext
 from .pipelines import Access
+from .platform import REAL_TIME_LOG_GROUPS, logs_in_real_time
 from .zones import LAKE_ZONES
 
 VERSION = "2012-10-17"
@@ -391,9 +392,19 @@ def job_role_policy(ctx: AwsContext, grant: JobGrant, *extra: dict) -> dict:
     return document(*statements)
 
 
-def job_log_groups(log_group: str, security_configuration: str, role_name: str) -> tuple[str, ...]:
-    """Every log group a job can write to (GlueJob creates them all, with KMS and retention).
+def job_log_groups(log_group: str, security_configuration: str, role_name: str,
+                   glue_version: str = "4.0") -> tuple[str, ...]:
+    """Every log group a job of `glue_version` writes to: GlueJob creates exactly these (with KMS,
+    retention, deletion protection in prod) and the job's role may write exactly these.
 
+    Glue 5.0 and later (lakehouse.model.platform.logs_in_real_time), given --custom-logGroup-prefix
+    = `log_group`: `<log_group>/error` (system, Spark and GlueLogger logs) and `<log_group>/output`
+    (stdout and stderr), in that order. Whether a security configuration that encrypts CloudWatch
+    logs changes these names in 5.0, as it does in 4.0, is not in AWS's documentation (the
+    configuration's KMS key applies to the groups either way: GlueJob creates them with it).
+
+    Glue 4.0 (`glue_version`'s default, the set before Glue 5.0 had its own; the program always
+    passes the job's version):
     - its own continuous-logging group (--continuous-log-logGroup), and the same name
       suffixed with the security configuration: Glue appends it when the configuration
       encrypts CloudWatch logs;
@@ -401,6 +412,8 @@ def job_log_groups(log_group: str, security_configuration: str, role_name: str) 
       CloudWatch logs: /aws-glue/jobs/<security configuration>-role/<role>/{output,error}.
     Every name contains the job's own name or role, so no job can write another job's logs.
     """
+    if logs_in_real_time(glue_version):
+        return tuple(f"{log_group}/{stream}" for stream in REAL_TIME_LOG_GROUPS)
     standard = f"/aws-glue/jobs/{security_configuration}-role/{role_name}"
     return (log_group, f"{log_group}-{security_configuration}", f"{standard}/output", f"{standard}/error")
 

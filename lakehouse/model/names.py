@@ -66,7 +66,9 @@ class JobNames:
 
     job: str  # Glue job name, cfg.resource_name(pipeline, job)
     role: str  # its IAM role (same name: one role per job)
-    log_group: str  # continuous logging target, KMS-encrypted, with retention
+    # /aws-glue/jobs/<job>: Glue 4.0's continuous-logging group; Glue 5.0's --custom-logGroup-prefix
+    # (its groups are <log_group>/error and /output). lakehouse.model.iam.job_log_groups names them.
+    log_group: str
     failure_rule: str  # EventBridge rule sending FAILED/TIMEOUT/ERROR to the alert topic
     temp_prefix: str  # its --TempDir prefix in the temp bucket
     spark_ui_prefix: str  # its Spark UI event logs prefix in the logs bucket

@@ -5,6 +5,14 @@ arguments the GlueJob component deploys (`platform_arguments`), the set a pipeli
 declare (`MANAGED_ARGUMENTS`) and what `lakehouse.ops verify` expects on a deployed job, so adding
 a row reserves its key everywhere at once.
 
+Logging depends on the Glue version (`logs_in_real_time`): Glue 5.0 logs in real time on its own,
+into `<prefix>/error` (system, Spark, GlueLogger) and `<prefix>/output` (stdout, stderr), where
+`--custom-logGroup-prefix` sets the prefix (AWS Glue developer guide, "Logging for AWS Glue jobs");
+without it every job of the account shares /aws-glue/jobs/error and /aws-glue/jobs/output. Glue 4.0
+logs while it runs only with continuous logging, into `--continuous-log-logGroup`. Each job gets
+only its own version's arguments, the prefix or the group being the job's own name
+(JobNames.log_group); `lakehouse.model.iam.job_log_groups` names the groups that follow.
+
 `job_arguments` gives a script its zones: the Pulumi program binds it to S3 buckets and Glue
 databases, the local runner to folders and a local Iceberg catalog. Scripts only ever see these
 names, so one script runs unchanged in both places.
@@ -25,6 +33,15 @@ if TYPE_CHECKING:  # types only: the declaration parser imports this module
 
 ICEBERG_CATALOG = "glue_catalog"  # the Spark catalog name of the Iceberg tables on AWS
 CONNECTION_ARGUMENT = "--connection_name"  # names the Glue connection a JDBC job uses (lakelib reads it)
+LOG_GROUP_PREFIX_ARGUMENT = "--custom-logGroup-prefix"  # Glue 5.0: <prefix>/error and <prefix>/output
+REAL_TIME_LOGGING_FROM = (5, 0)  # the first Glue version that logs in real time without continuous logging
+REAL_TIME_LOG_GROUPS = ("error", "output")  # what Glue 5.0 appends to the prefix: <prefix>/error, <prefix>/output
+
+
+def logs_in_real_time(glue_version: str) -> bool:
+    """Whether Glue `glue_version` logs in real time on its own (5.0 and later), into the groups
+    --custom-logGroup-prefix names, rather than through continuous logging (4.0 and earlier)."""
+    return tuple(int(part) for part in glue_version.split(".")) >= REAL_TIME_LOGGING_FROM
 
 
 @dataclass(frozen=True)
@@ -75,6 +92,15 @@ def warehouse_zone(job: JobSpec) -> str:
     return LAKE_ZONES[0]
 
 
+def _glue4(value: Callable[[JobPlatform], str]) -> Callable[[JobPlatform], Optional[str]]:
+    """A Glue 4.0 (continuous logging) argument: unset on a job that logs in real time."""
+    return lambda p: None if logs_in_real_time(p.settings.glue_version) else value(p)
+
+
+def _log_group_prefix(p: JobPlatform) -> Optional[str]:
+    return p.names.log_group if logs_in_real_time(p.settings.glue_version) else None
+
+
 def _spark_ui_path(p: JobPlatform) -> Optional[str]:
     return f"s3://{p.buckets['logs']}/{p.names.spark_ui_prefix}" if p.settings.spark_ui else None
 
@@ -82,10 +108,16 @@ def _spark_ui_path(p: JobPlatform) -> Optional[str]:
 PLATFORM_ARGUMENTS: tuple[PlatformArgument, ...] = (
     PlatformArgument("--job-language", "always python", lambda p: "python"),
     PlatformArgument("--enable-glue-datacatalog", "always on", lambda p: "true"),
-    PlatformArgument("--enable-continuous-cloudwatch-log", "always on", lambda p: "true"),
-    PlatformArgument("--enable-continuous-log-filter", "always on", lambda p: "true"),
-    PlatformArgument("--continuous-log-logGroup", "the job's own KMS-encrypted log group",
-                     lambda p: p.names.log_group),
+    # Logging: Glue 4.0 streams through continuous logging into the job's own group; Glue 5.0 logs in
+    # real time into <the job's own prefix>/error and /output.
+    PlatformArgument("--enable-continuous-cloudwatch-log", "always on for Glue 4.0 (Glue 5.0 logs in real time)",
+                     _glue4(lambda p: "true")),
+    PlatformArgument("--enable-continuous-log-filter", "always on for Glue 4.0 (Glue 5.0 logs in real time)",
+                     _glue4(lambda p: "true")),
+    PlatformArgument("--continuous-log-logGroup", "the job's own KMS-encrypted log group (Glue 4.0)",
+                     _glue4(lambda p: p.names.log_group)),
+    PlatformArgument(LOG_GROUP_PREFIX_ARGUMENT, "the prefix of the job's own KMS-encrypted log groups (Glue 5.0)",
+                     _log_group_prefix),
     PlatformArgument("--enable-metrics", "always on", lambda p: "true"),
     PlatformArgument("--enable-observability-metrics", "always on", lambda p: "true"),
     PlatformArgument("--enable-spark-ui", "stack config sparkUi", lambda p: bool_arg(p.settings.spark_ui)),

@@ -65,9 +65,7 @@ SCRIPT_KEY = script_key("demo", "demo/enrich.py", (FIXTURES / "demo_job.py").rea
 EXPECTED_ARGUMENTS = {
     "--job-language": "python",
     "--enable-glue-datacatalog": "true",
-    "--enable-continuous-cloudwatch-log": "true",
-    "--enable-continuous-log-filter": "true",
-    "--continuous-log-logGroup": "/aws-glue/jobs/lh-test-demo-enrich",
+    "--custom-logGroup-prefix": "/aws-glue/jobs/lh-test-demo-enrich",
     "--enable-metrics": "true",
     "--enable-observability-metrics": "true",
     "--enable-spark-ui": "true",
@@ -93,6 +91,23 @@ EXPECTED_ARGUMENTS = {
     "--silver_path": f"s3://{bucket('silver')}/",
     "--silver_database": "lh_test_silver",
     "--threshold": "3",
+}
+# Glue 4.0 logs only with continuous logging, into the job's own group; Glue 5.0 logs in real time.
+GLUE4_ARGUMENTS = {
+    **{k: v for k, v in EXPECTED_ARGUMENTS.items() if k != "--custom-logGroup-prefix"},
+    "--enable-continuous-cloudwatch-log": "true",
+    "--enable-continuous-log-filter": "true",
+    "--continuous-log-logGroup": "/aws-glue/jobs/lh-test-demo-enrich",
+}
+GLUE4_LOG_GROUPS = {
+    "demo-enrich-logs": "/aws-glue/jobs/lh-test-demo-enrich",
+    "demo-enrich-logs-secured": "/aws-glue/jobs/lh-test-demo-enrich-lh-test-jobs",
+    "demo-enrich-logs-output": "/aws-glue/jobs/lh-test-jobs-role/lh-test-demo-enrich/output",
+    "demo-enrich-logs-error": "/aws-glue/jobs/lh-test-jobs-role/lh-test-demo-enrich/error",
+}
+GLUE5_LOG_GROUPS = {  # <--custom-logGroup-prefix>/error and /output: where Glue 5.0 writes
+    "demo-enrich-logs-error": "/aws-glue/jobs/lh-test-demo-enrich/error",
+    "demo-enrich-logs-output": "/aws-glue/jobs/lh-test-demo-enrich/output",
 }
 
 
@@ -124,8 +139,7 @@ def test_the_job_waits_for_its_policy_log_group_and_script(ev):
     job = ev.get("aws:glue/job:Job", "demo-enrich")
     for type_, name in [("aws:iam/rolePolicy:RolePolicy", "demo-enrich-policy"),
                         ("aws:s3/bucketObjectv2:BucketObjectv2", "demo-enrich-script")] + [
-            ("aws:cloudwatch/logGroup:LogGroup", f"demo-enrich-{s}") for s in ("logs", "logs-secured", "logs-output",
-                                                                               "logs-error")]:
+            ("aws:cloudwatch/logGroup:LogGroup", group) for group in GLUE5_LOG_GROUPS]:
         assert ev.get(type_, name).urn in job.dependencies
 
 
@@ -158,19 +172,34 @@ def test_script_is_uploaded_under_its_content_hash_encrypted(ev):
     }
 
 
-def test_every_log_group_the_job_can_write_exists_encrypted_with_retention(ev):
+def _log_groups_and_grant(ev) -> tuple[dict[str, dict], list[str]]:
     groups = {g.name: g.inputs for g in ev.of_type("aws:cloudwatch/logGroup:LogGroup")}
-    common = {"retentionInDays": 14, "kmsKeyId": KEY, "deletionProtectionEnabled": False}
-    assert groups == {
-        "demo-enrich-logs": {"name": "/aws-glue/jobs/lh-test-demo-enrich", **common},
-        "demo-enrich-logs-secured": {"name": "/aws-glue/jobs/lh-test-demo-enrich-lh-test-jobs", **common},
-        "demo-enrich-logs-output": {"name": "/aws-glue/jobs/lh-test-jobs-role/lh-test-demo-enrich/output", **common},
-        "demo-enrich-logs-error": {"name": "/aws-glue/jobs/lh-test-jobs-role/lh-test-demo-enrich/error", **common},
-    }
     policy = json.loads(ev.get("aws:iam/rolePolicy:RolePolicy", "demo-enrich-policy").inputs["policy"])
     [logs] = [st for st in policy["Statement"] if st["Sid"] == "WriteOwnLogGroups"]
-    assert logs["Resource"] == sorted(f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{g['name']}:*"
-                                      for g in groups.values())
+    return groups, logs["Resource"]
+
+
+def _arns(names) -> list[str]:
+    return sorted(f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{g}:*" for g in names)
+
+
+def test_a_glue_5_job_gets_exactly_the_log_groups_glue_writes_encrypted_with_retention(ev):
+    groups, granted = _log_groups_and_grant(ev)
+    common = {"retentionInDays": 14, "kmsKeyId": KEY, "deletionProtectionEnabled": False}
+    assert groups == {logical: {"name": name, **common} for logical, name in GLUE5_LOG_GROUPS.items()}
+    assert granted == _arns(GLUE5_LOG_GROUPS.values())
+
+
+def test_a_glue_4_job_keeps_continuous_logging_and_its_four_log_groups():
+    ev = evaluate(settings=settings(glue_version="4.0"))
+    job = ev.get("aws:glue/job:Job", "demo-enrich")
+    assert (job.inputs["glueVersion"], job.inputs["defaultArguments"]) == ("4.0", GLUE4_ARGUMENTS)
+    groups, granted = _log_groups_and_grant(ev)
+    common = {"retentionInDays": 14, "kmsKeyId": KEY, "deletionProtectionEnabled": False}
+    assert groups == {logical: {"name": name, **common} for logical, name in GLUE4_LOG_GROUPS.items()}
+    assert granted == _arns(GLUE4_LOG_GROUPS.values())
+    assert {ev.get("aws:cloudwatch/logGroup:LogGroup", g).urn for g in GLUE4_LOG_GROUPS} <= set(job.dependencies)
+    assert len(ev) == 11
 
 
 def test_failed_timed_out_and_errored_runs_alert_the_topic(ev):
@@ -185,7 +214,7 @@ def test_failed_timed_out_and_errored_runs_alert_the_topic(ev):
 
 def test_every_child_is_parented_to_the_component(ev):
     component = ev.get("glue-lakehouse:components:GlueJob", "demo-enrich")
-    assert len(ev) == 11
+    assert len(ev) == 9
     assert all(r.parent == component.urn for r in ev if r is not component)
 
 
@@ -279,7 +308,7 @@ def test_a_connection_job_gets_the_connection_and_its_extra_statements_in_two_po
     assert second.inputs["role"] == own.inputs["role"]
     assert json.loads(second.inputs["policy"]) == {"Version": "2012-10-17", "Statement": resolved}
     assert {own.urn, second.urn} <= set(job.dependencies)
-    assert len(ev) == 12
+    assert len(ev) == 10
 
 
 def test_a_missing_script_is_refused():

@@ -292,3 +292,55 @@ def test_a_stack_without_connection_jobs_makes_no_connection_network_or_database
         assert ev.of_type(typ) == [], typ
     assert sorted(ev.outputs["jobs"]) == ["fhir.bronze", "fhir.gold", "fhir.silver"]
     assert all("connections" not in j.inputs for j in ev.of_type(JOB_TYPE))
+
+
+# --- job logging follows the Glue version ------------------------------------------------------
+
+GLUE4_LOGGING = ("--enable-continuous-cloudwatch-log", "--enable-continuous-log-filter", "--continuous-log-logGroup")
+LOG_PREFIX = "--custom-logGroup-prefix"
+
+
+def assert_logging_follows_the_glue_version(ev, cfg) -> None:
+    """Per job: the logging arguments of its version, exactly the log groups that version writes
+    (created, KMS-encrypted), and a role that may write exactly those."""
+    from lakehouse.model.iam import job_log_groups
+    from lakehouse.model.names import job_names
+
+    security_configuration = lake_names(cfg, ACCOUNT).security_configuration
+    region = stack_file_values(cfg.stack)["aws:region"]
+    jobs = {j.name: j for j in ev.of_type(JOB_TYPE)}
+    for p in cfg.pipelines:
+        for j in p.jobs:
+            names, version = job_names(cfg, j), cfg.job_settings[j.key].glue_version
+            arguments = jobs[f"{p.name}-{j.name}"].inputs["defaultArguments"]
+            if version == "5.0":
+                assert arguments[LOG_PREFIX] == names.log_group, j.key
+                assert set(GLUE4_LOGGING).isdisjoint(arguments), j.key
+            else:
+                assert [arguments.get(k) for k in GLUE4_LOGGING] == ["true", "true", names.log_group], j.key
+                assert LOG_PREFIX not in arguments, j.key
+            expected = job_log_groups(names.log_group, security_configuration, names.role, version)
+            component = ev.get("glue-lakehouse:components:GlueJob", f"{p.name}-{j.name}")
+            groups = [g for g in ev.of_type("aws:cloudwatch/logGroup:LogGroup") if g.parent == component.urn]
+            assert sorted(g.inputs["name"] for g in groups) == sorted(expected), j.key
+            assert all(g.inputs["kmsKeyId"] for g in groups), j.key
+            policy = json.loads(ev.get("aws:iam/rolePolicy:RolePolicy", f"{p.name}-{j.name}-policy").inputs["policy"])
+            [logs] = [st for st in policy["Statement"] if st["Sid"] == "WriteOwnLogGroups"]
+            assert logs["Resource"] == sorted(f"arn:aws:logs:{region}:{ACCOUNT}:log-group:{g}:*" for g in expected)
+
+
+def test_every_job_logs_as_its_glue_version_does(stack):
+    name, ev = stack
+    assert_logging_follows_the_glue_version(ev, load_stack_config(name))
+
+
+def test_a_stack_on_glue_4_keeps_continuous_logging_and_passes_the_pack():
+    from lakehouse.model.config import parse_stack_config
+    from policy.offline import POLICY_DIR, evaluate, load_pack_config, mandatory, resources_from_program
+
+    values = with_values("prod", glueVersion="4.0")
+    ev = evaluate_stack("prod", values)
+    assert {j.inputs["glueVersion"] for j in ev.of_type(JOB_TYPE)} == {"4.0"}
+    assert_logging_follows_the_glue_version(ev, parse_stack_config("prod", values))
+    violations = evaluate(resources_from_program(ev), load_pack_config(POLICY_DIR / "config.prod.json"))
+    assert [f"{v.policy} {v.resource_name}: {v.message}" for v in mandatory(violations)] == []

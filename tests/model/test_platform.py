@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import pytest
 
-from lakehouse.model.config import load_stack_config
+from lakehouse.model.config import load_stack_config, parse_stack_config, stack_file_values
 from lakehouse.model.errors import ConfigError
+from lakehouse.model.iam import job_log_groups
 from lakehouse.model.names import job_names, lake_names
 from lakehouse.model.pipelines import parse_pipeline
 from lakehouse.model.platform import MANAGED_ARGUMENTS, PLATFORM_ARGUMENTS, deployed_arguments
@@ -20,12 +21,15 @@ NAMES = lake_names(CFG, ACCOUNT)
 OUTPUTS = StackOutputs({"buckets": dict(NAMES.buckets), "databases": dict(NAMES.databases)}, "test")
 LIBRARY = f"s3://{NAMES.buckets['scripts']}/lib/lakelib-0123456789abcdef.zip"
 JOBS = [j for p in CFG.pipelines for j in p.jobs]
+CFG_GLUE4 = parse_stack_config("dev", {**stack_file_values("dev"), "glue-lakehouse:glueVersion": "4.0"})
+GLUE4_LOGGING = ("--enable-continuous-cloudwatch-log", "--enable-continuous-log-filter", "--continuous-log-logGroup")
+LOG_PREFIX = "--custom-logGroup-prefix"
 
 
-def as_deployed(job) -> dict[str, str]:
+def as_deployed(job, cfg=CFG) -> dict[str, str]:
     """What the program gives the job (components/glue_job.py calls exactly this)."""
-    connection = CFG.resource_name("postgres") if job.connection else None
-    return deployed_arguments(job, CFG.job_settings[job.key], job_names(CFG, job), NAMES.buckets, NAMES.databases,
+    connection = cfg.resource_name("postgres") if job.connection else None
+    return deployed_arguments(job, cfg.job_settings[job.key], job_names(cfg, job), NAMES.buckets, NAMES.databases,
                               LIBRARY, connection)
 
 
@@ -57,3 +61,49 @@ def test_every_argument_the_program_deploys_is_refused_in_a_declaration(job):
 def test_the_managed_set_is_derived_from_the_platform_table():
     assert {a.key for a in PLATFORM_ARGUMENTS} <= set(MANAGED_ARGUMENTS)
     assert len({a.key for a in PLATFORM_ARGUMENTS}) == len(PLATFORM_ARGUMENTS)  # one row per key
+
+
+# --- logging follows the Glue version -------------------------------------------------------
+
+@pytest.mark.parametrize("job", JOBS, ids=lambda j: j.key)
+def test_a_glue_5_job_logs_under_its_own_prefix_without_the_glue_4_flags(job):
+    assert CFG.job_settings[job.key].glue_version == "5.0"
+    deployed = as_deployed(job)
+    assert deployed[LOG_PREFIX] == f"/aws-glue/jobs/{job_names(CFG, job).job}"
+    assert set(GLUE4_LOGGING).isdisjoint(deployed)
+
+
+@pytest.mark.parametrize("job", JOBS, ids=lambda j: j.key)
+def test_a_glue_4_job_keeps_continuous_logging_into_its_own_group(job):
+    assert CFG_GLUE4.job_settings[job.key].glue_version == "4.0"
+    deployed = as_deployed(job, CFG_GLUE4)
+    assert {k: deployed.get(k) for k in GLUE4_LOGGING} == {
+        "--enable-continuous-cloudwatch-log": "true", "--enable-continuous-log-filter": "true",
+        "--continuous-log-logGroup": f"/aws-glue/jobs/{job_names(CFG, job).job}"}
+    assert LOG_PREFIX not in deployed
+    assert set(deployed) - set(GLUE4_LOGGING) == set(as_deployed(job)) - {LOG_PREFIX}
+
+
+def test_every_logging_argument_of_either_version_is_managed():
+    assert set(GLUE4_LOGGING) | {LOG_PREFIX} <= set(MANAGED_ARGUMENTS)
+
+
+def test_a_job_gets_exactly_the_log_groups_its_glue_version_writes():
+    names = job_names(CFG, JOBS[0])
+    group, role = names.log_group, names.role
+    assert job_log_groups(group, "sc", role, "5.0") == (f"{group}/error", f"{group}/output")
+    assert job_log_groups(group, "sc", role, "4.0") == (
+        group, f"{group}-sc", f"/aws-glue/jobs/sc-role/{role}/output", f"/aws-glue/jobs/sc-role/{role}/error")
+
+
+def test_ops_verify_expects_the_logging_of_the_declared_glue_version():
+    job = JOBS[0]
+    group = f"/aws-glue/jobs/{job_names(CFG, job).job}"
+    assert argument_problems(as_deployed(job, CFG_GLUE4), job, CFG_GLUE4, OUTPUTS) == []
+    assert argument_problems(as_deployed(job), job, CFG_GLUE4, OUTPUTS) == [
+        "--enable-continuous-cloudwatch-log missing (expected 'true')",
+        "--enable-continuous-log-filter missing (expected 'true')",
+        f"--continuous-log-logGroup missing (expected {group!r})",
+    ]
+    assert argument_problems(as_deployed(job, CFG_GLUE4), job, CFG, OUTPUTS) == [
+        f"{LOG_PREFIX} missing (expected {group!r})"]

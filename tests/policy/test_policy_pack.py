@@ -18,6 +18,7 @@ from policy.lakehouse_policies import (
     encryption,
     exposure,
     iam,
+    network,
     operations,
     policies_by_name,
     taggable,
@@ -46,6 +47,7 @@ CONFIGURABLE = {
 }
 DEV_ADVISORY = {
     "aws-glue-job-configure-timeout", "aws-glue-job-limit-workers", "aws-glue-job-enable-continuous-logging",
+    "aws-glue-job-configure-custom-log-group-prefix",
     "aws-cloudwatch-log-group-configure-retention", "aws-rds-instance-configure-backup-retention",
     "aws-rds-instance-enable-multi-az", "aws-rds-instance-enable-deletion-protection",
 }
@@ -54,7 +56,7 @@ DEV_ADVISORY = {
 def test_every_policy_has_a_stable_name_description_severity_and_remediation():
     policies = all_policies()
     names = [p.name for p in policies]
-    assert len(names) == len(set(names)) == 31
+    assert len(names) == len(set(names)) == 33
     for p in policies:
         assert KEBAB.match(p.name) and p.name.startswith("aws-"), p.name
         assert p.description.endswith(".") and len(p.description) > 30, p.name
@@ -65,9 +67,9 @@ def test_every_policy_has_a_stable_name_description_severity_and_remediation():
 
 def test_policies_are_grouped_by_concern():
     groups = {m.__name__.rsplit(".", 1)[1]: [p.name for p in m.POLICIES]
-              for m in (encryption, tagging, iam, exposure, operations)}
+              for m in (encryption, tagging, iam, exposure, operations, network)}
     assert {k: len(v) for k, v in groups.items()} == {
-        "encryption": 11, "tagging": 2, "iam": 6, "exposure": 4, "operations": 8}
+        "encryption": 11, "tagging": 2, "iam": 6, "exposure": 4, "operations": 9, "network": 1}
     assert all(name.startswith("aws-iam-") for name in groups["iam"])
 
 
@@ -125,7 +127,7 @@ def test_pulumi_policy_yaml_and_requirements_match_the_project_pins():
                 if line and not line.startswith("#"))
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     project_pins = dict(d.split("==") for d in deps)
-    assert pins == {k: project_pins[k] for k in ("pulumi", "pulumi-policy", "parliament")}
+    assert pins == {k: project_pins[k] for k in ("pulumi", "pulumi-policy", "parliament", "setuptools")}
     assert (POLICY_DIR / ".gitignore").read_text().split() == ["venv/"]
 
 
@@ -211,6 +213,24 @@ PROPERTIES = [
     ("ec2/security_group_rule.py", ["type", "cidrBlocks", "ipv6CidrBlocks"]),
     ("vpc/security_group_ingress_rule.py", ["cidrIpv4", "cidrIpv6", "ipProtocol"]),
     ("cloudwatch/log_resource_policy.py", ["policyDocument"]),
+    # aws-glue-connection-services-reachable
+    ("glue/job.py", ["connections", "roleArn"]),
+    ("glue/connection.py", ["physicalConnectionRequirements"]),
+    ("glue/_inputs.py", ["subnetId", "securityGroupIdLists"]),
+    ("iam/role_policy.py", ["role", "policy"]),
+    ("ec2/vpc_endpoint.py", ["serviceName", "vpcEndpointType", "privateDnsEnabled", "subnetIds", "securityGroupIds",
+                             "routeTableIds", "prefixListId", "vpcId"]),
+    ("ec2/subnet.py", ["vpcId"]),
+    ("ec2/vpc.py", ["cidrBlock"]),
+    ("ec2/route_table_association.py", ["subnetId", "routeTableId"]),
+    ("ec2/route_table.py", ["routes"]),
+    ("ec2/_inputs.py", ["natGatewayId", "cidrBlock", "securityGroups", "prefixListIds", "self"]),
+    ("ec2/route.py", ["routeTableId", "destinationCidrBlock", "natGatewayId"]),
+    ("vpc/security_group_egress_rule.py", ["securityGroupId", "referencedSecurityGroupId", "prefixListId",
+                                           "cidrIpv4", "ipProtocol", "fromPort", "toPort"]),
+    ("ec2/security_group_rule.py", ["securityGroupId", "sourceSecurityGroupId", "prefixListIds", "protocol",
+                                    "self"]),
+    ("ec2/security_group.py", ["egress"]),
 ]
 
 
