@@ -80,7 +80,7 @@ def connection_job_actions(ctx: AwsContext, connection_name: str) -> list[str]:
     """Every action a job role on the connection can be granted, from the statements themselves:
     lakehouse.model.iam's policy of a job declaring every kind of access (tables and prefixes read
     and written in every zone, the database, the Spark UI) and the connection's statements. Only
-    the actions matter, so names and ids are placeholders."""
+    the actions matter, so the names and ids given here are arbitrary."""
     every = tuple(Access(z, tables=("t",), prefixes=("p/",)) for z in ZONES) + tuple(
         Access(d, tables=("t",)) for d in DATABASES)
     grant = JobGrant(
