@@ -70,7 +70,8 @@ def main() -> None:
     if cfg.needs_connection:
         connection = GlueRdsConnection("postgres", GlueRdsConnectionArgs(
             name_prefix=names.base, environment=cfg.environment, region=region, network=cfg.network,
-            database=cfg.database, kms_key_arn=lake.key_arn, tags=cfg.tags, dns_suffix=ctx.dns_suffix), opts)
+            database=cfg.database, kms_key_arn=lake.key_arn, key_alias=names.key_alias, tags=cfg.tags,
+            dns_suffix=ctx.dns_suffix), opts)
 
     jobs: dict[str, GlueJob] = {}
     for pipeline, job in jobs_in_order:
@@ -81,7 +82,7 @@ def main() -> None:
             library_key=library.key, library_uri=library.uri, alerts_topic_arn=alerts.topic_arn,
             log_retention_days=cfg.log_retention_days, protect=protect,
             connections=[connection.connection_name] if with_connection else (),
-            extra_statements=connection.job_statements(ctx) if with_connection else None,
+            extra_statements=connection.job_statements(ctx) if with_connection else (),
         ), opts.merge(pulumi.ResourceOptions(depends_on=[lake, catalog, library])))
 
     workflows = {}

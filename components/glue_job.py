@@ -20,10 +20,8 @@ What the component creates for a job declared in pipelines/<name>.yaml:
 
 Jobs declaring `connection: true` get `connections`, --connection_name and the connection's
 extra IAM statements from the program (GlueRdsConnection); without them the job is refused.
-The statements come in two parts (ExtraStatements): those known from names join the job's own
-policy; those naming ids AWS assigns on creation (the RDS-managed secret, subnets, security
-group, VPC) go into a second inline policy, `<name>-connection-policy`, unknown at a first
-preview and judged by the pack once those resources exist.
+Those statements are built from names too (resources with AWS-assigned ids are named by their
+tags), so they join the job's one policy and the pack judges them at preview.
 """
 
 from __future__ import annotations
@@ -39,7 +37,7 @@ import pulumi_aws as aws
 
 from lakehouse.model.config import JobSettings
 from lakehouse.model.errors import Problems
-from lakehouse.model.iam import JobGrant, document, glue_trust_policy, job_log_groups, job_role_policy
+from lakehouse.model.iam import JobGrant, glue_trust_policy, job_log_groups, job_role_policy
 from lakehouse.model.names import AwsContext, JobNames
 from lakehouse.model.packaging import script_key
 from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR, JobSpec
@@ -62,19 +60,6 @@ def failure_event_pattern(job_name: str) -> dict:
 
 
 @dataclass(frozen=True)
-class ExtraStatements:
-    """IAM statements a job needs for something it uses (the JDBC connection), by when they are known.
-
-    known: built from names only; they join the job's own policy and are judged at preview.
-    resolved: they name ids AWS assigns on creation; the role's second policy
-    (`<job>-connection-policy`), known once those resources exist.
-    """
-
-    known: Sequence[dict] = ()
-    resolved: Optional[pulumi.Input[list]] = None
-
-
-@dataclass(frozen=True)
 class GlueJobArgs:
     job: JobSpec
     settings: JobSettings
@@ -90,7 +75,7 @@ class GlueJobArgs:
     log_retention_days: int
     script_path: Optional[Path] = None  # default glue_scripts/<job.script>
     connections: Sequence[pulumi.Input[str]] = ()  # Glue connection names (jobs with connection: true)
-    extra_statements: Optional[ExtraStatements] = None  # IAM statements the connection needs
+    extra_statements: Sequence[dict] = ()  # IAM statements the connection needs (known at preview)
     protect: bool = False  # prod: log group deletion protection
 
 
@@ -132,13 +117,8 @@ def log_groups(args: GlueJobArgs) -> tuple[str, ...]:
 
 
 def role_policy_json(args: GlueJobArgs, script: str) -> str:
-    """The job's own policy: names only, known at preview."""
-    known = args.extra_statements.known if args.extra_statements else ()
-    return json.dumps(job_role_policy(args.aws, job_grant(args, script), *known))
-
-
-def resolved_policy_json(statements: Sequence[dict]) -> str:
-    return json.dumps(document(*statements))
+    """The job's policy: names only, known at preview."""
+    return json.dumps(job_role_policy(args.aws, job_grant(args, script), *args.extra_statements))
 
 
 class GlueJob(pulumi.ComponentResource):
@@ -178,7 +158,7 @@ class GlueJob(pulumi.ComponentResource):
             security_configuration=args.security_configuration,
             connections=list(args.connections) or None,
             # runnable once its permissions, script and log groups exist
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.policies, self.script, *self.log_groups]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy, self.script, *self.log_groups]),
         )
         self._failure_alert(name, args)
         self.name = self.job.name
@@ -194,19 +174,12 @@ class GlueJob(pulumi.ComponentResource):
         return pulumi.Output.from_input(args.connections[0]).apply(lambda name: defaults(connection_name=name))
 
     def _role(self, name: str, args: GlueJobArgs, script: str) -> None:
-        """The job's own role: Glue-only trust, an inline policy from what the job declares, and a
-        second one for the statements of its connection that name AWS-assigned ids."""
+        """The job's own role: Glue-only trust, one inline policy from what the job declares and uses."""
         child = pulumi.ResourceOptions(parent=self)
         self.role = aws.iam.Role(f"{name}-role", name=args.names.role, description=f"Glue job {args.names.job}",
                                  assume_role_policy=json.dumps(glue_trust_policy(args.aws)), opts=child)
         self.policy = aws.iam.RolePolicy(f"{name}-policy", role=self.role.id, policy=role_policy_json(args, script),
                                          opts=child)
-        self.policies = [self.policy]
-        extra = args.extra_statements
-        if extra is not None and extra.resolved is not None:
-            self.policies.append(aws.iam.RolePolicy(
-                f"{name}-connection-policy", role=self.role.id,
-                policy=pulumi.Output.from_input(extra.resolved).apply(resolved_policy_json), opts=child))
 
     def _log_groups(self, name: str, args: GlueJobArgs) -> None:
         suffixes = (REAL_TIME_LOG_GROUP_SUFFIXES if logs_in_real_time(args.settings.glue_version)

@@ -35,19 +35,11 @@ from pulumi.runtime.rpc import unwrap_rpc_secret
 
 from lakehouse.model.config import DatabaseSettings, NetworkSettings
 from lakehouse.model.errors import Problems
-from lakehouse.model.iam import (
-    JobGrant,
-    connection_job_statements,
-    connection_name_statements,
-    connection_resource_statements,
-    job_role_policy,
-)
+from lakehouse.model.iam import CONNECTION_TAG_KEY, JobGrant, connection_job_statements, job_role_policy
 from lakehouse.model.names import AwsContext, endpoint_service_name
 from lakehouse.model.network import GATEWAY_SERVICES, needed_services
 from lakehouse.model.pipelines import DATABASES, Access
 from lakehouse.model.zones import BUCKET_ROLES, LAKE_ZONES, ZONES
-
-from .glue_job import ExtraStatements
 
 TYPE = "glue-lakehouse:components:GlueRdsConnection"
 POSTGRES_PORT = 5432
@@ -62,6 +54,7 @@ class GlueRdsConnectionArgs:
     network: NetworkSettings
     database: DatabaseSettings
     kms_key_arn: pulumi.Input[str]  # the lake key: RDS storage and the master user secret
+    key_alias: str  # the lake key's alias: how the jobs' statements name it
     tags: Mapping[str, str]
     dns_suffix: str = AwsContext.dns_suffix  # the partition's: endpoint service names
 
@@ -89,9 +82,7 @@ def connection_job_actions(ctx: AwsContext, connection_name: str) -> list[str]:
         temp_prefix="job/", spark_ui_prefix="spark-ui/job/", log_groups=("/aws-glue/jobs/job",),
         key_alias="alias/lake")
     statements = job_role_policy(ctx, grant)["Statement"] + connection_job_statements(
-        ctx, connection_name=connection_name, secret_arn=ctx.arn("secretsmanager", "secret:s"),
-        secret_kms_key_arn=ctx.arn("kms", "key/k"), vpc_id="vpc-0", subnet_ids=["subnet-0"],
-        security_group_ids=["sg-0"])
+        ctx, connection_name=connection_name, db_instance="db", secret_key_alias="alias/lake")
     return sorted({a for st in statements for a in ([st["Action"]] if isinstance(st["Action"], str)
                                                      else st["Action"])})
 
@@ -166,6 +157,7 @@ class GlueRdsConnection(pulumi.ComponentResource):
         self._child = pulumi.ResourceOptions(parent=self)
         base = args.name_prefix
         self.physical_name = f"{base}-postgres"  # the connection's name (its jobs' statements name it)
+        self.db_identifier = f"{base}-postgres"  # the RDS instance made here (names its managed secret)
 
         if args.network.create:
             self._create_network()
@@ -177,7 +169,7 @@ class GlueRdsConnection(pulumi.ComponentResource):
             name=f"{base}-glue-connection",
             description="Glue job ENIs of the JDBC connection",
             vpc_id=self.vpc_id,
-            tags=self._tags(f"{base}-glue-connection"),
+            tags=self._tags(f"{base}-glue-connection", connection=True),
             opts=self._child,
         )
         glue_sg = self.glue_security_group.id
@@ -239,20 +231,20 @@ class GlueRdsConnection(pulumi.ComponentResource):
 
     # --- policy for jobs using the connection --------------------------------------------
 
-    def job_statements(self, ctx: AwsContext) -> ExtraStatements:
-        """IAM statements a job role needs to run with this connection (lakehouse.model.iam), by
-        when they are known: from the connection's name (at preview), and those naming the secret,
-        subnet, security group and VPC, whose ids AWS assigns when it creates them (the secret and
-        the VPC are known at preview only when both come from configuration; the Glue security
-        group is always made here)."""
-        return ExtraStatements(
-            known=connection_name_statements(ctx, self.physical_name),
-            resolved=pulumi.Output.all(
-                self.secret_arn, self.secret_kms_key_arn, self.vpc_id, self.subnet_ids[0],
-                self.glue_security_group.id,
-            ).apply(lambda v: connection_resource_statements(
-                ctx, secret_arn=v[0], secret_kms_key_arn=v[1], vpc_id=v[2], subnet_ids=[v[3]],
-                security_group_ids=[v[4]])))
+    def job_statements(self, ctx: AwsContext) -> list[dict]:
+        """IAM statements a job role needs to run with this connection (lakehouse.model.iam), built
+        from names and configured ids only, so they are known at preview: the network and the
+        Glue security group made here are named by their CONNECTION_TAG_KEY tag, the RDS-managed
+        secret by its instance's ARN. Glue puts a job's ENIs in the connection's subnet only."""
+        net, db = self._args.network, self._args.database
+        created_db = db.mode == "create"
+        return connection_job_statements(
+            ctx, connection_name=self.physical_name,
+            db_secret_arn=None if created_db else db.existing_secret_arn,
+            db_instance=self.db_identifier if created_db else None,
+            secret_key_alias=self._args.key_alias if created_db else None,
+            subnet_ids=() if net.create else net.subnet_ids[:1],
+            vpc_id=None if net.create else net.vpc_id)
 
     # --- network ------------------------------------------------------------------------
 
@@ -263,7 +255,7 @@ class GlueRdsConnection(pulumi.ComponentResource):
             cidr_block=args.network.vpc_cidr,
             enable_dns_support=True,
             enable_dns_hostnames=True,  # required by Glue connections and private DNS endpoints
-            tags=self._tags(f"{base}-vpc"),
+            tags=self._tags(f"{base}-vpc", connection=True),
             opts=child,
         )
         self.vpc = vpc
@@ -284,7 +276,7 @@ class GlueRdsConnection(pulumi.ComponentResource):
                 cidr_block=cidr,
                 availability_zone=az_names[i],
                 map_public_ip_on_launch=False,
-                tags=self._tags(f"{base}-private-{i + 1}"),
+                tags=self._tags(f"{base}-private-{i + 1}", connection=i == 0),  # the connection's subnet
                 opts=child,
             )
             aws.ec2.RouteTableAssociation(f"{name}-private-{i + 1}", subnet_id=subnet.id,
@@ -376,7 +368,7 @@ class GlueRdsConnection(pulumi.ComponentResource):
         dev = args.environment == "dev"
         self.db_instance = aws.rds.Instance(
             f"{name}-postgres",
-            identifier=f"{base}-postgres",
+            identifier=self.db_identifier,
             engine="postgres",
             engine_version=db.engine_version,
             instance_class=db.instance_class,
@@ -420,8 +412,10 @@ class GlueRdsConnection(pulumi.ComponentResource):
 
     # --- helpers -------------------------------------------------------------------------
 
-    def _tags(self, name: str) -> dict[str, str]:
-        return {**self._args.tags, "Name": name}
+    def _tags(self, name: str, connection: bool = False) -> dict[str, str]:
+        """The stack's tags and Name; `connection`: also CONNECTION_TAG_KEY, on what the connection's
+        ENIs may use (the job roles' statements name these resources by it)."""
+        return {**self._args.tags, "Name": name, **({CONNECTION_TAG_KEY: self.physical_name} if connection else {})}
 
     def _ingress(self, suffix: str, group: pulumi.Input[str], lo: int, hi: int, description: str, **source):
         return aws.vpc.SecurityGroupIngressRule(

@@ -47,17 +47,21 @@ def parliament_findings(doc: dict, trust: bool = False) -> list[tuple[str, str, 
 
     Not a finding: a condition key AWS lists under the resource type the action works on
     (kms:ResourceAliases on a key), which parliament misses (the pack's resource_bound_condition).
+    RESOURCE_MISMATCH is judged over the document, as IAM authorizes each resource of a call
+    against every statement (the pack's resource_mismatches), not per statement as parliament does.
     """
     import parliament
 
-    from policy.lakehouse_policies.iam import resource_bound_condition
+    from policy.lakehouse_policies.iam import resource_bound_condition, resource_mismatches
 
     if trust:
         doc = {**doc, "Statement": [{**st, "Resource": "*"} for st in doc["Statement"]]}
     findings = [parliament.enhance_finding(f) for f in parliament.analyze_policy_string(json.dumps(doc)).findings
-                if not (f.issue == "UNKNOWN_CONDITION_FOR_ACTION" and resource_bound_condition(f.detail))]
+                if not (f.issue == "UNKNOWN_CONDITION_FOR_ACTION" and resource_bound_condition(f.detail))
+                and f.issue != "RESOURCE_MISMATCH"]
     return [(f.issue, f.severity, str(f.detail)) for f in findings
-            if f.severity in BLOCKING_SEVERITIES or f.issue in BLOCKING_LOW_ISSUES]
+            if f.severity in BLOCKING_SEVERITIES or f.issue in BLOCKING_LOW_ISSUES] + [
+        ("RESOURCE_MISMATCH", "MEDIUM", m) for m in resource_mismatches(doc)]
 
 
 def lake_names_fixture():

@@ -300,7 +300,7 @@ def job_role_policy(ctx: AwsContext, grant: JobGrant, *extra: dict) -> dict:
     """The inline policy of one job's role: exactly what the job declares, nothing else.
 
     Built from names only, so it is known at preview. `extra`: statements of something the job
-    uses that are known from names too (connection_name_statements), appended at the end.
+    uses that are known from names too (connection_job_statements), appended at the end.
 
     The lake key statement carries no kms:ViaService condition, deliberately. S3 (SSE-KMS objects)
     and Glue (the encrypted Data Catalog) call KMS on the job's behalf, but the stack's Glue
@@ -424,6 +424,11 @@ def job_log_groups(log_group: str, security_configuration: str, role_name: str,
 # (the same key the AWS managed AWSGlueServiceRole policy allows).
 GLUE_ENI_TAG_KEY = "aws-glue-service-resource"
 
+# Tag key the stack puts on what a connection's ENIs may use and it creates (subnets, VPC, the
+# connection's security group), valued with the connection's name: the handle IAM conditions use
+# for resources whose ids AWS assigns at creation, so the job's policy is known at preview.
+CONNECTION_TAG_KEY = "lakehouse:glue-connection"
+
 # The ec2 Describe calls Glue makes before it starts a job in a VPC (subnet, security groups,
 # S3 endpoint / route tables, ENIs). These actions support no resource-level permissions,
 # so "*" is the only resource AWS accepts: the one documented exception to "no * resources"
@@ -461,128 +466,129 @@ def notify_workflow_policy(workflow_arn: str) -> dict:
     })
 
 
+def rds_instance_arn(ctx: AwsContext, identifier: str) -> str:
+    return ctx.arn("rds", f"db:{identifier}")
+
+
 def connection_job_statements(
     ctx: AwsContext,
     *,
     connection_name: str,
-    secret_arn: str,
-    secret_kms_key_arn: Optional[str],
-    vpc_id: str,
-    subnet_ids: Iterable[str],
-    security_group_ids: Iterable[str],
+    db_secret_arn: Optional[str] = None,
+    db_instance: Optional[str] = None,
+    secret_key_alias: Optional[str] = None,
+    subnet_ids: Sequence[str] = (),
+    vpc_id: Optional[str] = None,
 ) -> list[dict]:
-    """Statements a job role needs to run with the Glue JDBC connection, nothing wider.
+    """Statements a job role needs to run with the Glue JDBC connection, nothing wider, built from
+    names only: known at preview, so the policy pack judges them in the PR check.
 
     - read exactly this connection's definition (Glue resolves it at job start, and
       GlueContext.extract_jdbc_conf in the script reads it again);
-    - read exactly the connection's secret (SECRET_ID), and decrypt it with its KMS key only
-      when Secrets Manager asks on behalf of the role for that very secret;
-    - create ENIs only in the connection's subnets with its security groups, tag them with
-      Glue's tag key only, delete only ENIs in those subnets;
-    - describe the VPC's attributes (resource-scoped) and the Describe calls that take "*".
-    `secret_kms_key_arn` is None when the secret's key is not ours (an existing database whose
-    secret uses the AWS managed key needs no grant; a customer key must be granted by its owner).
+    - read the connection's secret: an existing database's, by its ARN (`db_secret_arn`), or the
+      master user secret RDS manages for the instance `db_instance`. RDS names that secret
+      rds!db-<id it generates>-<random>, so it is named by the tag RDS puts on it,
+      aws:rds:primaryDBInstanceArn = the instance's ARN (built from its identifier);
+    - decrypt it with its key only when Secrets Manager asks on behalf of the role:
+      `secret_key_alias` names the key (the lake key of a database made here); None when the key
+      is not ours (an existing database's secret: a customer key is granted by its owner, the
+      AWS managed key needs no grant);
+    - create ENIs only in the connection's subnets with its security group, tag them with
+      Glue's tag key only, delete only ENIs Glue tagged (in the connection's subnets when those
+      are configured ids); describe the VPC's attributes; the Describe calls that take "*".
 
-    Two parts, by when they are known: connection_name_statements (names only: known at
-    preview, GlueJob puts them in the job's own policy) and connection_resource_statements (they
-    name the secret, subnets, security group and VPC, ids AWS assigns when it creates them: known
-    only once those exist, GlueJob puts them in a second policy of the role).
+    Subnets and VPC: `subnet_ids` and `vpc_id` of an existing network, or neither for the network
+    the stack creates, whose ids AWS assigns at creation: those resources carry CONNECTION_TAG_KEY
+    = `connection_name`, and so does the connection's security group (always made by the stack).
     """
-    named = connection_name_statements(ctx, connection_name)
-    return named[:1] + connection_resource_statements(
-        ctx, secret_arn=secret_arn, secret_kms_key_arn=secret_kms_key_arn, vpc_id=vpc_id, subnet_ids=subnet_ids,
-        security_group_ids=security_group_ids) + named[1:]
+    if (db_secret_arn is None) == (db_instance is None):
+        raise ValueError("a connection's secret is an existing database's secret ARN or the RDS-managed "
+                         f"secret of an instance made here: exactly one, got db_secret_arn={db_secret_arn!r}, "
+                         f"db_instance={db_instance!r}")
+    if bool(subnet_ids) != bool(vpc_id):
+        raise ValueError("an existing network gives both subnet_ids and vpc_id, a created one neither: got "
+                         f"subnet_ids={list(subnet_ids)}, vpc_id={vpc_id!r}")
+    tagged = {"StringEquals": {f"aws:ResourceTag/{CONNECTION_TAG_KEY}": connection_name}}
+    eni_arn = ctx.arn("ec2", "network-interface/*")
+    subnet_arns = [ctx.arn("ec2", f"subnet/{s}") for s in sorted(set(subnet_ids))]
 
+    if db_secret_arn is not None:
+        secret: dict = {"Resource": db_secret_arn}
+        secret_context = {"StringEquals": {"kms:EncryptionContext:SecretARN": db_secret_arn}}
+    else:
+        rds_secrets = ctx.arn("secretsmanager", "secret:rds!db-*")
+        secret = {"Resource": rds_secrets, "Condition": {"StringEquals": {
+            "aws:ResourceTag/aws:rds:primaryDBInstanceArn": rds_instance_arn(ctx, db_instance)}}}
+        secret_context = {"StringLike": {"kms:EncryptionContext:SecretARN": rds_secrets}}
+    # ENIs of an existing network: in its subnets; of a created one: those Glue tagged
+    # (its subnets' ids are AWS-assigned, and an ENI carries no tag of ours)
+    in_subnets = {"ArnEquals": {"ec2:Subnet": subnet_arns}} if subnet_arns else {}
+    eni_scope = in_subnets or {"Null": {f"aws:ResourceTag/{GLUE_ENI_TAG_KEY}": "false"}}
 
-def connection_name_statements(ctx: AwsContext, connection_name: str) -> list[dict]:
-    """The connection's statements that need only its name: known before anything exists.
-
-    Read the connection's definition; the ec2 Describe calls Glue makes, which take only "*".
-    """
-    return [{
+    statements: list[dict] = [{
         "Sid": "ReadConnection",
         "Effect": "Allow",
         "Action": "glue:GetConnection",
-        "Resource": [
-            ctx.arn("glue", "catalog"),
-            ctx.arn("glue", f"connection/{connection_name}"),
-        ],
+        "Resource": [ctx.arn("glue", "catalog"), ctx.arn("glue", f"connection/{connection_name}")],
     }, {
-        "Sid": "DescribeNetworkForConnection",
-        "Effect": "Allow",
-        "Action": list(STAR_ONLY_EC2_ACTIONS),
-        "Resource": "*",
-    }]
-
-
-def connection_resource_statements(
-    ctx: AwsContext,
-    *,
-    secret_arn: str,
-    secret_kms_key_arn: Optional[str],
-    vpc_id: str,
-    subnet_ids: Iterable[str],
-    security_group_ids: Iterable[str],
-) -> list[dict]:
-    """The connection's statements that name AWS-assigned ids: the secret's ARN (an RDS-managed
-    master user secret is named rds!db-<id RDS generates> plus Secrets Manager's random suffix),
-    the subnets', the security groups' and the VPC's ids (vpc-/subnet-/sg-<random>)."""
-    subnets = sorted(set(subnet_ids))
-    sgs = sorted(set(security_group_ids))
-    if not subnets or not sgs:
-        raise ValueError(f"a connection needs subnets and security groups, got subnets={subnets}, "
-                         f"security_groups={sgs}")
-    subnet_arns = [ctx.arn("ec2", f"subnet/{s}") for s in subnets]
-    eni_arn = ctx.arn("ec2", "network-interface/*")
-    statements: list[dict] = [{
         "Sid": "ReadConnectionSecret",
         "Effect": "Allow",
         "Action": "secretsmanager:GetSecretValue",
-        "Resource": secret_arn,
+        **secret,
     }]
-    if secret_kms_key_arn:
+    if secret_key_alias:
+        key = key_by_alias(ctx, secret_key_alias)
+        via_secrets_manager = {"kms:ViaService": ctx.service("secretsmanager", regional=True)}
         statements.append({
             "Sid": "DecryptConnectionSecret",
             "Effect": "Allow",
             "Action": "kms:Decrypt",
-            "Resource": secret_kms_key_arn,
-            "Condition": {
-                "StringEquals": {
-                    "kms:ViaService": ctx.service("secretsmanager", regional=True),
-                    "kms:EncryptionContext:SecretARN": secret_arn,
-                },
-            },
+            "Resource": key["Resource"],
+            "Condition": {**key["Condition"], **secret_context,
+                          "StringEquals": {**via_secrets_manager, **secret_context.get("StringEquals", {})}},
         })
     statements += [
         {
             "Sid": "CreateConnectionEni",
             "Effect": "Allow",
             "Action": "ec2:CreateNetworkInterface",
-            "Resource": [eni_arn] + subnet_arns
-            + [ctx.arn("ec2", f"security-group/{g}") for g in sgs],
+            "Resource": [eni_arn] + subnet_arns,
+        },
+        {
+            # IAM authorizes each resource of the call on its own: the tag condition binds the
+            # subnets and group it names, not the new ENI (it has no tags yet)
+            "Sid": "CreateConnectionEniInTaggedNetwork",
+            "Effect": "Allow",
+            "Action": "ec2:CreateNetworkInterface",
+            "Resource": ([] if subnet_arns else [ctx.arn("ec2", "subnet/*")]) + [ctx.arn("ec2", "security-group/*")],
+            "Condition": tagged,
         },
         {
             "Sid": "TagConnectionEni",
             "Effect": "Allow",
             "Action": "ec2:CreateTags",
             "Resource": eni_arn,
-            "Condition": {
-                "ForAllValues:StringEquals": {"aws:TagKeys": [GLUE_ENI_TAG_KEY]},
-                "ArnEquals": {"ec2:Subnet": subnet_arns},
-            },
+            "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": [GLUE_ENI_TAG_KEY]}, **in_subnets},
         },
         {
             "Sid": "DeleteConnectionEni",
             "Effect": "Allow",
             "Action": "ec2:DeleteNetworkInterface",
             "Resource": eni_arn,
-            "Condition": {"ArnEquals": {"ec2:Subnet": subnet_arns}},
+            "Condition": eni_scope,
         },
         {
             "Sid": "DescribeConnectionVpc",
             "Effect": "Allow",
             "Action": "ec2:DescribeVpcAttribute",
-            "Resource": ctx.arn("ec2", f"vpc/{vpc_id}"),
+            **({"Resource": ctx.arn("ec2", f"vpc/{vpc_id}")} if vpc_id
+               else {"Resource": ctx.arn("ec2", "vpc/*"), "Condition": tagged}),
+        },
+        {
+            "Sid": "DescribeNetworkForConnection",
+            "Effect": "Allow",
+            "Action": list(STAR_ONLY_EC2_ACTIONS),
+            "Resource": "*",
         },
     ]
     return statements

@@ -7,7 +7,7 @@ import json
 import re
 from fnmatch import fnmatchcase
 from functools import lru_cache
-from typing import Any, Iterator, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
@@ -395,7 +395,9 @@ def _format(issue: str, detail: Any, location: Any) -> str:
     return f"{issue}: {detail}" + (f" ({where})" if where and where not in str(detail) else "")
 
 
-def _lint(doc: dict[str, Any], kind: str, issues: set[str]) -> list[str]:
+def lint(doc: dict[str, Any], kind: str = "identity", issues: Iterable[str] = LINT_ISSUES) -> list[str]:
+    """The findings aws-iam-policy-lint-parliament reports on one document (kind: identity,
+    trust or resource)."""
     return list(_lint_text(json.dumps(doc, sort_keys=True), kind, tuple(sorted(issues))))
 
 
@@ -412,19 +414,60 @@ def _lint_text(text: str, kind: str, issue_list: tuple[str, ...]) -> tuple[str, 
     out = [_format(f.issue, f.detail, f.location) for f in _findings(doc)
            if f.issue in issues and f.issue != "RESOURCE_MISMATCH"]
     if "RESOURCE_MISMATCH" in issues:
-        # Per statement, and only for actions the statement names: the expansion of a wildcard
-        # (s3:* on an object ARN) is aws-iam-disallow-wildcard-actions' finding, not a typo.
-        for st in statements(doc):
-            literal = {a.lower() for a in (str(x) for x in as_list(st.get("Action"))) if "*" not in a and "?" not in a}
-            one = {"Version": doc.get("Version", "2012-10-17"), "Statement": [st]}
-            for f in _findings(one):
-                if f.issue != "RESOURCE_MISMATCH":
-                    continue
-                named = [d for d in as_list(f.detail) if is_map(d) and str(d.get("action", "")).lower() in literal]
-                if named:
-                    out.append("RESOURCE_MISMATCH: " + "; ".join(
-                        f"{d['action']} needs a resource like {d['required_format']}" for d in named))
+        out += resource_mismatches(doc)
     return tuple(out)
+
+
+def resource_mismatches(doc: Mapping[str, Any]) -> list[str]:
+    """parliament's RESOURCE_MISMATCH, judged over the document rather than per statement.
+
+    parliament wants each statement to name every resource type an action requires; IAM
+    authorizes each resource of a request against all statements, so a multi-resource action
+    (ec2:CreateNetworkInterface: network-interface, subnet, optional security-group) may be
+    granted in parts, e.g. subnets and groups under a tag condition, the new ENI without. What
+    is a mistake: a statement naming an action with none of its resources of a type the action
+    takes (kms:Decrypt on a bucket), or a required type that no statement grants. Only actions
+    named literally: the expansion of a wildcard (s3:* on an object ARN) is
+    aws-iam-disallow-wildcard-actions' finding, not a typo.
+    parliament's database and ARN matching decide what matches.
+    """
+    from parliament import is_arn_strictly_valid
+    from parliament.statement import get_arn_format, get_privilege_info
+
+    def matches(resource_type: str, arn_format: str, resource: str) -> bool:
+        try:
+            return resource == "*" or is_arn_strictly_valid(resource_type, arn_format, resource)
+        except Exception:  # a malformed ARN is INVALID_ARN's finding
+            return True
+
+    wrong: dict[str, str] = {}
+    granted: dict[str, list[str]] = {}
+    types_of: dict[str, list[tuple[str, str]]] = {}
+    for st in statements(doc):
+        resources = [str(r) for r in as_list(st.get("Resource"))]
+        for action in (str(a) for a in as_list(st.get("Action"))):
+            if "*" in action or "?" in action or ":" not in action:
+                continue
+            service, name = action.split(":", 1)
+            try:
+                info = get_privilege_info(service.lower(), name)
+            except Exception:  # an unknown action is UNKNOWN_ACTION's finding
+                continue
+            types = [(t, get_arn_format(t, info["service_resources"]))
+                     for t in (rt["resource_type"] for rt in info["resource_types"]) if t]
+            if not types:
+                continue
+            types_of[action] = types
+            granted.setdefault(action, []).extend(resources)
+            if resources and not any(matches(t, fmt, r) for r in resources for t, fmt in types):
+                wrong.setdefault(action, "; ".join(fmt for t, fmt in types if t.endswith("*")) or types[0][1])
+    out = [f"{a} needs a resource like {fmt}" for a, fmt in wrong.items()]
+    for action, resources in granted.items():
+        missing = [fmt for t, fmt in types_of[action] if t.endswith("*") and not any(
+            matches(t, fmt, r) for r in resources)]
+        if missing and action not in wrong:
+            out.append(f"{action} needs a resource like {'; '.join(missing)} (no statement grants one)")
+    return ["RESOURCE_MISMATCH: " + "; ".join(out)] if out else []
 
 
 def _check_lint(args: ResourceValidationArgs, report: ReportViolation, settings: Settings) -> None:
@@ -435,7 +478,7 @@ def _check_lint(args: ResourceValidationArgs, report: ReportViolation, settings:
         except BadDocument as e:
             report(f"{doc.where} {e}; expected a JSON IAM policy document")
             continue
-        for finding in _lint(parsed, doc.kind, issues):
+        for finding in lint(parsed, doc.kind, issues):
             report(f"{doc.where}: parliament {finding}")
 
 

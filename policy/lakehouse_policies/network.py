@@ -3,8 +3,8 @@
 A job with a Glue connection sends all its traffic through the connection's subnet and security
 groups: without a VPC endpoint (or a NAT route) for a service its role calls, the job times out.
 The stack policy finds each connection's jobs (Glue jobs naming it in `connections`), the Allow
-actions of their roles' inline policies (the job's own `<job>-policy` and the connection's
-`<job>-connection-policy`), the connection's subnet and security groups, the VPC's endpoints,
+actions of their roles' inline policies (the job's `<job>-policy`, which carries the
+connection's statements), the connection's subnet and security groups, the VPC's endpoints,
 route tables, NAT routes and security-group rules, and asks `_network_model.unreachable` (a
 verbatim copy of lakehouse.model.network: the mapping of actions to endpoint services and the
 check) which services a job cannot reach. One violation per connection and unreachable service.
@@ -12,8 +12,8 @@ check) which services a job cannot reach. One violation per connection and unrea
 What it cannot see it does not judge: a connection whose subnet is not a resource of the stack
 (an existing network, `createNetwork: false`: README, "Database connection", lists what that
 network must provide), managed policies attached to a job role, and policy documents not known
-yet (a first preview of `<job>-connection-policy`: the connection's SECRET_ID stands in for its
-secretsmanager:GetSecretValue). Resources are correlated by the engine's property dependencies
+yet (the program builds none such; a connection's SECRET_ID implies secretsmanager:GetSecretValue
+either way). Resources are correlated by the engine's property dependencies
 first (ids are unknown at preview), then by ids, ARNs and names.
 """
 

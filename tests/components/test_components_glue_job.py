@@ -8,7 +8,7 @@ from dataclasses import replace
 import pytest
 from component_support import ACCOUNT, CTX, FIXTURES, REGION, lake_names_fixture, run, settings
 
-from components.glue_job import ExtraStatements, GlueJob, GlueJobArgs, job_grant
+from components.glue_job import GlueJob, GlueJobArgs, job_grant
 from lakehouse.model.errors import ConfigError
 from lakehouse.model.iam import glue_trust_policy, job_role_policy
 from lakehouse.model.names import JobNames
@@ -288,27 +288,22 @@ def test_a_job_declaring_a_connection_needs_one():
         evaluate(job=replace(JOB, connection=True))
 
 
-def test_a_connection_job_gets_the_connection_and_its_extra_statements_in_two_policies():
-    known = [{"Sid": "ReadConnection", "Effect": "Allow", "Action": "glue:GetConnection",
-              "Resource": f"arn:aws:glue:{REGION}:{ACCOUNT}:connection/lh-test-postgres"}]
-    resolved = [{"Sid": "ReadConnectionSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-                 "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db-AbCdEf"}]
-    ev = evaluate(job=replace(JOB, connection=True), connections=["lh-test-postgres"],
-                  extra_statements=ExtraStatements(known=known, resolved=resolved))
+def test_a_connection_job_gets_the_connection_and_its_extra_statements_in_its_one_policy():
+    extra = [{"Sid": "ReadConnection", "Effect": "Allow", "Action": "glue:GetConnection",
+              "Resource": f"arn:aws:glue:{REGION}:{ACCOUNT}:connection/lh-test-postgres"},
+             {"Sid": "ReadConnectionSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+              "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db-AbCdEf"}]
+    ev = evaluate(job=replace(JOB, connection=True), connections=["lh-test-postgres"], extra_statements=extra)
     job = ev.get("aws:glue/job:Job", "demo-enrich")
     assert job.inputs["connections"] == ["lh-test-postgres"]
     assert job.inputs["defaultArguments"] == {**EXPECTED_ARGUMENTS, "--connection_name": "lh-test-postgres"}
-    # names only: the job's own policy (known at preview)
-    own = ev.get("aws:iam/rolePolicy:RolePolicy", "demo-enrich-policy")
-    assert json.loads(own.inputs["policy"]) == job_role_policy(
-        CTX, job_grant(job_args(job=replace(JOB, connection=True)), SCRIPT_KEY), *known)
-    assert json.loads(own.inputs["policy"])["Statement"][-1] == known[0]
-    # AWS-assigned ids: the role's second policy, and the job waits for both
-    second = ev.get("aws:iam/rolePolicy:RolePolicy", "demo-enrich-connection-policy")
-    assert second.inputs["role"] == own.inputs["role"]
-    assert json.loads(second.inputs["policy"]) == {"Version": "2012-10-17", "Statement": resolved}
-    assert {own.urn, second.urn} <= set(job.dependencies)
-    assert len(ev) == 10
+    # known at preview: the job's one policy, ending with the connection's statements; the job waits for it
+    (policy,) = ev.of_type("aws:iam/rolePolicy:RolePolicy")
+    assert json.loads(policy.inputs["policy"]) == job_role_policy(
+        CTX, job_grant(job_args(job=replace(JOB, connection=True)), SCRIPT_KEY), *extra)
+    assert json.loads(policy.inputs["policy"])["Statement"][-2:] == extra
+    assert policy.urn in job.dependencies
+    assert len(ev) == 9
 
 
 def test_a_missing_script_is_refused():

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-import parliament
 import pytest
 import yaml
 from policy_support import policy_violations
@@ -24,13 +23,15 @@ from components.glue_rds_connection import (
 )
 from lakehouse.model.config import PROJECT, DatabaseSettings, NetworkSettings, load_stack_config, stack_file_values
 from lakehouse.model.errors import ConfigError
-from lakehouse.model.iam import STAR_ONLY_EC2_ACTIONS, connection_job_statements, connection_name_statements
+from lakehouse.model.iam import CONNECTION_TAG_KEY, STAR_ONLY_EC2_ACTIONS, connection_job_statements
 from lakehouse.model.names import AwsContext
 from lakehouse.model.network import Endpoint, Network, Rule, endpoint_short_name, needed_services, unreachable
 from lakehouse.offline import ACCOUNT, evaluate_stack, run_program
 from lakehouse.offline import DEFAULT_REGION as REGION
+from policy.lakehouse_policies.iam import lint
 
 KMS = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1111aaaa-2222-bbbb-3333-cccc4444dddd"
+KEY_ALIAS = "alias/lakehouse-dev"
 TAGS = {"Environment": "dev", "Project": "glue-lakehouse"}
 EXISTING_VPC = "vpc-0123456789abcdef0"
 EXISTING_SUBNETS = ("subnet-0aaaaaaaaaaaaaaa1", "subnet-0bbbbbbbbbbbbbbb2")
@@ -69,10 +70,9 @@ def build(network=CREATED_NETWORK, database=CREATED_DB, environment="dev"):
     def program():
         c = GlueRdsConnection("lake", GlueRdsConnectionArgs(
             name_prefix=f"lakehouse-{environment}", environment=environment, region=REGION,
-            network=network, database=database, kms_key_arn=KMS, tags=TAGS))
-        statements = c.job_statements(AwsContext(ACCOUNT, REGION))
+            network=network, database=database, kms_key_arn=KMS, key_alias=KEY_ALIAS, tags=TAGS))
         return {"connection": c.connection_name, "jdbc": c.jdbc_url, "secret": c.secret_arn,
-                "known": statements.known, "resolved": statements.resolved, "vpc": c.vpc_id,
+                "statements": c.job_statements(AwsContext(ACCOUNT, REGION)), "vpc": c.vpc_id,
                 "glue_sg": c.glue_security_group.id}
     return run_program(program, invokes=CALLS)
 
@@ -148,7 +148,7 @@ def test_endpoints_in_a_china_region_use_the_partition_service_names():
     def program():
         GlueRdsConnection("lake", GlueRdsConnectionArgs(
             name_prefix="lakehouse-dev", environment="dev", region="cn-north-1", network=CREATED_NETWORK,
-            database=CREATED_DB, kms_key_arn=KMS, tags=TAGS, dns_suffix="amazonaws.com.cn"))
+            database=CREATED_DB, kms_key_arn=KMS, key_alias=KEY_ALIAS, tags=TAGS, dns_suffix="amazonaws.com.cn"))
     ev = run_program(program, invokes=CALLS)
     assert sorted(e.inputs["serviceName"] for e in ev.of_type(ENDPOINT)) == sorted(
         f"cn.com.amazonaws.cn-north-1.{s}" for s in ["s3", *INTERFACE_SERVICES])
@@ -275,69 +275,106 @@ def test_database_mode_none_makes_no_connection():
 
 # --- IAM for jobs using the connection ---------------------------------------------------------
 
-def expected_statements(secret: str, kms: str | None, vpc: str, subnet: str, sg: str,
-                        connection: str = "lakehouse-dev-postgres") -> list[dict]:
-    eni = f"arn:aws:ec2:{REGION}:{ACCOUNT}:network-interface/*"
-    subnet_arn = f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/{subnet}"
-    out = [{"Sid": "ReadConnection", "Effect": "Allow", "Action": "glue:GetConnection", "Resource": [
-        f"arn:aws:glue:{REGION}:{ACCOUNT}:catalog", f"arn:aws:glue:{REGION}:{ACCOUNT}:connection/{connection}"]}]
-    out += [{"Sid": "ReadConnectionSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
-             "Resource": secret}]
-    if kms:
-        out.append({"Sid": "DecryptConnectionSecret", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": kms,
-                    "Condition": {"StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com",
-                                                   "kms:EncryptionContext:SecretARN": secret}}})
-    return out + [
-        {"Sid": "CreateConnectionEni", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface",
-         "Resource": [eni, subnet_arn, f"arn:aws:ec2:{REGION}:{ACCOUNT}:security-group/{sg}"]},
+def arn(service: str, resource: str) -> str:
+    return f"arn:aws:{service}:{REGION}:{ACCOUNT}:{resource}"
+
+
+DESCRIBE = {"Sid": "DescribeNetworkForConnection", "Effect": "Allow", "Action": [
+    "ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups",
+    "ec2:DescribeSubnets", "ec2:DescribeVpcEndpoints"], "Resource": "*"}
+
+
+def read_connection(connection: str) -> dict:
+    return {"Sid": "ReadConnection", "Effect": "Allow", "Action": "glue:GetConnection",
+            "Resource": [arn("glue", "catalog"), arn("glue", f"connection/{connection}")]}
+
+
+def created_statements(connection: str = "lakehouse-dev-postgres", db: str = "lakehouse-dev-postgres",
+                       alias: str = KEY_ALIAS) -> list[dict]:
+    """A network and database made by the stack: nothing named by an AWS-assigned id."""
+    eni, tagged = arn("ec2", "network-interface/*"), {"StringEquals": {
+        "aws:ResourceTag/lakehouse:glue-connection": connection}}
+    return [
+        read_connection(connection),
+        {"Sid": "ReadConnectionSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": arn("secretsmanager", "secret:rds!db-*"),
+         "Condition": {"StringEquals": {"aws:ResourceTag/aws:rds:primaryDBInstanceArn": arn("rds", f"db:{db}")}}},
+        {"Sid": "DecryptConnectionSecret", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": arn("kms", "key/*"),
+         "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias},
+                       "StringLike": {"kms:EncryptionContext:SecretARN": arn("secretsmanager", "secret:rds!db-*")},
+                       "StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}}},
+        {"Sid": "CreateConnectionEni", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface", "Resource": [eni]},
+        {"Sid": "CreateConnectionEniInTaggedNetwork", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface",
+         "Resource": [arn("ec2", "subnet/*"), arn("ec2", "security-group/*")], "Condition": tagged},
         {"Sid": "TagConnectionEni", "Effect": "Allow", "Action": "ec2:CreateTags", "Resource": eni,
-         "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["aws-glue-service-resource"]},
-                       "ArnEquals": {"ec2:Subnet": [subnet_arn]}}},
+         "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["aws-glue-service-resource"]}}},
         {"Sid": "DeleteConnectionEni", "Effect": "Allow", "Action": "ec2:DeleteNetworkInterface", "Resource": eni,
-         "Condition": {"ArnEquals": {"ec2:Subnet": [subnet_arn]}}},
+         "Condition": {"Null": {"aws:ResourceTag/aws-glue-service-resource": "false"}}},
         {"Sid": "DescribeConnectionVpc", "Effect": "Allow", "Action": "ec2:DescribeVpcAttribute",
-         "Resource": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc/{vpc}"},
-        {"Sid": "DescribeNetworkForConnection", "Effect": "Allow", "Action": [
-            "ec2:DescribeNetworkInterfaces", "ec2:DescribeRouteTables", "ec2:DescribeSecurityGroups",
-            "ec2:DescribeSubnets", "ec2:DescribeVpcEndpoints"], "Resource": "*"},
+         "Resource": arn("ec2", "vpc/*"), "Condition": tagged},
+        DESCRIBE,
     ]
 
 
-def split(statements: list[dict]) -> tuple[list[dict], list[dict]]:
-    """(known from names, naming AWS-assigned ids): what the job's own policy gets, what its second one gets."""
-    named = {"ReadConnection", "DescribeNetworkForConnection"}
-    return [s for s in statements if s["Sid"] in named], [s for s in statements if s["Sid"] not in named]
+def existing_statements(connection: str = "lakehouse-dev-postgres") -> list[dict]:
+    """An existing network and database: their configured ids and secret ARN; no key we do not own."""
+    eni, subnet = arn("ec2", "network-interface/*"), arn("ec2", f"subnet/{EXISTING_SUBNETS[0]}")
+    return [
+        read_connection(connection),
+        {"Sid": "ReadConnectionSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
+         "Resource": EXISTING_SECRET},
+        {"Sid": "CreateConnectionEni", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface",
+         "Resource": [eni, subnet]},
+        {"Sid": "CreateConnectionEniInTaggedNetwork", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface",
+         "Resource": [arn("ec2", "security-group/*")],
+         "Condition": {"StringEquals": {"aws:ResourceTag/lakehouse:glue-connection": connection}}},
+        {"Sid": "TagConnectionEni", "Effect": "Allow", "Action": "ec2:CreateTags", "Resource": eni,
+         "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["aws-glue-service-resource"]},
+                       "ArnEquals": {"ec2:Subnet": [subnet]}}},
+        {"Sid": "DeleteConnectionEni", "Effect": "Allow", "Action": "ec2:DeleteNetworkInterface", "Resource": eni,
+         "Condition": {"ArnEquals": {"ec2:Subnet": [subnet]}}},
+        {"Sid": "DescribeConnectionVpc", "Effect": "Allow", "Action": "ec2:DescribeVpcAttribute",
+         "Resource": arn("ec2", f"vpc/{EXISTING_VPC}")},
+        DESCRIBE,
+    ]
 
 
-def test_job_statements_of_a_created_database_grant_its_secret_and_key_only():
-    ev = build()
-    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-lake-postgres-AbCdEf"
-    assert (ev.outputs["known"], ev.outputs["resolved"]) == split(expected_statements(
-        secret, KMS, "lake-vpc-id", "lake-private-1-id", "lake-glue-id"))
+def test_job_statements_of_a_created_network_and_database_name_them_by_tag_and_instance_arn():
+    assert build().outputs["statements"] == created_statements()
 
 
-def test_job_statements_of_an_existing_database_grant_no_key_we_do_not_own():
-    ev = build(EXISTING_NETWORK, EXISTING_DB)
-    assert (ev.outputs["known"], ev.outputs["resolved"]) == split(expected_statements(
-        EXISTING_SECRET, None, EXISTING_VPC, EXISTING_SUBNETS[0], "lake-glue-id"))
+def test_job_statements_of_an_existing_network_and_database_use_the_configured_ids_and_no_key_we_do_not_own():
+    assert build(EXISTING_NETWORK, EXISTING_DB).outputs["statements"] == existing_statements()
 
 
-def test_the_statements_known_from_names_need_no_resource_of_the_connection():
-    assert connection_name_statements(AwsContext(ACCOUNT, REGION), "lakehouse-dev-postgres") == split(
-        expected_statements("s", None, "v", "n", "g"))[0]
+def tagged_with_connection(ev) -> set[str]:
+    return {r.name for r in ev if (r.inputs.get("tags") or {}).get(CONNECTION_TAG_KEY) == "lakehouse-dev-postgres"}
 
 
-def test_only_the_describe_actions_that_take_no_resource_use_a_star():
-    statements = connection_job_statements(
-        AwsContext(ACCOUNT, REGION), connection_name="lakehouse-dev-postgres", secret_arn=EXISTING_SECRET,
-        secret_kms_key_arn=KMS,
-        vpc_id=EXISTING_VPC, subnet_ids=EXISTING_SUBNETS, security_group_ids=["sg-0123456789abcdef0"])
+def test_exactly_what_the_connection_enis_may_use_carries_the_connection_tag():
+    """The tag-scoped statements reach the VPC, the connection's subnet and its security group:
+    not the second subnet (RDS only), the endpoints' or the database's group."""
+    assert tagged_with_connection(build()) == {"lake-vpc", "lake-private-1", "lake-glue"}
+    assert tagged_with_connection(build(EXISTING_NETWORK, EXISTING_DB)) == {"lake-glue"}
+
+
+@pytest.mark.parametrize("statements", [created_statements(), existing_statements()], ids=["created", "existing"])
+def test_only_the_describe_actions_that_take_no_resource_use_a_star(statements):
     star = [s for s in statements if "*" in (s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]])]
     assert star == [statements[-1]] and sorted(star[0]["Action"]) == sorted(STAR_ONLY_EC2_ACTIONS)
-    policy = json.dumps({"Version": "2012-10-17", "Statement": statements})
-    findings = parliament.analyze_policy_string(policy).findings
-    # parliament knows every action's resource types and condition keys: nothing unknown or mismatched
-    assert [(f.issue, f.detail) for f in findings] == []
+    # the pack's parliament lint: every action, resource type and condition key known and matched
+    assert lint({"Version": "2012-10-17", "Statement": statements}) == []
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"db_instance": "db", "db_secret_arn": EXISTING_SECRET}, "exactly one"),
+    ({}, "exactly one"),
+    ({"db_instance": "db", "subnet_ids": EXISTING_SUBNETS}, "both subnet_ids and vpc_id"),
+    ({"db_instance": "db", "vpc_id": EXISTING_VPC}, "both subnet_ids and vpc_id"),
+])
+def test_contradictory_connection_grants_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        connection_job_statements(AwsContext(ACCOUNT, REGION), connection_name="c", **kwargs)
 
 
 def test_endpoint_service_names_follow_the_partition_dns_suffix():
@@ -353,10 +390,6 @@ def test_pure_helpers():
     assert jdbc_url("db.example:5432", "lake") == "jdbc:postgresql://db.example:5432/lake"
     assert connection_properties("jdbc:postgresql://h:1/d", "arn:s") == {
         "JDBC_CONNECTION_URL": "jdbc:postgresql://h:1/d", "JDBC_ENFORCE_SSL": "true", "SECRET_ID": "arn:s"}
-    with pytest.raises(ValueError, match="a connection needs subnets and security groups"):
-        connection_job_statements(AwsContext(ACCOUNT, REGION), connection_name="c", secret_arn="s",
-                                  secret_kms_key_arn=None, vpc_id=EXISTING_VPC, subnet_ids=[],
-                                  security_group_ids=["sg-1"])
 
 
 def test_the_connection_properties_transform_hands_unknown_members_over_one_by_one():
@@ -396,7 +429,7 @@ def test_prod_connection_passes_the_policy_pack(network):
     def program():
         GlueRdsConnection("lake", GlueRdsConnectionArgs(
             name_prefix="lakehouse-prod", environment="prod", region=REGION, network=network,
-            database=PROD_DB, kms_key_arn=KMS, tags=PROD_TAGS))
+            database=PROD_DB, kms_key_arn=KMS, key_alias=KEY_ALIAS, tags=PROD_TAGS))
     ev = run_program(program, stack="prod", invokes=CALLS)
     assert policy_violations(ev, "prod") == []
 
@@ -405,7 +438,7 @@ def test_policy_pack_refuses_a_dev_database_in_prod():
     def program():
         GlueRdsConnection("lake", GlueRdsConnectionArgs(
             name_prefix="lakehouse-prod", environment="prod", region=REGION, network=CREATED_NETWORK,
-            database=CREATED_DB, kms_key_arn=KMS, tags=PROD_TAGS))
+            database=CREATED_DB, kms_key_arn=KMS, key_alias=KEY_ALIAS, tags=PROD_TAGS))
     found = policy_violations(run_program(program, stack="prod", invokes=CALLS), "prod")
     assert sorted(v.split(":")[0] for v in found) == [
         "mandatory aws-rds-instance-configure-backup-retention lake-postgres",
@@ -428,8 +461,8 @@ def declare_gold_on_connection(tmp_path, monkeypatch):
     monkeypatch.setattr(pipelines, "PIPELINES_DIR", tmp_path)
 
 
-def role_policy(ev, job: str, suffix: str = "policy") -> dict:
-    return json.loads(ev.get("aws:iam/rolePolicy:RolePolicy", f"fhir-{job}-{suffix}").inputs["policy"])
+def role_policy(ev, job: str) -> dict:
+    return json.loads(ev.get("aws:iam/rolePolicy:RolePolicy", f"fhir-{job}-policy").inputs["policy"])
 
 
 def fhir_only(stack: str) -> dict:
@@ -484,19 +517,13 @@ def test_attaching_the_connection_adds_exactly_its_statements_to_the_job_role(tm
     assert "connection" not in plain.outputs and not plain.of_type(CONNECTION)
     declare_gold_on_connection(tmp_path, monkeypatch)
     attached = evaluate_stack("dev", fhir_only("dev"))
-    secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-postgres-postgres-AbCdEf"
-    added = expected_statements(secret, attached.outputs["kmsKeyArn"], "postgres-vpc-id", "postgres-private-1-id",
-                                "postgres-glue-id")
-    named, resolved = split(added)
     before, after = role_policy(plain, "gold"), role_policy(attached, "gold")
-    # the statements known from names join the job's own policy (judged at preview) ...
-    assert after == {**before, "Statement": before["Statement"] + named}
-    # ... those naming AWS-assigned ids (secret, subnet, security group, VPC) are the role's second policy
-    assert role_policy(attached, "gold", "connection-policy") == {"Version": "2012-10-17", "Statement": resolved}
-    for job in ("bronze", "silver"):  # jobs without `connection: true` keep their policy, and get no second one
+    # the connection's statements, all built from names, join the job's one policy (judged at preview)
+    assert after == {**before, "Statement": before["Statement"] + created_statements(alias="alias/lakehouse-dev-lake")}
+    for job in ("bronze", "silver"):  # jobs without `connection: true` keep their policy
         assert role_policy(attached, job) == role_policy(plain, job)
     assert sorted(r.name for r in attached.of_type("aws:iam/rolePolicy:RolePolicy")) == [
-        "fhir-bronze-policy", "fhir-gold-connection-policy", "fhir-gold-policy", "fhir-silver-policy"]
+        "fhir-bronze-policy", "fhir-gold-policy", "fhir-silver-policy"]
 
 
 # --- every connection job reaches every service it calls (lakehouse.model.network) ---------------
@@ -529,7 +556,7 @@ def network_of(ev) -> Network:
 
 
 def role_actions(ev, job) -> set[str]:
-    """Allow actions of every inline policy of the job's role (its own and the connection's)."""
+    """Allow actions of the inline policy of the job's role."""
     role = job.inputs["roleArn"].rsplit("/", 1)[1]
     return {a for p in ev.of_type(ROLE_POLICY) if p.inputs["role"] == role
             for st in json.loads(p.inputs["policy"])["Statement"] if st["Effect"] == "Allow"

@@ -26,18 +26,13 @@ from typing import Any, Optional
 import pytest
 import yaml
 
-from lakehouse.model.config import PROJECT, load_stack_config, stack_file_values
+from lakehouse.model.config import PROJECT, stack_file_values
 from lakehouse.offline import evaluate_stack
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGINE = ROOT / ".cache" / "pulumi-engine"
 BUILD = "bash scripts/build-pulumi-engine.sh"
 STACK_TYPE = "pulumi:pulumi:Stack"
-# The pack's policies on IAM identity documents: each says "can't run" when the document is unknown.
-IDENTITY_POLICIES = ("aws-iam-disallow-wildcard-actions", "aws-iam-disallow-wildcard-resources",
-                     "aws-iam-policy-lint-parliament", "aws-iam-scope-pass-role")
-
-
 @dataclass
 class Preview:
     """One `pulumi preview`: its exit status, its engine events, what it printed on stderr."""
@@ -108,17 +103,6 @@ def stack_config_file(tmp_path: Path, stack: str, **changes: Any) -> Path:
     return path
 
 
-def expected_cannot_run(stack: str) -> set[tuple[str, str]]:
-    """What stays unknown at a first preview: the second policy of each job on the JDBC connection.
-
-    Its statements name ids AWS assigns when it creates the resources (the RDS-managed master user
-    secret rds!db-<id>-<suffix>, the subnet, the Glue security group and the VPC), so the
-    document is known only once they exist; every other document is built from names."""
-    cfg = load_stack_config(stack)
-    return {(policy, f"{p.name}-{j.name}-connection-policy")
-            for p in cfg.pipelines for j in p.jobs if j.connection for policy in IDENTITY_POLICIES}
-
-
 def registered(stack: str, values: Optional[dict] = None) -> Counter:
     """(type, logical name) of what the program registers for `stack` under the SDK's mocks."""
     return Counter((r.type, r.name) for r in evaluate_stack(stack, values))
@@ -148,10 +132,12 @@ def test_the_engine_would_create_exactly_what_the_program_registers_under_mocks(
     assert engine == registered(stack)
 
 
-def test_every_policy_judges_the_preview_except_on_documents_naming_aws_assigned_ids(shipped):
+def test_every_policy_judges_the_preview(shipped):
+    """Every document is built from names (the connection's network by its tag, the RDS-managed
+    secret by its instance's ARN), so no policy meets an unknown value: 34 can't-run events
+    before issue 16, then 20 (the connection jobs' second policy, naming AWS-assigned ids)."""
     stack, result = shipped
-    assert result.cannot_run() == expected_cannot_run(stack)
-    assert len(result.cannot_run()) == 20  # 5 climate jobs x 4 IAM policies; 34 before issue 16
+    assert result.cannot_run() == set()
 
 
 def test_a_stack_without_connection_jobs_is_judged_whole(tmp_path):

@@ -220,6 +220,29 @@ def test_parliament_reports_unknown_actions_and_malformed_resources():
     ]
 
 
+def test_a_multi_resource_action_may_be_granted_in_parts_but_every_required_type_somewhere():
+    """IAM authorizes each resource of ec2:CreateNetworkInterface (network-interface, subnet,
+    optional security-group) against all statements: subnets and groups under a tag condition,
+    the new ENI without, is a valid grant; leaving out the subnet is not (it could never run)."""
+    eni, tagged = f"arn:aws:ec2:us-east-1:{ACCOUNT}:network-interface/*", {
+        "StringEquals": {"aws:ResourceTag/lakehouse:glue-connection": "c"}}
+    parts = [
+        {"Sid": "Eni", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface",
+         "Resource": eni},
+        {"Sid": "InItsNetwork", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface", "Condition": tagged,
+         "Resource": [f"arn:aws:ec2:us-east-1:{ACCOUNT}:subnet/*",
+                      f"arn:aws:ec2:us-east-1:{ACCOUNT}:security-group/*"]},
+    ]
+    s = happy_stack()
+    _set_statements(s, _statements(s) + parts)
+    assert single(s, LINT) == []
+    s = happy_stack()
+    _set_statements(s, _statements(s) + parts[:1])
+    assert single(s, LINT) == [
+        ("job-role-policy", "policy: parliament RESOURCE_MISMATCH: ec2:CreateNetworkInterface needs a resource like "
+                            "arn:*:ec2:*:*:subnet/* (no statement grants one)")]
+
+
 def test_parliament_lints_trust_and_resource_policies_too():
     s = happy_stack()
     s.get("job-role").inputs["assumeRolePolicy"] = doc(

@@ -152,9 +152,8 @@ def test_an_action_the_mapping_does_not_know_is_reported(stacks):
 
 
 def test_a_first_preview_is_judged_from_property_dependencies(stacks):
-    """At a first preview AWS-assigned ids, ARNs and the connection's second policy are unknown:
-    the policy correlates by the engine's property dependencies and takes SECRET_ID for the second
-    policy's secretsmanager:GetSecretValue."""
+    """At a first preview AWS-assigned ids and ARNs are unknown (the job policies are not: they
+    are built from names): the policy correlates by the engine's property dependencies."""
     resources = _as_first_preview(stacks["prod"])
     assert found(resources) == []
     assert found(without(resources, "postgres-secretsmanager")) == [("mandatory", "postgres", message(
@@ -192,7 +191,8 @@ def _add(resources: list[Resource], rtype: str, name: str, inputs: dict, deps: d
 
 def _as_first_preview(resources: list[Resource]) -> list[Resource]:
     """Every value the mocks computed from an id AWS assigns made unknown, as at a first preview:
-    ids, ARNs, the S3 prefix list, and documents naming them (the connection policies)."""
+    ids, ARNs, the S3 prefix list, and any document naming them (none: the job policies name the
+    connection's network by tag and its secret by the instance's ARN)."""
     from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
     computed = re.compile(r"-id\b|pl-63a5400a|^arn:aws:iam::\d+:role/")
@@ -212,6 +212,6 @@ def _as_first_preview(resources: list[Resource]) -> list[Resource]:
     for r in out:
         r.inputs = hide(dict(r.inputs))
         r.state = hide(dict(r.state)) if r.state else None
-    policies = [r for r in out if r.name.endswith("-connection-policy")]
-    assert policies and all(r.inputs["policy"] == UNKNOWN_STRING_VALUE for r in policies)
+    policies = [r for r in out if r.type == T.IAM_ROLE_POLICY]
+    assert policies and all(r.inputs["policy"] != UNKNOWN_STRING_VALUE for r in policies)
     return out
