@@ -1,8 +1,9 @@
 """glue-lakehouse: read the stack's configuration, compose the components, export what users need.
 
-Every key declared in Pulumi.yaml is read raw through pulumi.Config and validated by
-lakehouse.model.config.parse_stack_config before any resource exists: a bad configuration
-fails with one error listing every problem and registers nothing.
+Every key of the stack's configuration (not only those declared in Pulumi.yaml) is read raw and
+validated by lakehouse.model.config.parse_stack_config before any resource exists, as the local
+runner validates Pulumi.<stack>.yaml: an unknown key or namespace, like a bad value, fails with one
+error listing every problem and registers nothing.
 """
 
 import pulumi
@@ -26,16 +27,24 @@ from components import (
     enable_raw_eventbridge,
     standard_tags_transform,
 )
-from lakehouse.model.config import PROJECT, StackConfig, parse_stack_config, project_schema
+from lakehouse.model.config import StackConfig, parse_stack_config
 from lakehouse.model.names import AwsContext, lake_names, name_problems
 from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR
 from lakehouse.model.zones import LAKE_ZONES
 
 
+def stack_config_values() -> tuple[dict[str, str], set[str]]:
+    """Every key of the stack's configuration with its raw value, and the keys holding secrets:
+    the engine's language host hands the program the whole configuration as the PULUMI_CONFIG bag
+    (pulumi.Config can only look up keys already known); lakehouse.offline does the same."""
+    keys = pulumi.runtime.get_config_env()
+    secret = {k for k in keys if pulumi.runtime.is_config_secret(k)} | set(pulumi.runtime.get_config_secret_keys_env())
+    return {key: pulumi.runtime.get_config(key) for key in sorted(keys)}, secret
+
+
 def read_config() -> StackConfig:
-    config = pulumi.Config(PROJECT)
-    raw = {key: config.get(key) for key in project_schema()}
-    return parse_stack_config(pulumi.get_stack(), {k: v for k, v in raw.items() if v is not None})
+    values, secret_keys = stack_config_values()
+    return parse_stack_config(pulumi.get_stack(), values, secret_keys)
 
 
 def aws_context(region: str) -> AwsContext:

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import runpy
 import threading
 import uuid
@@ -327,7 +328,8 @@ def run_program(program: Program, *, stack: str = "dev", config_values: Optional
     monitor = _RecordingMonitor(mocks)
     pulumi.runtime.reset_options(project=project, stack=stack, preview=False)  # forget the last root Stack
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
-    pulumi.runtime.set_all_config(pulumi_config_values(values))
+    config = pulumi_config_values(values)
+    pulumi.runtime.set_all_config(config)
     outputs: dict[str, Any] = {}
 
     @pulumi.runtime.test
@@ -337,7 +339,17 @@ def run_program(program: Program, *, stack: str = "dev", config_values: Optional
             pulumi.export(key, value)
         return pulumi.Output.from_input(dict(pulumi.runtime.get_root_resource().outputs)).apply(outputs.update)
 
-    run()
+    # the whole configuration also as the engine's language host hands it over (the PULUMI_CONFIG
+    # bag), where the program lists its keys (pulumi.runtime.get_config_env)
+    saved = os.environ.get("PULUMI_CONFIG")
+    os.environ["PULUMI_CONFIG"] = json.dumps(config)
+    try:
+        run()
+    finally:
+        if saved is None:
+            os.environ.pop("PULUMI_CONFIG", None)
+        else:
+            os.environ["PULUMI_CONFIG"] = saved
     return StackEvaluation(list(monitor.registrations.values()), unwrap_secrets(outputs), stack)
 
 

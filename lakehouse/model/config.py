@@ -9,21 +9,29 @@ what is allowed.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping
 
 import yaml
 
 from .errors import ConfigError, Problems
 from .pipelines import REPO_ROOT, PipelineSpec, available_pipelines, load_pipeline
+from .schedule import cron_problems
 
 PROJECT = "glue-lakehouse"
 PROJECT_FILE = REPO_ROOT / "Pulumi.yaml"
+# The namespaces a stack's config may use: the project's (keys declared in Pulumi.yaml), the engine's
+# own (pulumi:, e.g. pulumi:disable-default-providers) and these aws: keys. The program builds the one
+# AWS provider from aws:region; other aws: keys (profile, assumeRole, ...) would configure only the
+# default provider the program never registers resources with, so they are refused, not ignored.
+AWS_KEYS = ("region",)
+ENGINE_NAMESPACE = "pulumi"
 
 ENVIRONMENTS = ("dev", "staging", "prod")
 DATA_CLASSIFICATIONS = ("public", "internal", "confidential", "restricted")
@@ -35,7 +43,6 @@ LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 
                       1096, 1827, 2192, 2557, 2922, 3288, 3653)
 START_MODES = ("ON_DEMAND", "SCHEDULED", "EVENT")
 DATABASE_MODES = ("create", "existing", "none")
-CRON_RE = re.compile(r"^cron\((\S+ ){5}\S+\)$")
 VPC_ID_RE = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 SUBNET_ID_RE = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 SECRET_ARN_RE = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:[A-Za-z0-9/_+=.@-]+$")
@@ -157,12 +164,16 @@ def project_schema() -> dict[str, dict[str, Any]]:
     return dict(project.get("config") or {})
 
 
+KIND_ALLOWED = {"string": "a string", "integer": "a whole number", "boolean": "true | false", "array": "a list"}
+
+
 def _coerce(key: str, raw: Any, decl: Mapping[str, Any], problems: Problems) -> Any:
     """Turn a raw value (Pulumi hands strings; YAML hands natives) into the declared type."""
     kind = decl["type"]
     if kind == "string":
-        if isinstance(raw, (dict, list)):
-            problems.add(key, raw, "a string")
+        if raw is None or isinstance(raw, (dict, list)):
+            what = f" ({decl['description']})" if decl.get("description") else ""
+            problems.add(key, raw, f"a string{what}")
             return None
         return str(raw)
     if kind == "boolean":
@@ -194,7 +205,7 @@ def _coerce(key: str, raw: Any, decl: Mapping[str, Any], problems: Problems) -> 
         if not isinstance(value, list):
             problems.add(key, raw, "a list (a JSON array when set with `pulumi config set --path`)")
             return None
-        item = decl.get("items", {"type": "string"})
+        item = {"description": decl.get("description"), **decl.get("items", {"type": "string"})}
         return [_coerce(f"{key}[{i}]", v, item, problems) for i, v in enumerate(value)]
     raise AssertionError(f"Pulumi.yaml declares {key} with unsupported type {kind!r}")
 
@@ -225,23 +236,71 @@ def job_settings_problems(key: str, s: Mapping[str, Any]) -> Problems:
     return p
 
 
-def parse_stack_config(stack: str, values: Mapping[str, Any]) -> StackConfig:
-    """Parse one stack's `glue-lakehouse:` values (namespace already stripped or not)."""
+def _did_you_mean(word: str, known: list[str], shown: Any = None) -> str:
+    close = difflib.get_close_matches(word, known, n=1, cutoff=0.7)
+    return f" (did you mean {shown(close[0]) if shown else close[0]}?)" if close else ""
+
+
+def key_problems(values: Mapping[str, Any], secret_keys: Collection[str] = ()) -> tuple[dict[str, Any], Problems]:
+    """Every key of a stack's config checked: the project's values by bare key, and a problem for each
+    key outside the project's schema, the allowed aws: keys and the engine's namespace (the value of a
+    key in `secret_keys` is shown as [secret])."""
     schema = project_schema()
     problems = Problems()
     raw: dict[str, Any] = {}
-    for full_key, value in values.items():
-        ns, _, key = full_key.rpartition(":")
-        if ns not in ("", PROJECT):
-            continue  # aws:region and other providers' keys are not ours
-        if key not in schema:
-            problems.add(f"{PROJECT}:{key}", value, f"one of the keys declared in Pulumi.yaml: {sorted(schema)}")
+    project_keys = [f"{PROJECT}:{k}" for k in schema]
+    for full_key, given in values.items():
+        value = "[secret]" if full_key in secret_keys else given
+        ns, _, key = str(full_key).rpartition(":")
+        if ns == ENGINE_NAMESPACE or (ns == "aws" and key in AWS_KEYS):
             continue
-        raw[key] = value
+        if ns == "aws":
+            problems.add(full_key, value, f"{', '.join(f'aws:{k}' for k in AWS_KEYS)}, the one aws: key the program "
+                         "reads (the stack's provider takes nothing else from the stack config)"
+                         + _did_you_mean(key, list(AWS_KEYS), lambda k: f"aws:{k}"))
+        elif ns not in ("", PROJECT):
+            problems.add(full_key, value, f"a key of the namespaces {PROJECT} (the keys of Pulumi.yaml), aws "
+                         f"({', '.join(f'aws:{k}' for k in AWS_KEYS)}) or {ENGINE_NAMESPACE}"
+                         + _did_you_mean(full_key, project_keys + [f"aws:{k}" for k in AWS_KEYS]))
+        elif key not in schema:
+            problems.add(f"{PROJECT}:{key}", value, "one of the keys declared in Pulumi.yaml"
+                         + (_did_you_mean(key, list(schema), lambda k: f"{PROJECT}:{k}") or f": {sorted(schema)}"))
+        else:
+            raw[key] = given
+    return raw, problems
+
+
+def _null_allowed(stack: str, decl: Mapping[str, Any]) -> str:
+    """What a key given as null (YAML `key:` or `key: null`; Pulumi hands the text null) must be instead."""
+    kind = KIND_ALLOWED[decl["type"]]
+    if "default" not in decl:
+        return f"{kind} in Pulumi.{stack}.yaml, not null (required: {decl.get('description', '')})"
+    default = decl["default"]
+    shown = repr(default) if isinstance(default, str) else json.dumps(default)
+    return f"{kind}, not null (remove the key for the default {shown})"
+
+
+def available_stacks(root: Path = REPO_ROOT) -> list[str]:
+    """The stacks with a Pulumi.<stack>.yaml (deployment settings files excluded)."""
+    return sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml")
+                  if not p.name.endswith(".deploy.yaml"))
+
+
+def parse_stack_config(stack: str, values: Mapping[str, Any], secret_keys: Collection[str] = ()) -> StackConfig:
+    """Parse one stack's whole config: `glue-lakehouse:` keys (or bare keys), `aws:` and `pulumi:` keys.
+
+    Unknown keys and namespaces are problems, like bad values: a misspelled key is never ignored (the
+    value of an unknown key listed in `secret_keys` is not shown).
+    """
+    schema = project_schema()
+    raw, problems = key_problems(values, secret_keys)
 
     v: dict[str, Any] = {}
     for key, decl in schema.items():
-        if key in raw:
+        if key in raw and (raw[key] is None or raw[key] == "null"):
+            problems.add(f"{PROJECT}:{key}", raw[key], _null_allowed(stack, decl))
+            v[key] = decl.get("default")  # checked as if absent, so the null is the one problem reported
+        elif key in raw:
             v[key] = _coerce(f"{PROJECT}:{key}", raw[key], decl, problems)
         elif "default" in decl:
             v[key] = decl["default"]
@@ -289,16 +348,36 @@ def parse_stack_config(stack: str, values: Mapping[str, Any]) -> StackConfig:
 
     pipelines: list[PipelineSpec] = []
     names = v["pipelines"] or []
+    declared = available_pipelines()
     if not names:
-        problems.add(k + "pipelines", names, f"at least one of {available_pipelines()}")
+        problems.add(k + "pipelines", names, f"at least one of {declared}")
     for i, name in enumerate(names):
+        if name is None:
+            continue  # not a string: reported above
         if names.index(name) != i:
             problems.add(f"{k}pipelines[{i}]", name, "each pipeline once")
             continue
+        if name not in declared:  # a name, never a path: only pipelines/<name>.yaml is deployed
+            problems.add("pipelines", name, f"one of the declared pipelines {declared}")
+            continue
         try:
-            pipelines.append(load_pipeline(name))
+            spec = load_pipeline(name)
         except ConfigError as e:
             problems.items.extend(e.problems)
+            continue
+        same = next((p for p in pipelines if p.name == spec.name), None)
+        if same is not None:  # its jobs, roles and workflow would be registered twice
+            problems.add(f"{spec.source}: name", spec.name, f"a pipeline name no other deployed pipeline declares "
+                         f"({same.source} declares {same.name!r}; its jobs, roles and workflow are named after it)")
+            continue
+        pipelines.append(spec)
+
+    stacks = sorted({*available_stacks(), stack})
+    for p in pipelines:
+        for job in p.jobs:
+            for s in sorted(set(job.stacks) - set(stacks)):
+                problems.add(f"{p.source}: jobs.{job.name}.stacks", s,
+                             f"a stack with a Pulumi.<stack>.yaml: {stacks}" + _did_you_mean(s, stacks))
 
     job_settings: dict[str, JobSettings] = {}
     for p in pipelines:
@@ -384,10 +463,11 @@ def _workflow_problems(v: Mapping[str, Any]) -> Problems:
     p = Problems()
     k = f"{PROJECT}:"
     _one_of(p, k + "workflowStartMode", v["workflowStartMode"], START_MODES)
-    if v["workflowStartMode"] == "SCHEDULED" and v["workflowSchedule"] is not None \
-            and not CRON_RE.match(v["workflowSchedule"]):
+    broken = cron_problems(v["workflowSchedule"]) if v["workflowSchedule"] is not None else []
+    if broken:  # checked in every start mode: a schedule set is a schedule that will be used one day
         p.add(k + "workflowSchedule", v["workflowSchedule"],
-              "a Glue cron expression with six fields, e.g. cron(0 2 * * ? *)")
+              "a Glue cron expression cron(minutes hours day-of-month month day-of-week year) in UTC, "
+              "e.g. cron(0 2 * * ? *); broken: " + "; ".join(broken))
     _ranged(p, k + "eventBatchSize", v["eventBatchSize"], 1, 100)
     _ranged(p, k + "eventBatchWindowSeconds", v["eventBatchWindowSeconds"], 1, 900)
     _ranged(p, k + "workflowMaxConcurrentRuns", v["workflowMaxConcurrentRuns"], 1, 100)
@@ -447,9 +527,8 @@ def stack_file_values(stack: str, root: Path = REPO_ROOT) -> dict[str, Any]:
     """The `config:` values of Pulumi.<stack>.yaml, as written (used by tests and the runner)."""
     path = root / f"Pulumi.{stack}.yaml"
     if not path.is_file():
-        stacks = sorted(p.name[len("Pulumi."):-len(".yaml")] for p in root.glob("Pulumi.*.yaml")
-                        if not p.name.endswith(".deploy.yaml"))
-        raise ConfigError([f"stack: got {stack!r}; allowed: one of the stacks with a Pulumi.<stack>.yaml: {stacks}"])
+        raise ConfigError([f"stack: got {stack!r}; allowed: one of the stacks with a Pulumi.<stack>.yaml: "
+                           f"{available_stacks(root)}"])
     with path.open() as fh:
         return dict((yaml.safe_load(fh) or {}).get("config") or {})
 

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from .errors import Problems
-from .platform import MANAGED_ARGUMENTS
+from .platform import MANAGED_ARGUMENTS, external_code_argument, external_code_problem
 from .zones import ZONES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -216,6 +216,9 @@ def parse_pipeline(data: Any, source: str = "<inline>") -> PipelineSpec:
         script = rj.get("script")
         if not isinstance(script, str) or not script.endswith(".py"):
             problems.add(f"{k}.script", script, "a .py path relative to glue_scripts/")
+        elif not _inside_scripts(script):
+            problems.add(f"{k}.script", script, f"a .py path relative to {GLUE_SCRIPTS_DIR.name}/ that stays inside "
+                                                "it (no absolute path, no ..)")
         elif not (GLUE_SCRIPTS_DIR / script).is_file():
             problems.add(f"{k}.script", script, f"an existing file under {GLUE_SCRIPTS_DIR.name}/")
         deps = rj.get("depends_on") or []
@@ -231,6 +234,8 @@ def parse_pipeline(data: Any, source: str = "<inline>") -> PipelineSpec:
                 problems.add(f"{k}.arguments", a, "argument names like --my_arg")
             elif a in MANAGED_ARGUMENTS:
                 problems.add(f"{k}.arguments.{a}", v, f"no platform-managed argument ({a} is {MANAGED_ARGUMENTS[a]})")
+            elif external_code_argument(a):
+                problems.add(f"{k}.arguments.{a}", v, external_code_problem(a))
             if not isinstance(v, (str, int, float, bool)):
                 problems.add(f"{k}.arguments.{a}", v, "a string, number or boolean")
         connection = rj.get("connection", False)
@@ -271,6 +276,15 @@ def parse_pipeline(data: Any, source: str = "<inline>") -> PipelineSpec:
     problems.extend(dag_problems(name, jobs, source))
     problems.raise_if_any()
     return PipelineSpec(name=name, description=str(data.get("description", "")), jobs=tuple(jobs), source=source)
+
+
+def _inside_scripts(script: str) -> bool:
+    """Whether `script` names a file under glue_scripts/ once resolved: not absolute, no way out
+    through .. or a symbolic link (the deployed job uploads, and the runner runs, that file)."""
+    path = Path(script)
+    if path.is_absolute() or ".." in path.parts or "\\" in script:
+        return False
+    return (GLUE_SCRIPTS_DIR / path).resolve().is_relative_to(GLUE_SCRIPTS_DIR.resolve())
 
 
 def _arg_str(v: Any) -> str:

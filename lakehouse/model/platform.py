@@ -147,6 +147,31 @@ DERIVED_ARGUMENTS = {
     **{f"--{zone}_path": "derived from the job's reads/writes" for zone in ZONES},
     **{f"--{zone}_database": "derived from the job's reads/writes" for zone in ZONES},
 }
+# Glue arguments that load code from outside the repository into a job (AWS Glue developer guide,
+# "Using job parameters in AWS Glue jobs"): never declared, never deployed. A job runs its script and
+# lakelib (--extra-py-files, set by the platform), both built from glue_scripts/ and reviewed here.
+EXTERNAL_CODE_ARGUMENTS = {
+    "--extra-jars": "adds Java jars to the job's classpath",
+    "--extra-files": "copies files into the job's working directory",
+    "--additional-python-modules": "installs Python packages (from PyPI or S3) when the job starts",
+    "--python-modules-installer-option": "passes options to pip (e.g. another package index)",
+    "--user-jars-first": "puts extra jars before Glue's own on the classpath",
+    "--scriptLocation": "replaces the job's script",
+}
+EXTERNAL_CODE_ADVICE = "jobs run only code under glue_scripts/ (lakelib ships with every job)"
+
+
+def external_code_argument(key: str) -> str | None:
+    """What `key` would load from outside the repository (Glue compares names exactly; any case is
+    refused all the same), or None for an ordinary argument."""
+    return next((what for name, what in EXTERNAL_CODE_ARGUMENTS.items() if name.lower() == key.lower()), None)
+
+
+def external_code_problem(key: str) -> str:
+    return f"no argument that loads code from outside the repository ({key} {external_code_argument(key)}); " \
+           + EXTERNAL_CODE_ADVICE
+
+
 # Every argument a declaration may not set, with what to change instead.
 MANAGED_ARGUMENTS: dict[str, str] = {
     **{a.key: a.instead for a in PLATFORM_ARGUMENTS}, **RESERVED_ARGUMENTS, **DERIVED_ARGUMENTS,
@@ -203,6 +228,8 @@ def deployed_arguments(job: JobSpec, settings: JobSettings, names: JobNames, buc
     for key in sorted(set(job.arguments) & set(MANAGED_ARGUMENTS)):
         problems.add(f"{job.key}: arguments.{key}", job.arguments[key],
                      f"no platform-managed argument ({key} is {MANAGED_ARGUMENTS[key]})")
+    for key in sorted(k for k in job.arguments if external_code_argument(k)):
+        problems.add(f"{job.key}: arguments.{key}", job.arguments[key], external_code_problem(key))
     problems.raise_if_any()
     platform = platform_arguments(job, settings, names, buckets, library_uri, connection_name)
     return {**platform, **job_arguments(job, aws_lake_location(buckets, databases))}

@@ -68,7 +68,8 @@ def cmd_run(a: argparse.Namespace) -> int:
 
     with WarehouseLock(warehouse) as lock:
         if lock.stale_pid:
-            console.print(f"[yellow]took over a stale lock of pid {lock.stale_pid} (process gone)[/]")
+            console.print(f"[yellow]took over a stale lock of pid {lock.stale_pid} (that run ended without removing "
+                          "it; the OS lock went with it)[/]")
         state = RunState.load(warehouse)
         run_args = {"stack": cfg.stack, "input": str(input_dir.resolve()), "as_of": as_of}
         reasons = what_changed(state.last(pipeline.name), input_dir, run_args)

@@ -1,6 +1,8 @@
-"""What a run shows: the live job table, the run report, and tables as CSV.
+"""What a run shows: the live job table (or status lines), the run report, and tables as CSV.
 
-`ProgressView` is the live console table (one row per job). `write_report` writes
+`ProgressView` is the live console table (one row per job), redrawn in place on a terminal. Piped
+or in CI (`is_interactive` false) a live table would appear only once the run ends, so `StatusLines`
+prints one line per job state change as it happens instead, and the table once at the end. `write_report` writes
 `<warehouse>/_runs/<run id>.{json,html}` and `latest.{json,html}`: the JSON holds the run's
 arguments, every job's status, timings, counts and result and the gold rows; the HTML page is
 self-contained (DAG and the pipeline's chart as inline SVG, no external assets). `print_csv` is
@@ -56,6 +58,43 @@ class ProgressView:
                       _count(r.result.get("input")), _count(r.result.get("accepted")),
                       _count(r.result.get("quarantined")), "" if secs is None else f"{secs:,.1f}s")
         return t
+
+
+def is_interactive(console) -> bool:
+    """Whether the console writes to a terminal that can redraw a table in place (not a pipe or CI log,
+    even with FORCE_COLOR set)."""
+    isatty = getattr(console.file, "isatty", None)
+    return bool(console.is_terminal and isatty is not None and isatty())
+
+
+def status_line(r: JobRun) -> str:
+    """One job's new state, e.g. `fhir.bronze: succeeded in 3.2s (rows in 1,200, accepted 1,190, quarantined 10)`."""
+    secs = "" if r.seconds is None else f" in {r.seconds:.1f}s"
+    if r.status == "running":
+        return f"{r.job.key}: running (wave {r.wave + 1})"
+    if r.status == "succeeded":
+        return (f"{r.job.key}: succeeded{secs} (rows in {_count(r.result.get('input'))}, accepted "
+                f"{_count(r.result.get('accepted'))}, quarantined {_count(r.result.get('quarantined'))})")
+    if r.status == "failed":
+        return f"{r.job.key}: failed{secs}: {r.error}"
+    if r.status == "skipped":
+        return f"{r.job.key}: skipped (upstream failed)"
+    return f"{r.job.key}: {r.status}"
+
+
+class StatusLines:
+    """The `on_change` of a run whose output is not a terminal: a plain line per job state change."""
+
+    def __init__(self, console, runs: list[JobRun]):
+        self.console, self.runs = console, runs
+        self.seen = {id(r): r.status for r in runs}
+
+    def __call__(self) -> None:
+        for r in self.runs:
+            if self.seen.get(id(r)) != r.status:
+                self.seen[id(r)] = r.status
+                self.console.print(status_line(r), markup=False, highlight=False, soft_wrap=True)
+        self.console.file.flush()
 
 
 # --- the run report ----------------------------------------------------------------------------

@@ -1,14 +1,16 @@
 """One run of a pipeline, once `cli` has taken the warehouse lock and found something changed.
 
-`execute(console, RunRequest(...))` starts Spark, runs the jobs under the live view (with a
-PostgreSQL for `connection: true` jobs), prints the pipeline's gold summary, writes the run
-report and, when every job succeeded, records the run's fingerprint in the run state.
+`execute(console, RunRequest(...))` starts Spark, runs the jobs under the live view (on a terminal;
+elsewhere one line per job state change, report.StatusLines) with a PostgreSQL for `connection: true`
+jobs, prints the pipeline's gold summary, writes the run report and, when every job succeeded, records
+the run's fingerprint in the run state.
 Executor functions are called through the module (`executor.read_table`), so a test that
 patches them on `lakehouse.runner.executor` patches them here too.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import time
 from dataclasses import dataclass
@@ -56,12 +58,17 @@ def execute(console, req: RunRequest) -> bool:
         spark = executor.spark_session(warehouse)
     view = report.ProgressView(f"{pipeline.name} on local Spark + Iceberg")
     view.runs = runs = executor.plan_runs(pipeline)
-    with executor.database_for(pipeline, warehouse) as db_args, \
-            Live(view, console=console, refresh_per_second=4, transient=False) as live:
+    interactive = report.is_interactive(console)
+    live = Live(view, console=console, refresh_per_second=4, transient=False) if interactive \
+        else contextlib.nullcontext()
+    with executor.database_for(pipeline, warehouse) as db_args, live:
         for j in pipeline.jobs:
             if j.connection:
                 extra[j.name].update(db_args)
-        executor.run_pipeline(spark, runs, where, extra, on_change=live.refresh)
+        on_change = live.refresh if interactive else report.StatusLines(console, runs)
+        executor.run_pipeline(spark, runs, where, extra, on_change=on_change)
+    if not interactive:
+        console.print(view)  # the whole table once, as the live view leaves it on a terminal
     console.print()
     failed = [r for r in runs if r.status == "failed"]
     gold: dict[str, dict] = {}

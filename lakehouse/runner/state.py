@@ -1,13 +1,14 @@
 """What a warehouse remembers between runs: the one-run-at-a-time lock and the change detection.
 
-`WarehouseLock` is `<warehouse>/.runner.lock` (the owner's PID). `RunState` is
-`<warehouse>/_runs/state.json`: per pipeline, the fingerprint of its last successful run (input
+`WarehouseLock` is an OS lock (flock) on `<warehouse>/.runner.lock`, a file naming the holder's PID.
+`RunState` is `<warehouse>/_runs/state.json`: per pipeline, the fingerprint of its last successful run (input
 files, arguments, and the declaration and code it executed); `what_changed` compares the current
 input, arguments and code with it, so an unchanged run stops before Spark starts.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -27,53 +28,68 @@ STATE_FILE = "state.json"
 
 # --- one run at a time ------------------------------------------------------------------
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class WarehouseLock:
-    """`<warehouse>/.runner.lock` holding the owner's PID; a lock whose process is gone is stale
-    and taken over. Created with O_EXCL so two runners cannot both win."""
+    """An exclusive `flock` on `<warehouse>/.runner.lock`, held for the whole run.
+
+    The kernel decides who holds the warehouse: of runners started together exactly one gets the
+    lock, and the lock goes away with its process however it ends (even SIGKILL), so there is no
+    stale lock to detect. The file only says who holds it (PID and start time, for the "in use"
+    message and for people); a PID left in it never blocks a run, even when an unrelated process
+    has reused it. The holder removes the file when it finishes; a run that died leaves it behind
+    (`stale_pid` is then the PID it names) and the next run takes it over.
+    """
 
     def __init__(self, warehouse: Path):
         self.path = warehouse / LOCK_FILE
         self.stale_pid: int | None = None
+        self._fd: int | None = None
 
     def __enter__(self) -> "WarehouseLock":
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        for _ in range(2):
+        while True:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)  # not inherited by child processes
             try:
-                fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
-            except FileExistsError:
-                try:
-                    text = self.path.read_text().strip()
-                    pid = int(text.split()[0])
-                except (OSError, ValueError, IndexError):
-                    pid = -1
-                if pid > 0 and _pid_alive(pid) and pid != os.getpid():
-                    raise WarehouseInUse(
-                        f"warehouse {self.path.parent} is in use by another run (pid {pid}, lock {self.path}); "
-                        "wait for it to finish, or delete the lock file if that process is not a runner")
-                self.stale_pid = pid
-                self.path.unlink(missing_ok=True)  # stale: its process is gone
-                continue
-            with os.fdopen(fd, "w") as fh:
-                fh.write(f"{os.getpid()} {datetime.now(timezone.utc).isoformat()}\n")
-            return self
-        raise WarehouseInUse(f"could not take the lock {self.path}; another run is starting")
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                pid = _pid_in(fd)
+                os.close(fd)
+                raise WarehouseInUse(
+                    f"warehouse {self.path.parent} is in use by another run (pid {pid or 'unknown'}, lock "
+                    f"{self.path}); wait for it to finish") from None
+            if _same_file(fd, self.path):
+                break
+            os.close(fd)  # a finishing run removed the file between our open and our lock: lock the new one
+        pid = _pid_in(fd)
+        self.stale_pid = pid if pid and pid != os.getpid() else None
+        owner = f"{os.getpid()} {datetime.now(timezone.utc).isoformat()}\n".encode()
+        os.ftruncate(fd, os.pwrite(fd, owner, 0))  # a reader sees the old PID or ours, never an empty file
+        self._fd = fd
+        return self
 
     def __exit__(self, *exc) -> None:
+        if self._fd is None:
+            return
         try:
-            if self.path.read_text().split()[0] == str(os.getpid()):
-                self.path.unlink()
-        except (OSError, IndexError):
-            pass
+            self.path.unlink(missing_ok=True)  # still holding the lock: nobody else can have replaced the file
+        finally:
+            os.close(self._fd)  # releases the lock
+            self._fd = None
+
+
+def _pid_in(fd: int) -> int | None:
+    """The PID a lock file names, if any."""
+    try:
+        return int(os.pread(fd, 200, 0).split()[0])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        st, held = os.stat(path), os.fstat(fd)
+    except FileNotFoundError:
+        return False
+    return (st.st_dev, st.st_ino) == (held.st_dev, held.st_ino)
 
 
 # --- what changed since the last run ---------------------------------------------------------

@@ -161,6 +161,15 @@ def test_a_mandatory_violation_fails_the_preview_naming_the_policy(tmp_path):
     assert "pulumi preview --stack prod failed" in result.stderr
 
 
+def test_an_unknown_config_key_fails_the_preview_before_any_resource(tmp_path):
+    """The engine hands the program the whole configuration (PULUMI_CONFIG): a misspelled key is
+    refused by name, as the local runner refuses it, and nothing is registered."""
+    result = preview("dev", stack_config_file(tmp_path, "dev", alertEmial="ops@example.com"))
+    assert result.exit_code != 0
+    assert "glue-lakehouse:alertEmial: got 'ops@example.com'" in result.stderr + json.dumps(result.events)
+    assert [k for k in result.resources() if k[0] != STACK_TYPE] == []
+
+
 def test_a_missing_engine_fails_with_the_command_to_build_it(tmp_path, monkeypatch):
     monkeypatch.setitem(globals(), "ENGINE", tmp_path)
     with pytest.raises(pytest.fail.Exception, match=r"the Pulumi engine is not built .*: run `bash scripts/"

@@ -288,3 +288,127 @@ def test_readme_configuration_reference_lists_every_key_with_its_default():
             default = decl["default"]
             shown = "[" + ", ".join(default) + "]" if isinstance(default, list) else str(default)
             assert f"`{shown}`" in row, (key, row)
+
+
+# --- issue 20: nothing unknown or malformed is silently accepted ----------------------------
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("glue-lakehouse:alertEmial", "ops@example.com",
+     "glue-lakehouse:alertEmial: got 'ops@example.com'; allowed: one of the keys declared in Pulumi.yaml "
+     "(did you mean glue-lakehouse:alertEmail?)"),
+    ("glue-lakehouse:dbDeletionProtecton", True,
+     "glue-lakehouse:dbDeletionProtecton: got True; allowed: one of the keys declared in Pulumi.yaml "
+     "(did you mean glue-lakehouse:dbDeletionProtection?)"),
+    ("glue-lakehuose:owner", "data-platform",
+     "glue-lakehuose:owner: got 'data-platform'; allowed: a key of the namespaces glue-lakehouse (the keys of "
+     "Pulumi.yaml), aws (aws:region) or pulumi (did you mean glue-lakehouse:owner?)"),
+    ("aws:regoin", "eu-west-1",
+     "aws:regoin: got 'eu-west-1'; allowed: aws:region, the one aws: key the program reads (the stack's "
+     "provider takes nothing else from the stack config) (did you mean aws:region?)"),
+    ("aws:profile", "prod-admin",
+     "aws:profile: got 'prod-admin'; allowed: aws:region, the one aws: key the program reads (the stack's "
+     "provider takes nothing else from the stack config)"),
+])
+def test_unknown_keys_and_namespaces_are_refused_naming_the_closest_known_key(key, value, expected):
+    found = problems_of("dev", {**{f"glue-lakehouse:{k}": v for k, v in REQUIRED.items()},
+                                "aws:region": "us-east-1", key: value})
+    assert found == [expected]
+
+
+def test_the_aws_region_and_the_engine_namespace_are_accepted():
+    cfg = parse_stack_config("dev", {**REQUIRED, "aws:region": "eu-west-1",
+                                     "pulumi:disable-default-providers": '["*"]'})
+    assert cfg.stack == "dev"
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("owner", None, "glue-lakehouse:owner: got None; allowed: a string in Pulumi.dev.yaml, not null "
+                    "(required: Team or person owning the stack (Owner tag, required))"),
+    ("owner", "null", "glue-lakehouse:owner: got 'null'; allowed: a string in Pulumi.dev.yaml, not null "
+                      "(required: Team or person owning the stack (Owner tag, required))"),
+    ("dbName", None, "glue-lakehouse:dbName: got None; allowed: a string, not null "
+                     "(remove the key for the default 'lakehouse')"),
+    ("numberOfWorkers", "null", "glue-lakehouse:numberOfWorkers: got 'null'; allowed: a whole number, not null "
+                                "(remove the key for the default 2)"),
+])
+def test_a_null_value_is_refused_not_turned_into_the_text_null(key, value, expected):
+    assert problems_of("dev", {**REQUIRED, key: value}) == [expected]
+
+
+@pytest.mark.parametrize("mode", ["SCHEDULED", "ON_DEMAND"])
+def test_a_schedule_outside_the_aws_cron_grammar_is_named_with_the_rules_it_breaks(mode):
+    found = problems_of("prod", {**REQUIRED, "environment": "prod", "workflowStartMode": mode,
+                                 "workflowSchedule": "cron(99 99 * * * *)"})
+    assert found == [
+        "glue-lakehouse:workflowSchedule: got 'cron(99 99 * * * *)'; allowed: a Glue cron expression "
+        "cron(minutes hours day-of-month month day-of-week year) in UTC, e.g. cron(0 2 * * ? *); broken: "
+        "minutes: 99 is not 0-59; hours: 99 is not 0-23; day-of-month and day-of-week: one of them must be ? "
+        "(AWS cannot combine them)"]
+
+
+def test_a_pipeline_entry_that_is_a_mapping_is_named_not_a_type_error():
+    found = problems_of("dev", {**REQUIRED, "pipelines": [{"name": "fhir"}]})
+    assert found == ["glue-lakehouse:pipelines[0]: got {'name': 'fhir'}; allowed: a string "
+                     "(Pipelines to deploy, by file name in pipelines/ (e.g. fhir))"]
+    found = problems_of("dev", {**REQUIRED, "pipelines": '[{"name": "fhir"}, "climate"]'})  # as Pulumi hands it
+    assert found == ["glue-lakehouse:pipelines[0]: got {'name': 'fhir'}; allowed: a string "
+                     "(Pipelines to deploy, by file name in pipelines/ (e.g. fhir))"]
+
+
+@pytest.mark.parametrize("entry", ["pipelines/fhir.yaml", "../pipelines/fhir", "/etc/hosts.yaml"])
+def test_a_pipeline_entry_is_a_name_in_pipelines_not_a_path(entry, monkeypatch):
+    monkeypatch.chdir(pipelines_mod.REPO_ROOT)
+    assert problems_of("dev", {**REQUIRED, "pipelines": [entry]}) == [
+        f"pipelines: got {entry!r}; allowed: one of the declared pipelines ['climate', 'fhir']"]
+
+
+def pipelines_dir(tmp_path, monkeypatch, files: dict[str, dict]):
+    pdir = tmp_path / "pipelines"
+    pdir.mkdir()
+    for stem, doc in files.items():
+        (pdir / f"{stem}.yaml").write_text(yaml.safe_dump(doc))
+    monkeypatch.setattr(pipelines_mod, "PIPELINES_DIR", pdir)
+    return pdir
+
+
+def test_two_pipeline_files_declaring_one_name_are_refused(scripts_dir, monkeypatch, tmp_path):
+    pdir = pipelines_dir(tmp_path, monkeypatch, {"p": {"name": "p", "jobs": [job("a")]},
+                                                 "q": {"name": "p", "jobs": [job("b")]}})
+    assert problems_of("dev", {**REQUIRED, "pipelines": ["p", "q"]}) == [
+        f"{pdir / 'q.yaml'}: name: got 'p'; allowed: a pipeline name no other deployed pipeline declares "
+        f"({pdir / 'p.yaml'} declares 'p'; its jobs, roles and workflow are named after it)"]
+
+
+def test_a_per_stack_override_for_an_unknown_stack_is_named(scripts_dir, monkeypatch, tmp_path):
+    pdir = pipelines_dir(tmp_path, monkeypatch, {"p": {"name": "p", "jobs": [
+        job("a", stacks={"prdo": {"numberOfWorkers": 4}, "prod": {"numberOfWorkers": 4}})]}})
+    assert problems_of("dev", {**REQUIRED, "pipelines": ["p"]}) == [
+        f"{pdir / 'p.yaml'}: jobs.a.stacks: got 'prdo'; allowed: a stack with a Pulumi.<stack>.yaml: "
+        "['dev', 'prod'] (did you mean prod?)"]
+
+
+def test_the_running_stack_may_be_overridden_without_a_stack_file(scripts_dir, monkeypatch, tmp_path):
+    pipelines_dir(tmp_path, monkeypatch, {"p": {"name": "p", "jobs": [job("a", stacks={"qa": {"maxRetries": 2}})]}})
+    cfg = parse_stack_config("qa", {**REQUIRED, "pipelines": ["p"]})  # config held by the backend, not a file
+    assert cfg.job_settings["p.a"].max_retries == 2
+
+
+def test_a_script_outside_glue_scripts_is_refused(scripts_dir):
+    outside = scripts_dir.parent / f"outside_{scripts_dir.name}.py"
+    outside.write_text("")
+    (scripts_dir / "link.py").symlink_to(outside)
+    allowed = f"a .py path relative to {scripts_dir.name}/ that stays inside it (no absolute path, no ..)"
+    for script in (f"../{outside.name}", str(outside), "link.py"):
+        assert pipeline_problems([{**job("a"), "script": script}]) == [
+            f"p.yaml: jobs.a.script: got {script!r}; allowed: {allowed}"], script
+
+
+@pytest.mark.parametrize("argument", ["--extra-jars", "--additional-python-modules", "--extra-files",
+                                      "--python-modules-installer-option", "--user-jars-first",
+                                      "--scriptLocation", "--Extra-Jars"])
+def test_arguments_that_load_code_from_outside_the_repository_are_refused(scripts_dir, argument):
+    found = pipeline_problems([job("a", arguments={argument: "s3://elsewhere/x"})])
+    assert len(found) == 1 and found[0].startswith(
+        f"p.yaml: jobs.a.arguments.{argument}: got 's3://elsewhere/x'; allowed: no argument that loads code "
+        "from outside the repository"), found
+    assert found[0].endswith("; jobs run only code under glue_scripts/ (lakelib ships with every job)")

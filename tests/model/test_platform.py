@@ -58,6 +58,19 @@ def test_every_argument_the_program_deploys_is_refused_in_a_declaration(job):
                                     f"argument ({key} is {MANAGED_ARGUMENTS[key]})"]
 
 
+def test_a_job_built_in_code_cannot_deploy_arguments_that_load_outside_code():
+    from dataclasses import replace
+
+    from lakehouse.model.platform import EXTERNAL_CODE_ADVICE
+
+    job = replace(JOBS[0], arguments={"--extra-jars": "s3://elsewhere/x.jar", "--my_arg": "1"})
+    with pytest.raises(ConfigError) as e:
+        as_deployed(job)
+    assert e.value.problems == [
+        f"{job.key}: arguments.--extra-jars: got 's3://elsewhere/x.jar'; allowed: no argument that loads code from "
+        f"outside the repository (--extra-jars adds Java jars to the job's classpath); {EXTERNAL_CODE_ADVICE}"]
+
+
 def test_the_managed_set_is_derived_from_the_platform_table():
     assert {a.key for a in PLATFORM_ARGUMENTS} <= set(MANAGED_ARGUMENTS)
     assert len({a.key for a in PLATFORM_ARGUMENTS}) == len(PLATFORM_ARGUMENTS)  # one row per key

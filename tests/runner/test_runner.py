@@ -142,19 +142,59 @@ def test_a_live_lock_refuses_the_run_and_a_stale_one_is_taken_over(monkeypatch, 
     monkeypatch.setattr(executor, "read_table", lambda spark, fq: ([], []))
     wh = tmp_path / "wh"
     wh.mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    hold = ("import sys, time; from pathlib import Path; from lakehouse.runner.state import WarehouseLock\n"
+            "with WarehouseLock(Path(sys.argv[1])):\n    print('held', flush=True); time.sleep(60)\n")
+    holder = subprocess.Popen([sys.executable, "-c", hold, str(wh)], cwd=state.REPO_ROOT, stdout=subprocess.PIPE,
+                              text=True)
     try:
-        (wh / state.LOCK_FILE).write_text(f"{holder.pid} 2026-01-01T00:00:00+00:00\n")
+        assert holder.stdout.readline().strip() == "held"
         assert cli.main(["--input", str(tiny_input), "--warehouse", str(wh)]) == cli.EXIT_LOCKED
         err = capsys.readouterr().err
         assert f"is in use by another run (pid {holder.pid}" in err and calls == []
     finally:
         holder.kill()
         holder.wait()
-    # the holder is gone: its lock is stale
+        holder.stdout.close()
+    # the holder is gone: the kernel released its lock, the file it left is taken over
     assert cli.main(["--input", str(tiny_input), "--warehouse", str(wh)]) == 0
     assert f"took over a stale lock of pid {holder.pid}" in capsys.readouterr().out
     assert len(calls) == 3 and not (wh / state.LOCK_FILE).exists()
+
+
+STATUS_LINE = re.compile(r"^(fhir\.\w+): (running|succeeded|failed|skipped)\b(.*)$")
+
+
+def status_lines(text: str) -> list[tuple[str, str, str]]:
+    return [m.groups() for m in map(STATUS_LINE.match, text.splitlines()) if m]
+
+
+def test_piped_output_prints_one_line_per_job_state_change_as_it_happens(monkeypatch, tiny_input, tmp_path,
+                                                                          capsys):
+    printed: list[str] = []  # stdout, collected whenever a job starts and at the end
+
+    def load(job):
+        def run(spark, args):
+            printed.append(capsys.readouterr().out)
+            if job.name == "silver":
+                raise ValueError("boom in silver")
+            return {"input": 10, "accepted": 8, "quarantined": 2, "writes": []}
+        return run
+
+    fake_jobs(monkeypatch, [])
+    monkeypatch.setattr(executor, "load_script", load)
+    assert not sys.stdout.isatty()
+    assert cli.main(["--input", str(tiny_input), "--warehouse", str(tmp_path / "wh")]) == cli.EXIT_JOB_FAILED
+    printed.append(capsys.readouterr().out)
+    # when silver started, bronze's whole story and silver's start had been printed already
+    assert [(job, st) for job, st, _ in status_lines("".join(printed[:2]))] == [
+        ("fhir.bronze", "running"), ("fhir.bronze", "succeeded"), ("fhir.silver", "running")]
+    lines = status_lines("".join(printed))
+    assert [(job, st) for job, st, _ in lines] == [
+        ("fhir.bronze", "running"), ("fhir.bronze", "succeeded"), ("fhir.silver", "running"),
+        ("fhir.silver", "failed"), ("fhir.gold", "skipped")]
+    assert re.fullmatch(r" in \d+\.\ds \(rows in 10, accepted 8, quarantined 2\)", lines[1][2]), lines[1]
+    assert re.fullmatch(r" in \d+\.\ds: ValueError: boom in silver", lines[3][2]), lines[3]
+    assert lines[4][2] == " (upstream failed)"
 
 
 def test_bad_arguments_are_named(tmp_path, capsys):
