@@ -24,7 +24,11 @@ LOCAL_CATALOG = "local"
 REPO_ROOT = Path(__file__).resolve().parents[3]  # glue_scripts/lakelib/runtime/session.py
 JARS_DIR = Path(os.environ.get("LAKEHOUSE_JARS_DIR", REPO_ROOT / ".cache" / "jars"))
 ICEBERG_JAR = "iceberg-spark-runtime-3.5_2.12-1.7.1.jar"
-OPTIONAL_JARS = ("postgresql-42.7.14.jar",)
+# On the classpath when fetched. The Iceberg AWS bundle (AWS SDK v2) is what Glue 5.0 puts there for
+# --datalake-formats iceberg: with it a local session can also load the platform's GlueCatalog +
+# S3FileIO catalog (tests/runner/test_fhir_on_moto.py points one at moto). It is on the classpath of
+# every local session because one JVM serves a process: a jar cannot be added to a running session.
+OPTIONAL_JARS = ("postgresql-42.7.14.jar", "iceberg-aws-bundle-1.7.1.jar")
 ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
 
 
