@@ -52,7 +52,7 @@ def parliament_findings(doc: dict, trust: bool = False) -> list[tuple[str, str, 
     """
     import parliament
 
-    from policy.lakehouse_policies.iam import resource_bound_condition, resource_mismatches
+    from policy.lakehouse_policies.iam.policy_lint_parliament import resource_bound_condition, resource_mismatches
 
     if trust:
         doc = {**doc, "Statement": [{**st, "Resource": "*"} for st in doc["Statement"]]}

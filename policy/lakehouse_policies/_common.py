@@ -1,5 +1,6 @@
-"""Small helpers every policy module shares: policy construction, config defaults, and
-reading the property shapes the policy engine hands over.
+"""Small helpers every policy module shares: policy construction (with the compliance frameworks a
+policy serves), config defaults, reading the property shapes the policy engine hands over, and the
+customer-managed KMS key checks of several services.
 
 Properties arrive camelCase (the provider schema's names), wrapped in pulumi-policy's
 unknown-checking proxies: test for `Mapping` / `Sequence`, never `dict` / `list`.
@@ -8,11 +9,13 @@ unknown-checking proxies: test for `Mapping` / `Sequence`, never `dict` / `list`
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable, Iterable, Iterator
 
 from pulumi_policy import (
     EnforcementLevel,
+    Policy,
     PolicyConfigSchema,
     ReportViolation,
     ResourceValidationArgs,
@@ -26,6 +29,13 @@ from pulumi_policy import (
 DEFAULT_ENFORCEMENT = EnforcementLevel.MANDATORY
 
 Settings = Mapping[str, Any]
+
+# A framework a policy serves, as `frameworks=` names it: a control of the AWS Foundational Security
+# Best Practices standard (Security Hub control id, e.g. "AWS FSBP S3.8") or a recommendation of the
+# CIS AWS Foundations Benchmark (e.g. "CIS AWS v3.0.0 2.1.4"). Each is also one `framework:<...>` tag
+# of the policy, which the engine reports and docs/policy-pack.md lists (frameworks_of).
+FRAMEWORK = re.compile(r"^(AWS FSBP [A-Za-z0-9]+\.\d+|CIS AWS v\d+\.\d+\.\d+ \d+(\.\d+)*)$")
+FRAMEWORK_TAG = "framework:"
 
 
 def effective_config(config: Mapping[str, Any] | None, properties: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
@@ -41,6 +51,21 @@ def effective_config(config: Mapping[str, Any] | None, properties: Mapping[str, 
     return out
 
 
+def _tags(name: str, tags: list[str] | None, frameworks: Sequence[str]) -> list[str] | None:
+    wrong = [f for f in frameworks if not isinstance(f, str) or not FRAMEWORK.match(f)]
+    if wrong or isinstance(frameworks, str):
+        raise ValueError(f"policy {name}: frameworks {wrong or frameworks!r} are not like 'AWS FSBP S3.8' or "
+                         "'CIS AWS v3.0.0 2.1.4'")
+    if tags is None and not frameworks:
+        return None
+    return [*(tags or []), *(FRAMEWORK_TAG + f for f in frameworks)]
+
+
+def frameworks_of(policy: Policy) -> tuple[str, ...]:
+    """The frameworks a policy serves (its `framework:` tags), in the order it names them."""
+    return tuple(t[len(FRAMEWORK_TAG):] for t in policy.tags or () if t.startswith(FRAMEWORK_TAG))
+
+
 def resource_policy(
     *,
     name: str,
@@ -51,9 +76,13 @@ def resource_policy(
     check: Callable[[ResourceValidationArgs, ReportViolation, Settings], None],
     config: Mapping[str, Mapping[str, Any]] | None = None,
     enforcement: EnforcementLevel = DEFAULT_ENFORCEMENT,
+    frameworks: Sequence[str] = (),
     tags: list[str] | None = None,
 ) -> ResourceValidationPolicy:
-    """A ResourceValidationPolicy that only looks at `types` (None: every resource)."""
+    """A ResourceValidationPolicy that only looks at `types` (None: every resource).
+
+    frameworks: the controls the policy serves ("AWS FSBP S3.8", "CIS AWS v3.0.0 2.1.4"); empty
+    when none applies."""
     wanted = frozenset(types) if types is not None else None
     properties = dict(config or {})
 
@@ -70,7 +99,7 @@ def resource_policy(
         config_schema=PolicyConfigSchema(properties) if properties else None,
         severity=severity,
         remediation_steps=remediation,
-        tags=tags,
+        tags=_tags(name, tags, frameworks),
     )
 
 
@@ -83,8 +112,10 @@ def stack_policy(
     check: Callable[[StackValidationArgs, ReportViolation, Settings], None],
     config: Mapping[str, Mapping[str, Any]] | None = None,
     enforcement: EnforcementLevel = DEFAULT_ENFORCEMENT,
+    frameworks: Sequence[str] = (),
     tags: list[str] | None = None,
 ) -> StackValidationPolicy:
+    """A StackValidationPolicy: sees every resource of the stack (frameworks: as resource_policy)."""
     properties = dict(config or {})
 
     def validate(args: StackValidationArgs, report: ReportViolation) -> None:
@@ -98,7 +129,7 @@ def stack_policy(
         config_schema=PolicyConfigSchema(properties) if properties else None,
         severity=severity,
         remediation_steps=remediation,
-        tags=tags,
+        tags=_tags(name, tags, frameworks),
     )
 
 
@@ -223,6 +254,26 @@ def has_wildcard_principal(statement: Mapping[str, Any]) -> bool:
 
 def is_allow(statement: Mapping[str, Any]) -> bool:
     return statement.get("Effect", "Allow") == "Allow"
+
+
+# --- customer-managed KMS keys ------------------------------------------------------------------
+
+CUSTOMER_KEY = "a customer-managed KMS key"
+
+
+def is_aws_managed_key(key_id: str) -> bool:
+    return key_id.startswith("alias/aws/") or ":alias/aws/" in key_id
+
+
+def customer_key_check(prop: str, what: str) -> Callable[[ResourceValidationArgs, ReportViolation, Settings], None]:
+    """A check that `prop` names a customer-managed KMS key (not unset, not an AWS-managed alias)."""
+    def check(args: ResourceValidationArgs, report: ReportViolation, _: Settings) -> None:
+        key = key_ref(args.props, prop)
+        if not key:
+            report(f"{what} is not encrypted with {CUSTOMER_KEY}; expected {prop} set")
+        elif is_aws_managed_key(str(key)):
+            report(f"{what} uses the AWS-managed key {key}; expected {CUSTOMER_KEY} in {prop}")
+    return check
 
 
 # --- correlating resources in a stack policy ------------------------------------------------

@@ -28,7 +28,7 @@ from lakehouse.model.names import AwsContext
 from lakehouse.model.network import Endpoint, Network, Rule, endpoint_short_name, needed_services, unreachable
 from lakehouse.offline import ACCOUNT, evaluate_stack, run_program
 from lakehouse.offline import DEFAULT_REGION as REGION
-from policy.lakehouse_policies.iam import lint
+from policy.lakehouse_policies.iam.policy_lint_parliament import lint
 
 KMS = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1111aaaa-2222-bbbb-3333-cccc4444dddd"
 KEY_ALIAS = "alias/lakehouse-dev"

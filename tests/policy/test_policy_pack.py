@@ -6,25 +6,27 @@ from __future__ import annotations
 import ast
 import json
 import re
+import shutil
+import subprocess
 import sys
 import tomllib
 from pathlib import Path
 
+import pytest
 import yaml
 from pulumi_policy import EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy
 
 from policy.lakehouse_policies import (
+    SERVICES,
     all_policies,
-    encryption,
-    exposure,
-    iam,
-    network,
-    operations,
+    frameworks_of,
     policies_by_name,
+    policy_modules,
+    service_of,
     taggable,
-    tagging,
 )
 from policy.lakehouse_policies import types as T
+from policy.lakehouse_policies._common import resource_policy
 from policy.offline import POLICY_DIR, configure, load_pack_config
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,12 +67,81 @@ def test_every_policy_has_a_stable_name_description_severity_and_remediation():
         assert isinstance(p, (ResourceValidationPolicy, StackValidationPolicy))
 
 
-def test_policies_are_grouped_by_concern():
-    groups = {m.__name__.rsplit(".", 1)[1]: [p.name for p in m.POLICIES]
-              for m in (encryption, tagging, iam, exposure, operations, network)}
+def test_policies_are_one_file_each_grouped_by_service():
+    groups = {s.__name__.rsplit(".", 1)[1]: [p.name for p in s.POLICIES] for s in SERVICES}
     assert {k: len(v) for k, v in groups.items()} == {
-        "encryption": 11, "tagging": 2, "iam": 6, "exposure": 4, "operations": 9, "network": 1}
+        "cloudwatch": 2, "ec2": 2, "glue": 9, "iam": 6, "kms": 2, "rds": 5, "s3": 3, "secretsmanager": 1, "sns": 1,
+        "tagging": 2}
     assert all(name.startswith("aws-iam-") for name in groups["iam"])
+    for module in policy_modules():
+        # <service>/<rest of the name>.py: aws-s3-bucket-... lives in s3/bucket_....py
+        service, stem = service_of(module), module.__name__.rsplit(".", 1)[1]
+        rest = module.POLICY.name.removeprefix("aws-").removeprefix(f"{service}-")
+        assert stem == rest.replace("-", "_"), (module.__name__, module.POLICY.name)
+    assert [p.name for p in all_policies()] == [m.POLICY.name for s in SERVICES for m in s.MODULES]
+
+
+def _import_pack(root: Path, code: str) -> subprocess.CompletedProcess:
+    """Import a copy of the pack as the Pulumi CLI does (lakehouse_policies from policy/)."""
+    return subprocess.run([sys.executable, "-c", f"import sys; sys.path.insert(0, sys.argv[1]); {code}", str(root)],
+                          capture_output=True, text=True, timeout=120)
+
+
+NEW_POLICY = """
+\"\"\"An example policy file: checks nothing.\"\"\"
+
+from pulumi_policy import Severity
+
+from .._common import resource_policy
+
+POLICY = resource_policy(
+    name="aws-s3-bucket-example", description="An example policy added by a test.", severity=Severity.LOW,
+    remediation="Nothing to do: the test removes it.", types=["aws:s3/bucket:Bucket"],
+    check=lambda args, report, settings: None, frameworks=("AWS FSBP S3.9",), tags=["s3"])
+"""
+
+
+def test_adding_a_file_adds_a_policy_and_a_service(tmp_path):
+    shutil.copytree(POLICY_DIR / "lakehouse_policies", tmp_path / "lakehouse_policies",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    pack = tmp_path / "lakehouse_policies"
+    (pack / "s3" / "bucket_example.py").write_text(NEW_POLICY)
+    (pack / "s3" / "_helpers.py").write_text("X = 1\n")  # shared helpers: not a policy
+    (pack / "sqs").mkdir()
+    (pack / "sqs" / "__init__.py").write_text((pack / "sns" / "__init__.py").read_text())
+    (pack / "sqs" / "queue_example.py").write_text(NEW_POLICY.replace("aws-s3-bucket-example", "aws-sqs-queue-example"))
+    done = _import_pack(tmp_path, "import lakehouse_policies as lp; print(len(lp.all_policies())); "
+                                  "print(lp.frameworks_of(lp.policies_by_name()['aws-s3-bucket-example'])); "
+                                  "print([s.__name__ for s in lp.SERVICES][-3:])")
+    assert done.returncode == 0, done.stderr
+    services = ["lakehouse_policies.sns", "lakehouse_policies.sqs", "lakehouse_policies.tagging"]
+    assert done.stdout.split("\n")[:3] == [str(len(all_policies()) + 2), "('AWS FSBP S3.9',)", str(services)]
+
+    (pack / "s3" / "not_a_policy.py").write_text("X = 1\n")
+    done = _import_pack(tmp_path, "import lakehouse_policies")
+    assert done.returncode != 0 and "lakehouse_policies.s3.not_a_policy defines no POLICY" in done.stderr
+    (pack / "s3" / "not_a_policy.py").unlink()
+    (pack / "s3" / "bucket_copy.py").write_text(NEW_POLICY)
+    done = _import_pack(tmp_path, "import lakehouse_policies")
+    assert done.returncode != 0 and "policy aws-s3-bucket-example is defined by both" in done.stderr
+
+
+def test_frameworks_are_tags_of_the_policy_in_a_known_form():
+    for p in all_policies():
+        assert all(re.match(r"^(AWS FSBP [A-Za-z]+[0-9]*\.\d+|CIS AWS v3\.0\.0 \d+(\.\d+)+)$", f)
+                   for f in frameworks_of(p)), p.name
+        assert len(set(frameworks_of(p))) == len(frameworks_of(p)), p.name
+    by_name = policies_by_name()
+    assert frameworks_of(by_name["aws-s3-bucket-configure-public-access-block"]) == ("AWS FSBP S3.8",
+                                                                                     "CIS AWS v3.0.0 2.1.4")
+    assert by_name["aws-s3-bucket-configure-public-access-block"].tags == [
+        "exposure", "s3", "framework:AWS FSBP S3.8", "framework:CIS AWS v3.0.0 2.1.4"]
+    assert frameworks_of(by_name["aws-resource-require-tags"]) == ()
+    kwargs = dict(name="aws-x-y", description="Something is checked.", severity=None, remediation="Fix it.",
+                  types=None, check=lambda *_: None)
+    for wrong in (["FSBP S3.8"], ["AWS FSBP S3"], ["CIS 2.1.4"], "AWS FSBP S3.8"):
+        with pytest.raises(ValueError, match="frameworks"):
+            resource_policy(**kwargs, frameworks=wrong)
 
 
 def test_thresholds_have_a_config_schema_with_defaults():
@@ -114,8 +185,8 @@ def test_offline_runner_never_imports_the_pack_entry_point():
     entry = str(POLICY_DIR / "__main__.py")
     assert "policy.__main__" not in sys.modules
     assert entry not in {str(getattr(m, "__file__", "") or "") for m in list(sys.modules.values())}
-    src = (POLICY_DIR / "offline.py").read_text() + "".join(
-        p.read_text() for p in (POLICY_DIR / "lakehouse_policies").glob("*.py"))
+    src = (POLICY_DIR / "offline.py").read_text() + (POLICY_DIR / "docs.py").read_text() + "".join(
+        p.read_text() for p in (POLICY_DIR / "lakehouse_policies").rglob("*.py"))
     assert not re.search(r"^\s*(from\s+\S*__main__|import\s+\S*__main__)|run_path|runpy", src, re.M)
 
 
@@ -254,18 +325,3 @@ def test_taggable_types_are_current_for_the_installed_pulumi_aws():
     assert data["types"] == taggable.scan_pulumi_aws()
     assert {T.S3_BUCKET, T.GLUE_JOB, T.KMS_KEY, T.LOG_GROUP, T.RDS_INSTANCE} <= set(data["types"])
     assert not {T.S3_SSE, T.IAM_ROLE_POLICY, T.GLUE_SECURITY_CONFIGURATION} & set(data["types"])
-
-
-def test_docs_table_lists_every_policy_with_its_level_per_stack():
-    text = (ROOT / "docs" / "policy-pack.md").read_text()
-    rows = re.findall(r"^\| `([a-z0-9-]+)`(?: \(S\))? \| .+? \| (\w+) \| (\w+) \| (\w+) \|(.*?)\|$", text, re.M)
-    documented = {name: (sev, dev, prod, cfg) for name, sev, dev, prod, cfg in rows}
-    assert set(documented) == set(policies_by_name())
-    dev, prod = _levels("dev"), _levels("prod")
-    for name, policy in policies_by_name().items():
-        sev, d, p, cfg = documented[name]
-        assert (sev, d, p) == (policy.severity.value, dev[name], prod[name]), name
-        keys = set(re.findall(r"`(\w+)`", cfg))
-        assert keys == (set(policy.config_schema.properties) if policy.config_schema else set()), name
-        stack_marked = re.search(rf"^\| `{name}` \(S\)", text, re.M) is not None
-        assert stack_marked == isinstance(policy, StackValidationPolicy), name

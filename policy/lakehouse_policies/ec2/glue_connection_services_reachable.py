@@ -1,4 +1,13 @@
-"""Glue jobs on a VPC connection reach every AWS service they call.
+"""Every Glue job on a connection (`connections`) reaches each AWS service its role's inline policies allow
+(the job's policy, which carries the connection's statements; a connection with `SECRET_ID` also needs
+Secrets Manager) from the connection's subnet and security groups: an endpoint of that service in the
+VPC (interface: private DNS, in a subnet, its groups admitting 443 from the connection's, the
+connection's allowing 443 to them; gateway: on the subnet's route table, egress 443 to its prefix list)
+or a NAT route with egress 443 to `0.0.0.0/0`. Action prefixes map to endpoint services by
+`ENDPOINT_SERVICES` (`cloudwatch` is `monitoring`; `ec2` is the Glue service's and `iam:PassRole` no
+call, so they need none; STS is always needed); an unmapped prefix is reported. One violation per
+connection and service, naming the jobs, the actions and why. A connection whose subnet is not in the
+stack (`createNetwork: false`) is not judged.
 
 A job with a Glue connection sends all its traffic through the connection's subnet and security
 groups: without a VPC endpoint (or a NAT route) for a service its role calls, the job times out.
@@ -24,8 +33,8 @@ from typing import Any, Iterable, Mapping
 
 from pulumi_policy import ReportViolation, Severity, StackValidationArgs
 
-from . import types as T
-from ._common import (
+from .. import types as T
+from .._common import (
     BadDocument,
     Settings,
     as_list,
@@ -38,12 +47,13 @@ from ._common import (
     statements,
     truthy,
 )
-from ._network_model import ANYWHERE, Endpoint, Network, Rule, endpoint_short_name, unreachable
+from .._network_model import ANYWHERE, Endpoint, Network, Rule, endpoint_short_name, unreachable
 
 SECURITY_GROUP = {T.EC2_SECURITY_GROUP}
 SUBNET = {T.EC2_SUBNET}
 ROUTE_TABLE = {T.EC2_ROUTE_TABLE}
 ENDPOINT = {T.EC2_VPC_ENDPOINT}
+
 # what a Glue connection with SECRET_ID makes the job call, whether or not its document is known yet
 SECRET_READ = "secretsmanager:GetSecretValue"
 
@@ -246,7 +256,7 @@ def _check_reachable(args: StackValidationArgs, report: ReportViolation, _: Sett
                    f"{', '.join(sorted(entry['needed']))}): {u.reason}; expected {u.expected}", conn.urn)
 
 
-glue_connection_services_reachable = stack_policy(
+POLICY = stack_policy(
     name="aws-glue-connection-services-reachable",
     description="Glue jobs on a VPC connection reach every AWS service their roles call (VPC endpoints or NAT, "
                 "security-group rules).",
@@ -255,7 +265,6 @@ glue_connection_services_reachable = stack_policy(
                 "security group admitting 443 from the connection's, the connection's allowing 443 to it) and the "
                 "S3 gateway endpoint on the subnet's route table: GlueRdsConnection creates them with createNetwork.",
     check=_check_reachable,
+    frameworks=(),
     tags=["operations", "network", "glue"],
 )
-
-POLICIES = [glue_connection_services_reachable]
