@@ -89,6 +89,18 @@ def key_by_alias(ctx: AwsContext, alias: str) -> dict:
     }
 
 
+# Services that use the lake key on a job's behalf: S3 (SSE-KMS objects) and Glue (the Data Catalog).
+LAKE_KEY_SERVICES = ("s3", "glue")
+
+
+def lake_key_through(ctx: AwsContext, alias: str, services: Sequence[str]) -> dict:
+    """key_by_alias, usable only through `services` (kms:ViaService, single-valued: any of them)."""
+    key = key_by_alias(ctx, alias)
+    via = sorted(ctx.service(s, regional=True) for s in services)
+    return {"Resource": key["Resource"],
+            "Condition": {**key["Condition"], "StringEquals": {"kms:ViaService": via}}}
+
+
 # --- KMS ------------------------------------------------------------------------------------
 
 def lake_key_policy(
@@ -302,13 +314,12 @@ def job_role_policy(ctx: AwsContext, grant: JobGrant, *extra: dict) -> dict:
     Built from names only, so it is known at preview. `extra`: statements of something the job
     uses that are known from names too (connection_job_statements), appended at the end.
 
-    The lake key statement carries no kms:ViaService condition, deliberately. S3 (SSE-KMS objects)
-    and Glue (the encrypted Data Catalog) call KMS on the job's behalf, but the stack's Glue
-    security configuration encrypts job bookmarks client-side (CSE-KMS), where the job runtime
-    calls KMS itself with the role (no ViaService; jobs run with bookmarks disabled today, a job
-    enabling them would fail), and which other Glue 5.0 runtime paths call KMS directly cannot be
-    checked without an AWS account. A ViaService of s3 and glue is the next tightening, once a
-    deployed job's CloudTrail shows every kms call arriving through those services.
+    The lake key only through the services that use it on the job's behalf (kms:ViaService):
+    S3 for SSE-KMS objects and Glue for the encrypted Data Catalog, so the role's credentials
+    cannot decrypt anything with the key directly. The one runtime path that calls KMS with the
+    role itself, CSE-KMS job bookmarks of the security configuration, is off: the platform sets
+    --job-bookmark-option job-bookmark-disable on every job (lakehouse.model.platform). Whether
+    another Glue 5.0 runtime path calls KMS directly only a deployed job's CloudTrail can show.
     """
     reads = _by_bucket(grant, grant.reads)
     writes = _by_bucket(grant, grant.writes)
@@ -358,7 +369,7 @@ def job_role_policy(ctx: AwsContext, grant: JobGrant, *extra: dict) -> dict:
             "Sid": "UseLakeKey",
             "Effect": "Allow",
             "Action": JOB_KEY_ACTIONS,
-            **key_by_alias(ctx, grant.key_alias),
+            **lake_key_through(ctx, grant.key_alias, LAKE_KEY_SERVICES),
         },
         {
             "Sid": "ReadCatalog",
@@ -537,8 +548,7 @@ def connection_job_statements(
         **secret,
     }]
     if secret_key_alias:
-        key = key_by_alias(ctx, secret_key_alias)
-        via_secrets_manager = {"kms:ViaService": ctx.service("secretsmanager", regional=True)}
+        key = lake_key_through(ctx, secret_key_alias, ("secretsmanager",))
         statements.append({
             "Sid": "DecryptConnectionSecret",
             "Effect": "Allow",

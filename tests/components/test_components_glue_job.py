@@ -154,7 +154,8 @@ def test_role_trusts_glue_only_and_carries_the_generated_least_privilege_policy(
     [key] = [st for st in doc["Statement"] if st["Sid"] == "UseLakeKey"]
     assert (key["Resource"], key["Condition"]) == (  # by alias: the key's ARN is unknown before it exists
         f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*",
-        {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/lh-test-lake"}})
+        {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/lh-test-lake"},
+         "StringEquals": {"kms:ViaService": [f"glue.{REGION}.amazonaws.com", f"s3.{REGION}.amazonaws.com"]}})
     resources = [r for st in doc["Statement"]
                  for r in (st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]])]
     assert f"arn:aws:s3:::{bucket('scripts')}/{SCRIPT_KEY}" in resources

@@ -93,12 +93,15 @@ def test_job_policy_grants_exactly_the_declared_objects_and_tables():
     }
     assert st["ListPrefixesLhTestSilver123456789012"]["Condition"]["StringLike"]["s3:prefix"] == [
         "encounters/", "encounters/*", "patients/", "patients/*"]
-    # the lake key by its alias (ABAC for AWS KMS): its ARN holds an id AWS assigns on creation
+    # the lake key by its alias (ABAC for AWS KMS): its ARN holds an id AWS assigns on creation;
+    # only through S3 and Glue, never with the role's credentials directly
     assert st["UseLakeKey"] == {
         "Sid": "UseLakeKey", "Effect": "Allow",
         "Action": ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey"],
         "Resource": f"arn:aws:kms:{REGION}:{ACCOUNT}:key/*",
-        "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/lh-test-lake"}}}
+        "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/lh-test-lake"},
+                      "StringEquals": {"kms:ViaService": [f"glue.{REGION}.amazonaws.com",
+                                                          f"s3.{REGION}.amazonaws.com"]}}}
 
 
 def test_job_policy_scopes_the_catalog_to_its_databases_and_tables():

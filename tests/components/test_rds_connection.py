@@ -302,7 +302,7 @@ def created_statements(connection: str = "lakehouse-dev-postgres", db: str = "la
         {"Sid": "DecryptConnectionSecret", "Effect": "Allow", "Action": "kms:Decrypt", "Resource": arn("kms", "key/*"),
          "Condition": {"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias},
                        "StringLike": {"kms:EncryptionContext:SecretARN": arn("secretsmanager", "secret:rds!db-*")},
-                       "StringEquals": {"kms:ViaService": f"secretsmanager.{REGION}.amazonaws.com"}}},
+                       "StringEquals": {"kms:ViaService": [f"secretsmanager.{REGION}.amazonaws.com"]}}},
         {"Sid": "CreateConnectionEni", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface", "Resource": [eni]},
         {"Sid": "CreateConnectionEniInTaggedNetwork", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface",
          "Resource": [arn("ec2", "subnet/*"), arn("ec2", "security-group/*")], "Condition": tagged},

@@ -14,6 +14,8 @@ import jsonschema
 import pytest
 import yaml
 
+from lakehouse.model.deploy_roles import deploy_role_name
+
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS = sorted((ROOT / ".github" / "workflows").glob("*.yml"))
 STACKS = ("dev", "prod")
@@ -78,23 +80,72 @@ def test_pull_requests_run_tests_and_the_offline_check_before_previews():
     assert wf["jobs"]["preview"]["needs"] == "test"
 
 
+def _run_step(job: dict, contains: str) -> tuple[int, dict]:
+    for i, step in enumerate(job["steps"]):
+        if contains in step.get("run", ""):
+            return i, step
+    raise AssertionError(f"no step runs {contains!r}")
+
+
 def test_previews_use_the_pack_and_each_stacks_policy_config_after_installing_dependencies():
     preview = _workflow()["jobs"]["preview"]
     assert [m["stack"] for m in preview["strategy"]["matrix"]["include"]] == list(STACKS)
     assert preview["permissions"] == {"contents": "read", "id-token": "write", "pull-requests": "write"}
-    i, pulumi = _step(preview, "pulumi/actions@")
-    assert pulumi["with"]["command"] == "preview"
-    assert pulumi["with"]["policyPacks"] == "policy"
-    assert pulumi["with"]["policyPackConfigs"] == "policy/config.${{ matrix.stack }}.json"
-    assert pulumi["with"]["comment-on-pr"] is True
-    assert pulumi["with"]["stack-name"].endswith("/${{ matrix.stack }}")
-    assert pulumi["env"] == {"PULUMI_ACCESS_TOKEN": "${{ secrets.PULUMI_ACCESS_TOKEN }}"}
+    i, run = _run_step(preview, "pulumi preview")
+    command = " ".join(run["run"].replace("\\\n", " ").split())
+    assert ('pulumi preview --stack "${PULUMI_ORG}/${STACK}" --policy-pack policy '
+            '--policy-pack-config "policy/config.${STACK}.json"') in command
+    assert run["env"]["STACK"] == "${{ matrix.stack }}" and "set -o pipefail" in run["run"]
     j, aws = _step(preview, "aws-actions/configure-aws-credentials@")
-    installs = [k for k, s in enumerate(preview["steps"]) if "pip install" in s.get("run", "")]
-    assert len(installs) == 2 and max(installs) < j < i
+    k, login = _run_step(preview, "pulumi login")
+    installs = [n for n, s in enumerate(preview["steps"]) if "pip install" in s.get("run", "")]
+    assert len(installs) == 2 and max(installs) < j < i and k < i
     assert "policy/requirements.txt" in preview["steps"][installs[1]]["run"]
     for stack in STACKS:
         assert (ROOT / "policy" / f"config.{stack}.json").is_file()
+
+
+def test_the_preview_assumes_the_read_only_preview_role_and_logs_in_with_a_short_lived_token():
+    preview = _workflow()["jobs"]["preview"]
+    _, aws = _step(preview, "aws-actions/configure-aws-credentials@")
+    assert aws["with"]["role-to-assume"] == "${{ vars[matrix.role-variable] }}"
+    assert {m["role-variable"] for m in preview["strategy"]["matrix"]["include"]} == {
+        "AWS_PREVIEW_ROLE_ARN_DEV", "AWS_PREVIEW_ROLE_ARN_PROD"}
+    _, login = _run_step(preview, "pulumi login")
+    assert "--oidc-token" in login["run"] and "audience=urn:pulumi:org:${PULUMI_ORG}" in login["run"]
+    assert "--oidc-expiration 1h" in login["run"]
+
+
+def unpinned_actions(workflow_text: str) -> list[str]:
+    """`uses:` references not pinned to a full commit SHA with the tag in a comment."""
+    refs = re.findall(r"^\s*-?\s*uses:\s*(\S+)(.*)$", workflow_text, flags=re.M)
+    return [ref for ref, rest in refs if not (re.fullmatch(r"[\w.-]+/[\w./-]+@[0-9a-f]{40}", ref)
+                                              and re.fullmatch(r"\s+#\s*v\d+(\.\d+)*", rest))]
+
+
+def stored_credentials(workflow_text: str) -> list[str]:
+    """Secrets the workflows read: none, every credential comes from OIDC (github.token aside)."""
+    return re.findall(r"secrets\.\w+", workflow_text)
+
+
+def test_every_action_is_pinned_to_a_commit_and_no_secret_is_stored():
+    for path in WORKFLOWS:
+        text = path.read_text()
+        assert unpinned_actions(text) == [], path.name
+        assert stored_credentials(text) == [], path.name
+        assert "pulumi/actions" not in text and "pulumi/auth-actions" not in text  # no Pulumi action runs
+    # the checks catch what they are for
+    assert unpinned_actions("      - uses: actions/checkout@v4\n") == ["actions/checkout@v4"]
+    assert unpinned_actions("      - uses: actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683\n") == [
+        "actions/checkout@11bd71901bbe5b1630ceea73d27597364c9af683"]  # no tag comment: nobody can review it
+    assert stored_credentials("PULUMI_ACCESS_TOKEN: ${{ secrets.PULUMI_ACCESS_TOKEN }}") == [
+        "secrets.PULUMI_ACCESS_TOKEN"]
+
+
+def test_checkouts_keep_no_token():
+    for name, job in _workflow()["jobs"].items():
+        _, checkout = _step(job, "actions/checkout@")
+        assert checkout["with"]["persist-credentials"] is False, name
 
 
 DEPLOY_SCHEMA = {
@@ -115,7 +166,7 @@ DEPLOY_SCHEMA = {
                        "additionalProperties": False, "properties": {
                            "repository": {"type": "string", "pattern": r"^[\w.-]+/[\w.-]+$"},
                            "deployCommits": {"const": True},
-                           "previewPullRequests": {"const": True},
+                           "previewPullRequests": {"const": False},
                            "pullRequestTemplate": {"type": "boolean"},
                            "paths": {"type": "array", "items": {"type": "string"}, "minItems": 1}}},
             "operationContext": {
@@ -145,7 +196,7 @@ def test_deploy_settings_have_the_structure_pulumi_deployments_reads(stack):
     jsonschema.validate(settings, DEPLOY_SCHEMA)
     s = settings["settings"]
     assert s["sourceContext"]["git"]["repoUrl"] == f"https://github.com/{s['gitHub']['repository']}.git"
-    assert s["operationContext"]["oidc"]["aws"]["roleArn"].endswith(f"/glue-lakehouse-pulumi-deployments-{stack}")
+    assert s["operationContext"]["oidc"]["aws"]["roleArn"].endswith(f"/{deploy_role_name(stack)}")
     assert s["operationContext"]["environmentVariables"]["AWS_REGION"] == "us-east-1"
 
 
