@@ -5,7 +5,8 @@ or in CI (`is_interactive` false) a live table would appear only once the run en
 prints one line per job state change as it happens instead, and the table once at the end. `write_report` writes
 `<warehouse>/_runs/<run id>.{json,html}` and `latest.{json,html}`: the JSON holds the run's
 arguments, every job's status, timings, counts and result and the gold rows; the HTML page is
-self-contained (DAG and the pipeline's chart as inline SVG, no external assets). `print_csv` is
+self-contained (DAG and the pipeline's chart as inline SVG, no external assets) and lists the raw
+files a job ignored or quarantined as a whole, with the reason (`files_not_read`). `print_csv` is
 the `show` command's output.
 """
 
@@ -36,7 +37,7 @@ def _count(v: int | None) -> str:
 
 
 class ProgressView:
-    """Rich renderable: one row per job with status, rows in/accepted/quarantined and time."""
+    """Rich renderable: one row per job with status, rows in/accepted/quarantined/waiting and time."""
 
     STYLE = {"waiting": "dim", "running": "bold yellow", "succeeded": "green", "failed": "bold red",
              "skipped": "dim red"}
@@ -50,13 +51,14 @@ class ProgressView:
 
         t = Table(title=self.title, title_justify="left")
         for col, just in (("wave", "right"), ("job", "left"), ("status", "left"), ("rows in", "right"),
-                          ("accepted", "right"), ("quarantined", "right"), ("time", "right")):
+                          ("accepted", "right"), ("quarantined", "right"), ("waiting", "right"), ("time", "right")):
             t.add_column(col, justify=just)
         for r in self.runs:
             secs = r.seconds if r.seconds is not None else (time.monotonic() - r.started if r.started else None)
             t.add_row(str(r.wave + 1), r.job.key, f"[{self.STYLE[r.status]}]{r.status}[/]",
                       _count(r.result.get("input")), _count(r.result.get("accepted")),
-                      _count(r.result.get("quarantined")), "" if secs is None else f"{secs:,.1f}s")
+                      _count(r.result.get("quarantined")), _count(r.result.get("waiting")),
+                      "" if secs is None else f"{secs:,.1f}s")
         return t
 
 
@@ -67,6 +69,12 @@ def is_interactive(console) -> bool:
     return bool(console.is_terminal and isatty is not None and isatty())
 
 
+def _files_note(result: dict) -> str:
+    """`; files ignored 2, quarantined 1: see the report` when a job left raw files unread."""
+    ignored, quarantined = len(result.get("ignored_files") or ()), len(result.get("quarantined_files") or ())
+    return f"; files ignored {ignored:,}, quarantined {quarantined:,}: see the report" if ignored or quarantined else ""
+
+
 def status_line(r: JobRun) -> str:
     """One job's new state, e.g. `fhir.bronze: succeeded in 3.2s (rows in 1,200, accepted 1,190, quarantined 10)`."""
     secs = "" if r.seconds is None else f" in {r.seconds:.1f}s"
@@ -74,7 +82,9 @@ def status_line(r: JobRun) -> str:
         return f"{r.job.key}: running (wave {r.wave + 1})"
     if r.status == "succeeded":
         return (f"{r.job.key}: succeeded{secs} (rows in {_count(r.result.get('input'))}, accepted "
-                f"{_count(r.result.get('accepted'))}, quarantined {_count(r.result.get('quarantined'))})")
+                f"{_count(r.result.get('accepted'))}, quarantined {_count(r.result.get('quarantined'))}"
+                + (f", waiting {_count(r.result['waiting'])}" if "waiting" in r.result else "")
+                + _files_note(r.result) + ")")
     if r.status == "failed":
         return f"{r.job.key}: failed{secs}: {r.error}"
     if r.status == "skipped":
@@ -164,6 +174,29 @@ _CSS = ("body{font-family:system-ui,sans-serif;margin:2em;color:#222}table{borde
         "td:first-child{text-align:left}")
 
 
+def files_not_read(report: dict) -> list[dict]:
+    """The raw files a job's result lists as ignored (never read) or quarantined as a whole (the
+    FHIR bronze job: `ignored_files`, `quarantined_files`), each with the job, status and reason."""
+    out = []
+    for j in report["jobs"]:
+        result = j.get("result") or {}
+        for status, key in (("quarantined", "quarantined_files"), ("ignored", "ignored_files")):
+            out += [{"job": j["key"], "status": status, **f} for f in result.get(key) or ()]
+    return out
+
+
+def _files_html(report: dict) -> str:
+    esc = html.escape
+    files = files_not_read(report)
+    if not files:
+        return ""
+    rows = "".join(f"<tr><td>{esc(f['source_file'])}</td><td>{esc(f['job'])}</td><td>{esc(f['status'])}</td>"
+                   f"<td>{esc(str(f.get('reason')))}</td><td style='text-align:left'>{esc(str(f.get('detail')))}</td>"
+                   "</tr>" for f in files)
+    return (f"<h2>Files not read ({len(files)})</h2><table><thead><tr><th>file</th><th>job</th><th>status</th>"
+            f"<th>reason</th><th>detail</th></tr></thead><tbody>{rows}</tbody></table>")
+
+
 def render_html(report: dict) -> str:
     esc = html.escape
 
@@ -175,6 +208,7 @@ def render_html(report: dict) -> str:
         f"<td style='color:{STATUS_COLOUR.get(j['status'], '#000')}'>{esc(j['status'])}</td>"
         f"<td>{'' if j['seconds'] is None else format(j['seconds'], '.1f') + 's'}</td>"
         f"<td>{num(j['input'])}</td><td>{num(j['accepted'])}</td><td>{num(j['quarantined'])}</td>"
+        f"<td>{num(j.get('waiting'))}</td>"
         f"<td>{esc(j['error'] or '')}</td></tr>"
         for j in report["jobs"])
     summary = summary_for(report["pipeline"])
@@ -196,7 +230,8 @@ def render_html(report: dict) -> str:
 <table>{meta}</table>
 <h2>Jobs</h2>{dag_svg(report['jobs'])}
 <table><thead><tr><th>wave</th><th>job</th><th>status</th><th>time</th><th>rows in</th><th>accepted</th>
-<th>quarantined</th><th>error</th></tr></thead><tbody>{rows}</tbody></table>
+<th>quarantined</th><th>waiting</th><th>error</th></tr></thead><tbody>{rows}</tbody></table>
+{_files_html(report)}
 {gold_html}
 </body></html>
 """

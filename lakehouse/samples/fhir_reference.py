@@ -18,11 +18,20 @@ Bad-record rules (a record quarantined here is one the Spark jobs quarantine; it
 - Silver, checked in this order on what bronze accepted:
   `missing_required_field` Encounter without subject, class.code or period.start; Condition
   without subject or a code.coding entry (a missing meta.lastUpdated is allowed: oldest version);
-  `invalid_date` meta.lastUpdated, Patient birthDate / deceasedDateTime, Encounter period.start /
-  period.end or Condition onsetDateTime present but not an ISO-8601 date or date-time;
-  `end_before_start` Encounter period.end before period.start;
+  `invalid_date` meta.lastUpdated (FHIR instant), Patient birthDate (date) / deceasedDateTime,
+  Encounter period.start / period.end or Condition onsetDateTime (dateTime) present but not its
+  FHIR R4 grammar (FHIR_DATE_GRAMMARS, whole text) or naming no calendar day;
+  `partial_date` Encounter period.start or period.end only a year or a year-month;
+  `end_before_start` Encounter period.end before period.start (as instants when both have a time,
+  otherwise as UTC days: a date-only end includes its day);
   `unknown_patient` an Encounter or Condition whose subject is no patient id among the accepted
-  Patient records (of all files, any version).
+  Patient records (of all files, any version). The pipeline holds such a record in
+  silver.fhir_waiting (reported as `waiting`) until its patient arrives, and quarantines it as
+  `unknown_patient` only with --max_waiting_runs; seen from all input at once, its patient is
+  nowhere, so it counts nowhere in either.
+- Dates: a date-time is its instant in UTC (fraction cut to microseconds, a leap second :60 read
+  as :59); a date-only value is that day; a partial deceasedDateTime or onsetDateTime (a year or
+  a year-month, valid FHIR) names no day, so it makes no death by date and no HAI.
 - A quarantined record is never a version: versions are chosen among accepted records only.
 - Excluded, not quarantined (accepted, then left out of the metrics): Encounter status
   `entered-in-error` / `cancelled`; Condition `status` or `verificationStatus` `entered-in-error`.
@@ -54,6 +63,20 @@ COLUMNS = (
 RESOURCE_TYPES = ("Patient", "Encounter", "Condition")
 FILE_RE = re.compile(r"^(Patient|Encounter|Condition)(\.[^/]+)?\.ndjson(\.gz)?$")
 FHIR_ID = r"[A-Za-z0-9\-\.]{1,64}"  # the FHIR R4 id datatype
+# The FHIR R4 (4.0.1) date, dateTime and instant grammars, verbatim (https://hl7.org/fhir/R4/datatypes.html).
+# The pipeline has the same text (lakelib.fhir.dates.GRAMMARS): the spec's definition, copied so this
+# module stays independent of glue_scripts/, and kept byte-identical by tests/glue_scripts/test_fhir_dates.py.
+FHIR_DATE_GRAMMARS = {
+    "date": r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1]))?)?",
+    "dateTime": (
+        r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)(-(0[1-9]|1[0-2])(-(0[1-9]|[1-2][0-9]|3[0-1])"
+        r"(T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00)))?)?)?"
+    ),
+    "instant": (
+        r"([0-9]([0-9]([0-9][1-9]|[1-9]0)|[1-9]00)|[1-9]000)-(0[1-9]|1[0-2])-(0[1-9]|[1-2][0-9]|3[0-1])"
+        r"T([01][0-9]|2[0-3]):[0-5][0-9]:([0-5][0-9]|60)(\.[0-9]+)?(Z|(\+|-)((0[0-9]|1[0-3]):[0-5][0-9]|14:00))"
+    ),
+}
 
 SNOMED = "http://snomed.info/sct"
 ICD10 = "http://hl7.org/fhir/sid/icd-10-cm"
@@ -103,13 +126,21 @@ def _ref(expr: str) -> str:
         ELSE {expr} END)"""
 
 
+def _valid_date(expr: str, grammar: str) -> str:
+    """SQL: the text is its FHIR type's grammar (the whole text) and, when it names a day, that day exists."""
+    return (f"(regexp_full_match({expr}, '{FHIR_DATE_GRAMMARS[grammar]}') AND "
+            f"(length({expr}) < 10 OR try_cast(substr({expr}, 1, 10) AS DATE) IS NOT NULL))")
+
+
+def _bad_date(expr: str, grammar: str) -> str:
+    return f"({expr} IS NOT NULL AND NOT coalesce({_valid_date(expr, grammar)}, false))"
+
+
 def _ts(expr: str) -> str:
-    """SQL: ISO-8601 text -> UTC TIMESTAMP (NULL when unparseable)."""
-    return f"(try_cast({expr} AS TIMESTAMPTZ) AT TIME ZONE 'UTC')"
-
-
-def _bad_date(expr: str) -> str:
-    return f"({expr} IS NOT NULL AND {_ts(expr)} IS NULL)"
+    """SQL: a valid FHIR date/dateTime/instant -> UTC TIMESTAMP: a date-time's instant (fraction cut
+    to microseconds, a leap second :60 read as :59), a day's midnight UTC; NULL for a year or a month."""
+    text = f"regexp_replace(regexp_replace({expr}, '^(.{{16}}):60', '\\1:59'), '(\\.[0-9]{{6}})[0-9]+', '\\1')"
+    return f"(CASE WHEN length({expr}) >= 10 THEN try_cast({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' END)"
 
 
 def _strict_json(expr: str) -> str:
@@ -173,12 +204,16 @@ def _build(con: duckdb.DuckDBPyConnection, input_dir: str | Path) -> None:
             WHEN (rtype = 'Encounter' AND (patient_id IS NULL OR class_code IS NULL OR start_raw IS NULL))
               OR (rtype = 'Condition' AND (patient_id IS NULL OR n_codings = 0))
               THEN 'missing_required_field'
-            WHEN {_bad_date('updated_raw')}
-              OR (rtype = 'Patient' AND ({_bad_date('birth_raw')} OR {_bad_date('deceased_raw')}))
-              OR (rtype = 'Encounter' AND ({_bad_date('start_raw')} OR {_bad_date('end_raw')}))
-              OR (rtype = 'Condition' AND {_bad_date('onset_raw')})
+            WHEN {_bad_date('updated_raw', 'instant')}
+              OR (rtype = 'Patient' AND ({_bad_date('birth_raw', 'date')} OR {_bad_date('deceased_raw', 'dateTime')}))
+              OR (rtype = 'Encounter' AND ({_bad_date('start_raw', 'dateTime')} OR {_bad_date('end_raw', 'dateTime')}))
+              OR (rtype = 'Condition' AND {_bad_date('onset_raw', 'dateTime')})
               THEN 'invalid_date'
-            WHEN rtype = 'Encounter' AND end_raw IS NOT NULL AND {_ts('end_raw')} < {_ts('start_raw')}
+            WHEN rtype = 'Encounter' AND (length(start_raw) < 10 OR length(end_raw) < 10)
+              THEN 'partial_date'
+            WHEN rtype = 'Encounter' AND end_raw IS NOT NULL AND (CASE
+                WHEN length(start_raw) > 10 AND length(end_raw) > 10 THEN {_ts('end_raw')} < {_ts('start_raw')}
+                ELSE CAST({_ts('end_raw')} AS DATE) < CAST({_ts('start_raw')} AS DATE) END)
               THEN 'end_before_start'
           END AS reason
         FROM flat""")

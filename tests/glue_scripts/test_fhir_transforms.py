@@ -567,7 +567,7 @@ def _batch1(raw: Path) -> None:
         _encounter("E9", "P4", "Organization/F1", "2024-01-15T09:00:00Z", "2024-01-17T09:00:00Z",
                    status="entered-in-error"),
         _encounter("E10", "P5", "Organization/F1", "2024-01-20T09:00:00Z", "2024-01-22T09:00:00Z", disp="02"),
-        _encounter("E11", "P9", "Organization/F1", "2024-01-20T09:00:00Z", "2024-01-22T09:00:00Z"),  # line 12: unknown
+        _encounter("E11", "P9", "Organization/F1", "2024-01-20T09:00:00Z", "2024-01-22T09:00:00Z"),  # 12: no P9: waits
         _encounter("E12", "P1", "Organization/F1", "2024-01-20T09:00:00Z", "2024-01-19T09:00:00Z"),  # line 13
         "",  # line 14: blank
     ])
@@ -652,8 +652,8 @@ def test_pipeline_end_to_end_hand_computed_rerun_and_late_data(spark, tmp_path):
         k: bronze[k] for k in ("input", "accepted", "quarantined", "files_ingested", "files_ignored", "recovered")
     } == {"input": 27, "accepted": 24, "quarantined": 3, "files_ingested": 3, "files_ignored": 1, "recovered": 0}
     assert bronze["written"] == {"fhir_patient": 6, "fhir_encounter": 13, "fhir_condition": 5, "fhir_quarantine": 3}
-    assert {k: silver[k] for k in ("input", "accepted", "quarantined")} == {
-        "input": 24, "accepted": 20, "quarantined": 4}
+    assert {k: silver[k] for k in ("input", "accepted", "quarantined", "waiting")} == {
+        "input": 24, "accepted": 20, "quarantined": 3, "waiting": 1}  # E11's patient P9 has not arrived
     assert (gold["input"], gold["accepted"], gold["quarantined"], gold["as_of"], gold["discharges"]) == (
         10, 10, 0, "2024-03-20", 7)
     assert _gold(session) == GOLD_1
@@ -664,7 +664,6 @@ def test_pipeline_end_to_end_hand_computed_rerun_and_late_data(spark, tmp_path):
         ("bronze", "Encounter", None, "invalid_json", b1 + "Encounter.ndjson", 14),
         ("bronze", "Patient", None, "invalid_json", b1 + "Patient.ndjson", 6),
         ("silver", "Condition", "C5", "missing_required_field", b1 + "Condition.part1.ndjson.gz", 5),
-        ("silver", "Encounter", "E11", "unknown_patient", b1 + "Encounter.ndjson", 12),
         ("silver", "Encounter", "E12", "end_before_start", b1 + "Encounter.ndjson", 13),
         ("silver", "Patient", "P7", "invalid_date", b1 + "Patient.ndjson", 7),
     ]
@@ -684,7 +683,8 @@ def test_pipeline_end_to_end_hand_computed_rerun_and_late_data(spark, tmp_path):
     _batch2(raw)
     bronze, silver, gold = _run_all(session, args)
     assert (bronze["input"], bronze["accepted"], bronze["quarantined"], bronze["ingest_seq"]) == (4, 3, 1, 2)
-    assert (silver["input"], silver["accepted"], silver["quarantined"]) == (3, 3, 0)
+    # + E11, checked again: P9 has still not arrived
+    assert (silver["input"], silver["accepted"], silver["quarantined"], silver["waiting"]) == (4, 3, 0, 1)
     assert _gold(session) == GOLD_2
     assert _gold(session) == reference_rows(raw)
     e6 = session.table("local.lake_silver.encounters").where("encounter_id = 'E6'").first()
@@ -724,8 +724,11 @@ def test_crash_before_the_ingest_log_or_checkpoint_neither_duplicates_nor_skips(
         _entrypoint("silver").run(session, args)
     monkeypatch.setattr(Lake, "append", real_append)
     silver = _entrypoint("silver").run(session, args)
-    assert (silver["input"], silver["accepted"], silver["quarantined"]) == (24, 20, 4)  # replayed, idempotently
+    # replayed, idempotently: E11, written to fhir_waiting before the crash, is taken once
+    assert (silver["input"], silver["accepted"], silver["quarantined"], silver["waiting"], silver["retried"]) == (
+        24, 20, 3, 1, 1)
     assert session.table("local.lake_silver.encounters").count() == 10
-    assert session.table("local.lake_silver.fhir_quarantine").count() == 4
+    assert session.table("local.lake_silver.fhir_quarantine").count() == 3
+    assert [r.resource_id for r in session.table("local.lake_silver.fhir_waiting").collect()] == ["E11"]
     _entrypoint("gold").run(session, args)
     assert _gold(session) == GOLD_1

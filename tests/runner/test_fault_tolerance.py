@@ -85,6 +85,8 @@ FHIR_POINTS = [
           not_committed(SILVER, "fhir_checkpoints")),
     Point("silver: all merged, checkpoint not committed", committed(SILVER, "fhir_quarantine"),
           not_committed(SILVER, "fhir_checkpoints")),
+    Point("silver: waiting records replaced, checkpoint not committed", committed(SILVER, "fhir_waiting"),
+          not_committed(SILVER, "fhir_checkpoints")),
     Point("gold: inside the overwrite", writing(GOLD, "cms_facility_monthly"),
           lambda wh: not (wh / "_runs" / "state.json").exists()),
     Point("gold: committed, run not recorded", committed(GOLD, "cms_facility_monthly"),
@@ -128,6 +130,9 @@ def fhir_state(wh: Path) -> dict:
         out[f"{db}.quarantine"] = Counter(q)
         keys = spark.table(f"local.{db}.fhir_quarantine").select("stage", "source_file", "line_number", "reason")
         out["dupes"][f"{db}.fhir_quarantine"] = _dupes([tuple(k) for k in keys.collect()])
+    waiting = _rows(spark, f"{SILVER}.fhir_waiting", drop=LINEAGE | {"waiting_since"})
+    out["silver.fhir_waiting"] = sorted(waiting, key=repr)
+    out["dupes"]["silver.fhir_waiting"] = _dupes([(r[4], r[5]) for r in waiting])  # source_file, line_number
     log = _rows(spark, f"{BRONZE}.fhir_ingested_files")
     out["bronze.fhir_ingested_files"] = sorted(log)
     out["dupes"]["bronze.fhir_ingested_files"] = _dupes([r[0] for r in log])
@@ -159,6 +164,7 @@ def fhir(spark, tmp_path_factory):
     assert cli.main(["run", "--input", str(root / "in"), "--warehouse", str(root / "clean")]) == 0
     clean = fhir_state(root / "clean")
     assert clean["gold"] and clean[f"{BRONZE}.quarantine"] and clean[f"{SILVER}.quarantine"]
+    assert clean["silver.fhir_waiting"]  # records whose patient never comes
     return {"root": root, "input": root / "in", "clean": clean}
 
 

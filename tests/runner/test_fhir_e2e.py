@@ -27,6 +27,7 @@ CFG = load_stack_config("dev")
 GOLD = f"{CFG.database_name('gold')}.cms_facility_monthly"
 BRONZE_Q = f"{CFG.database_name('bronze')}.fhir_quarantine"
 SILVER_Q = f"{CFG.database_name('silver')}.fhir_quarantine"
+WAITING = f"{CFG.database_name('silver')}.fhir_waiting"
 
 
 def run(input_dir: Path, warehouse: Path, *extra: str) -> dict:
@@ -64,7 +65,9 @@ def table_counts(warehouse: Path) -> dict[str, int]:
 
 
 def quarantine_by_file_type(warehouse: Path) -> dict[str, Counter]:
-    """Quarantined records per stage -> Counter of (resource type of the source file, reason)."""
+    """Quarantined records per stage -> Counter of (resource type of the source file, reason); and
+    "waiting": the records silver holds for a patient that has not arrived, as `unknown_patient`
+    (what they are when the patient never comes)."""
     from lakelib.runtime.session import local_spark_session
 
     spark = local_spark_session(warehouse)
@@ -72,6 +75,8 @@ def quarantine_by_file_type(warehouse: Path) -> dict[str, Counter]:
     for stage, table in (("bronze", BRONZE_Q), ("silver", SILVER_Q)):
         rows = spark.table(f"local.{table}").select("source_file", "reason").collect()
         out[stage] = Counter((Path(r.source_file).name.split(".")[0], r.reason) for r in rows)
+    rows = spark.table(f"local.{WAITING}").select("source_file").collect()
+    out["waiting"] = Counter((Path(r.source_file).name.split(".")[0], "unknown_patient") for r in rows)
     return out
 
 
@@ -126,19 +131,23 @@ def test_every_job_reconciles_input_with_accepted_plus_quarantined(lake):
     jobs = {j["job"]: j for j in lake["first"]["jobs"]}
     assert [j["status"] for j in lake["first"]["jobs"]] == ["succeeded"] * 3
     for j in jobs.values():
-        assert j["input"] == j["accepted"] + j["quarantined"], j
+        assert j["input"] == j["accepted"] + j["quarantined"] + (j["waiting"] or 0), j
     bad = manifest_bad(lake["input"])
     assert jobs["bronze"]["input"] == manifest_lines(lake["input"], 1)
     assert jobs["bronze"]["quarantined"] == sum(n for (_, k), n in bad.items() if k in BRONZE_REASONS)
     assert jobs["silver"]["input"] == jobs["bronze"]["accepted"]
-    assert jobs["silver"]["quarantined"] == sum(n for (_, k), n in bad.items() if k not in BRONZE_REASONS)
+    # a record whose patient never comes waits (docs/fhir-data-model.md), it is not quarantined
+    assert jobs["silver"]["quarantined"] == sum(n for (_, k), n in bad.items()
+                                                if k not in BRONZE_REASONS and k != "unknown_patient")
+    assert jobs["silver"]["waiting"] == sum(n for (_, k), n in bad.items() if k == "unknown_patient") > 0
 
 
 def test_each_bad_record_kind_is_quarantined_with_its_reason_and_count(lake):
     bad = manifest_bad(lake["input"])
     expected = {
         "bronze": Counter({k: n for k, n in bad.items() if k[1] in BRONZE_REASONS}),
-        "silver": Counter({k: n for k, n in bad.items() if k[1] not in BRONZE_REASONS}),
+        "silver": Counter({k: n for k, n in bad.items() if k[1] not in BRONZE_REASONS | {"unknown_patient"}}),
+        "waiting": Counter({k: n for k, n in bad.items() if k[1] == "unknown_patient"}),
     }
     assert set(bad) == set(BAD_PAIRS)  # every (resource type, kind) the generator writes
     assert quarantine_by_file_type(lake["wh"]) == expected
@@ -196,7 +205,7 @@ def test_added_and_updated_files_give_the_reference_and_the_from_scratch_gold(la
 def test_quarantine_after_two_batches_matches_both_manifests(lake, second_batch):
     bad = manifest_bad(lake["input"])
     q = quarantine_by_file_type(lake["wh"])
-    assert q["bronze"] + q["silver"] == bad
+    assert q["bronze"] + q["silver"] + q["waiting"] == bad
 
 
 def test_as_of_argument_reaches_gold(lake, second_batch):

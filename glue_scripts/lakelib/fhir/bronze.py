@@ -19,17 +19,28 @@ def with_line_classification(lines: DataFrame) -> DataFrame:
     """Lines (source_file, file_resource_type, line_number, value) + resource_type, resource_id,
     reason, detail. reason is null for a line bronze accepts.
 
-    Bronze checks only what makes a line a resource of its file: one strict JSON object,
-    resourceType present and equal to the file's type, id a FHIR id. Everything else is
-    silver's job, so bronze keeps the raw line untouched.
+    Bronze checks only what makes a line a resource of its file: UTF-8 text, one strict JSON
+    object, resourceType present and equal to the file's type, id a FHIR id. Everything else is
+    silver's job, so bronze keeps the raw line untouched; only a line that is not UTF-8 gets its
+    bad bytes replaced by U+FFFD in `value` (it is quarantined): Parquet strings must be UTF-8,
+    or DuckDB and PyArrow cannot read the table.
     """
+    # Spark's text reader keeps a line's bytes as they are; Java decodes each invalid sequence
+    # as U+FFFD. So a line is UTF-8 exactly when encoding its decoded text gives its bytes back.
+    df = lines.withColumn("_utf8", F.col("value").cast("binary") == F.encode("value", "UTF-8"))
+    df = df.withColumn("value", F.when(~F.col("_utf8"), F.encode("value", "UTF-8").cast("string"))
+                       .otherwise(F.col("value")))
     # Parsed as the one element of a JSON array: from_json alone stops at the end of the first
     # value, so '{..}{..}' or '{..} junk' would pass; "[" + line + "]" must hold exactly one object.
     wrapped = F.from_json(F.concat(F.lit("["), F.col("value"), F.lit("]")), ArrayType(HEADER_JSON), STRICT_JSON)
-    df = lines.withColumn("_h", F.when(F.size(wrapped) == 1, wrapped[0]))
+    df = df.withColumn("_h", F.when(F.size(wrapped) == 1, wrapped[0]))
     rtype = F.col("_h.resourceType")
     rid = F.col("_h.id")  # Spark gives any scalar as its text, an object or array as its JSON
     reason, detail = first_reason(
+        (~F.col("_utf8"), "invalid_utf8",
+         F.concat(F.lit("not UTF-8: the bytes shown as U+FFFD in raw (first at character "),
+                  F.instr("value", "\ufffd").cast("string"),
+                  F.lit("); allowed: UTF-8 text (RFC 8259), e.g. re-encode Latin-1 files as UTF-8"))),
         (F.col("_h").isNull(), "invalid_json", None),
         (_blank(rtype), "missing_resource_type", None),
         (rtype != F.col("file_resource_type"), "resource_type_mismatch",
@@ -45,7 +56,7 @@ def with_line_classification(lines: DataFrame) -> DataFrame:
         .withColumn("detail", detail)
         .withColumn("resource_type", F.col("file_resource_type"))  # what the file holds
         .withColumn("resource_id", F.when(~_blank(readable_id), readable_id))
-        .drop("_h")
+        .drop("_h", "_utf8")
     )
 
 

@@ -7,7 +7,9 @@ Atomicity (details in docs/fhir-data-model.md):
   with ingest_seq >= the next seq; the retry computes the same seq, re-reads the unlogged
   files and appends only the (source_file, line_number) keys not already stored.
 - silver: MERGE by id keeping the newer version (idempotent), quarantine by insert-if-missing,
-  the checkpoint of consumed bronze snapshots appended last. A crash replays, never skips.
+  the records waiting for their patient replaced in one overwrite (a replay takes a row held and
+  appended once), the checkpoint of consumed bronze snapshots appended last. A crash replays,
+  never skips.
 - gold: full recompute, one atomic overwrite.
 """
 
@@ -20,11 +22,12 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from ..io.raw_files import list_fhir_files, read_lines
+from ..io.raw_files import check_gzip, list_all_files, read_lines
 from ..io.tables import Lake, Table
 from ..runtime.args import ArgSpec, base_uri, identifier, positive_int
 from ..runtime.job import JobRun, ReconciliationError
 from . import bronze as B
+from . import bronze_files as BF
 from . import gold as G
 from . import silver as S
 from .rules import DEFAULT_HAI_CODES, EXCLUDED_ENCOUNTER_STATUS, to_quarantine_rows
@@ -44,13 +47,16 @@ from .schemas import (
     SILVER_PROPERTIES,
     SILVER_SCHEMAS,
     SILVER_TABLES,
+    WAITING,
+    WAITING_TABLE,
 )
 
 _COMMON = {"run_id": None, "JOB_RUN_ID": None, "warehouse": None}
 BRONZE_ARGS = ArgSpec(required=("catalog", "raw_path", "bronze_database"), optional=dict(_COMMON))
 # compaction: rewrite a silver data file once this many merge-on-read delete files point at it
+# max_waiting_runs: silver runs a record waits for its patient before unknown_patient (unset: until it arrives)
 SILVER_ARGS = ArgSpec(required=("catalog", "bronze_database", "silver_database"),
-                      optional={"delete_file_threshold": "8", **_COMMON})
+                      optional={"delete_file_threshold": "8", "max_waiting_runs": None, **_COMMON})
 GOLD_ARGS = ArgSpec(
     required=("catalog", "silver_database", "gold_database"),
     optional={"as_of": None, "hai_codes": DEFAULT_HAI_CODES, **_COMMON},
@@ -73,25 +79,43 @@ def run_bronze(spark: SparkSession, args: Mapping[str, str]) -> dict:
     lake.ensure_table(log_t, INGEST_LOG)
     lake.ensure_table(quarantine_t, QUARANTINE_SCHEMA)
 
-    listed = list_fhir_files(spark, raw_path)
-    files = [f for f in listed if f.resource_type in RESOURCE_TYPES]
+    # every file under fhir/ is read, ignored or quarantined as a whole (bronze_files), named in the result
+    listed = list_all_files(spark, raw_path, "fhir/")
+    plan = BF.plan_files(listed, RESOURCE_TYPES)
     logged = lake.read(log_t).agg(F.collect_set("source_file").alias("files"), F.max("ingest_seq").alias("seq")).first()
     already = set(logged["files"] or [])
-    pending = [f for f in files if f.source_file not in already]
+    unlogged = [f for f in plan.to_read if f.source_file not in already]
+    broken = check_gzip(spark, [f for f in unlogged if BF.is_gzip(f.source_file)])  # {file: error}
+    pending = [f for f in unlogged if f.source_file not in broken]
+    quarantined_files = [(f, v) for f, v in plan.quarantined if f.source_file not in already] + [
+        (f, BF.corrupt_gzip(f.source_file, f.resource_type, broken[f.source_file]))
+        for f in unlogged if f.source_file in broken]
     seq = (logged["seq"] or 0) + 1
     metrics = {
         "run_id": run_id, "ingest_seq": seq, "input": 0, "accepted": 0, "quarantined": 0,
-        "files_ingested": len(pending), "files_already_ingested": len(files) - len(pending),
-        "files_ignored": len(listed) - len(files), "recovered": 0,
+        "files_listed": len(listed), "files_ingested": len(pending), "files_quarantined": len(quarantined_files),
+        "files_already_ingested": sum(f.source_file in already
+                                      for f in [*plan.to_read, *(f for f, _ in plan.quarantined)]),
+        "files_ignored": len(plan.ignored), "recovered": 0,
         "written": {t.name: 0 for t in [*data_tables.values(), quarantine_t]},
+        "ignored_files": BF.listing(plan.ignored), "quarantined_files": BF.listing(quarantined_files),
     }
+    if metrics["files_listed"] != sum(metrics[k] for k in (
+            "files_ingested", "files_quarantined", "files_ignored", "files_already_ingested")):
+        raise ReconciliationError(f"fhir.bronze: {len(listed)} files listed but {metrics['files_ingested']} read + "
+                                  f"{metrics['files_quarantined']} quarantined + {metrics['files_ignored']} ignored "
+                                  f"+ {metrics['files_already_ingested']} ingested before")
+    # a quarantined file is logged with its reason and 0 lines (not read again)
+    log_rows = [(f.source_file, f.resource_type, f.size, 0, 0, 0, seq, run_id, None, v.reason, v.detail)
+                for f, v in quarantined_files]
     if not pending:
+        if log_rows:
+            _append_log(spark, lake, log_t, log_rows)
         return job.finish(metrics)
 
     classified = B.with_line_classification(read_lines(spark, pending)).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         per_file = {r["source_file"]: r for r in B.count_by_file(classified).collect()}  # one row per file
-        log_rows = []
         for f in pending:
             r = per_file.get(f.source_file)
             acc, qua = (r["accepted"], r["quarantined"]) if r else (0, 0)
@@ -99,7 +123,9 @@ def run_bronze(spark: SparkSession, args: Mapping[str, str]) -> dict:
             if lines != acc + qua:
                 raise ReconciliationError(f"fhir.bronze: {f.source_file}: {lines} lines read but "
                                           f"{acc} accepted + {qua} quarantined")
-            log_rows.append((f.source_file, f.resource_type, f.size, lines, acc, qua, seq, run_id, None))
+            if not lines and f.size and not BF.is_gzip(f.source_file):
+                raise ReconciliationError(f"fhir.bronze: {f.source_file}: {f.size} bytes but no line read")
+            log_rows.append((f.source_file, f.resource_type, f.size, lines, acc, qua, seq, run_id, None, None, None))
             metrics["input"] += lines
             metrics["accepted"] += acc
             metrics["quarantined"] += qua
@@ -125,9 +151,13 @@ def run_bronze(spark: SparkSession, args: Mapping[str, str]) -> dict:
     metrics["recovered"] = metrics["accepted"] + metrics["quarantined"] - written
     if metrics["recovered"] < 0:
         raise ReconciliationError(f"fhir.bronze: wrote {written} rows for {metrics['input']} input lines")
+    _append_log(spark, lake, log_t, log_rows)
+    return job.finish(metrics)
+
+
+def _append_log(spark: SparkSession, lake: Lake, log_t: Table, log_rows: list[tuple]) -> None:
     log = spark.createDataFrame(log_rows, INGEST_LOG).withColumn("ingested_at", F.current_timestamp())
     lake.append(log, log_t)  # last: commits the files as ingested
-    return job.finish(metrics)
 
 
 # --- silver ------------------------------------------------------------------------------
@@ -148,57 +178,81 @@ def run_silver(spark: SparkSession, args: Mapping[str, str]) -> dict:
     bronze_db = identifier("bronze_database", a["bronze_database"])
     silver_db = identifier("silver_database", a["silver_database"])
     delete_file_threshold = positive_int("delete_file_threshold", a["delete_file_threshold"])
+    max_waiting_runs = S.parse_max_waiting_runs(a["max_waiting_runs"])
     lake = Lake(spark, a["catalog"], run_id, job.writes)
     targets = {rt: lake.table(silver_db, SILVER_TABLES[rt]) for rt in RESOURCE_TYPES}
     quarantine_t, checkpoint_t = lake.table(silver_db, QUARANTINE_TABLE), lake.table(silver_db, CHECKPOINT_TABLE)
+    waiting_t = lake.table(silver_db, WAITING_TABLE)
     for rt, t in targets.items():
         lake.ensure_table(t, SILVER_SCHEMAS[rt], SILVER_PROPERTIES)
     lake.ensure_table(quarantine_t, QUARANTINE_SCHEMA)
     lake.ensure_table(checkpoint_t, CHECKPOINTS)
+    lake.ensure_table(waiting_t, WAITING)
 
     consumed, ckpt_seq = _last_checkpoints(lake, checkpoint_t)
-    metrics: dict = {"run_id": run_id, "input": 0, "accepted": 0, "quarantined": 0, "by_type": {}}
-    checkpoint_rows = []
+    run_seq = ckpt_seq + 1  # this run's checkpoint_seq: the age of a waiting record counts these
+    zero = {"input": 0, "accepted": 0, "quarantined": 0, "waiting": 0, "retried": 0}
+    metrics: dict = {"run_id": run_id, **zero, "by_type": {rt: dict(zero) for rt in RESOURCE_TYPES}}
+    ranges = {}  # resource type -> (bronze table, after, upto): what is new since the checkpoint
+    for rt in RESOURCE_TYPES:
+        source = lake.table(bronze_db, BRONZE_TABLES[rt])
+        upto = lake.current_snapshot_id(source) if lake.exists(source) else None
+        if upto is not None and upto != consumed.get(source.name):
+            ranges[rt] = (source, consumed.get(source.name), upto)
+    if not ranges:  # nothing new, so no held record can have found its patient either
+        return job.finish({**metrics, "bronze_snapshots": {}, "compacted": {}})
+    checkpoint_rows = [(SILVER_CONSUMER, source.name, upto, run_seq, run_id, None)
+                       for source, _, upto in ranges.values()]
+    # every record held by an earlier run is checked again, read as of one snapshot (the
+    # table is replaced below)
+    held_snapshot = lake.current_snapshot_id(waiting_t)
+    held_all = lake.read(waiting_t, held_snapshot) if held_snapshot is not None else None
+    held_counts = {} if held_all is None else {
+        r["resource_type"]: r["count"] for r in held_all.groupBy("resource_type").count().collect()}  # <= 2 rows
     parsers = {"Patient": S.parse_patients, "Encounter": S.parse_encounters, "Condition": S.parse_conditions}
-    quarantined_frames = []
-    persisted = []
+    quarantined_frames, waiting_frames, persisted = [], [], []
     try:
         for rt in RESOURCE_TYPES:  # Patient first: encounters/conditions are checked against it
-            source = lake.table(bronze_db, BRONZE_TABLES[rt])
-            upto = lake.current_snapshot_id(source) if lake.exists(source) else None
-            after = consumed.get(source.name)
-            if upto is None or upto == after:
-                metrics["by_type"][rt] = {"input": 0, "accepted": 0, "quarantined": 0}
+            held = held_all.where(F.col("resource_type") == rt) if held_counts.get(rt) else None
+            appended = None
+            if rt in ranges:
+                # bronze holds a batch in one or two Parquet files (one read task each): spread the
+                # raw lines over every core before the JSON parse, silver's heaviest step
+                appended = lake.read_appended(*ranges[rt]).repartition(spark.sparkContext.defaultParallelism)
+            if appended is None and held is None:
                 continue
-            checkpoint_rows.append((SILVER_CONSUMER, source.name, upto, ckpt_seq + 1, run_id, None))
-            # bronze holds a batch in one or two Parquet files (one read task each): spread the
-            # raw lines over every core before the JSON parse, silver's heaviest step
-            appended = lake.read_appended(source, after, upto).repartition(spark.sparkContext.defaultParallelism)
-            parsed = parsers[rt](appended)
+            parsed = parsers[rt](S.with_held(appended, held) if held is not None else appended)
             if rt != "Patient":
-                parsed = S.with_unknown_patient(parsed, lake.read(targets["Patient"]).select("patient_id"))
+                parsed = S.with_patient_reference(parsed, lake.read(targets["Patient"]).select("patient_id"),
+                                                  run_seq, max_waiting_runs)
             parsed = S.with_raw_of_quarantined_only(parsed).persist(StorageLevel.MEMORY_AND_DISK)
             persisted.append(parsed)
-            c = S.count_outcomes(parsed).first().asDict()
+            c = {**S.count_outcomes(parsed).first().asDict(),
+                 "retried": held_counts.get(rt, 0) if held is not None else 0}
             metrics["by_type"][rt] = c
-            for k in ("input", "accepted", "quarantined"):
+            for k in zero:
                 metrics[k] += c[k]
             if c["accepted"]:
                 lake.upsert(S.to_silver_rows(parsed, rt, run_id), targets[rt], S.SILVER_KEYS[rt],
                             S.NEWER_VERSION_SQL)
             if c["quarantined"]:
                 quarantined_frames.append(to_quarantine_rows(parsed, "silver", run_id))
+            if c["waiting"]:
+                waiting_frames.append(S.to_waiting_rows(parsed, run_id))
         if quarantined_frames:
-            q = quarantined_frames[0]
-            for more in quarantined_frames[1:]:
-                q = q.unionByName(more)
-            lake.insert_missing(q, quarantine_t, QUARANTINE_KEY)
+            lake.insert_missing(_union(quarantined_frames), quarantine_t, QUARANTINE_KEY)
+        if waiting_frames or held_counts:  # the records still waiting replace the held ones
+            rows = _union(waiting_frames) if waiting_frames else spark.createDataFrame([], WAITING)
+            written = lake.overwrite(rows, waiting_t)
+            if written != metrics["waiting"]:
+                raise ReconciliationError(f"fhir.silver: {metrics['waiting']} records wait for their patient but "
+                                          f"{written} were written to {waiting_t.name}")
     finally:
         for p in persisted:
             p.unpersist()
-    if checkpoint_rows:  # last: marks the bronze snapshots as consumed
-        rows = spark.createDataFrame(checkpoint_rows, CHECKPOINTS).withColumn("committed_at", F.current_timestamp())
-        lake.append(rows, checkpoint_t)
+    # last: marks the bronze snapshots as consumed
+    rows = spark.createDataFrame(checkpoint_rows, CHECKPOINTS).withColumn("committed_at", F.current_timestamp())
+    lake.append(rows, checkpoint_t)
     metrics["bronze_snapshots"] = {r[1]: r[2] for r in checkpoint_rows}
     # after the checkpoint: maintenance that changes no row (a crash here loses nothing)
     metrics["compacted"] = {
@@ -206,6 +260,13 @@ def run_silver(spark: SparkSession, args: Mapping[str, str]) -> dict:
         for rt in RESOURCE_TYPES if metrics["by_type"][rt]["accepted"]
     }
     return job.finish(metrics)
+
+
+def _union(frames: list[DataFrame]) -> DataFrame:
+    out = frames[0]
+    for more in frames[1:]:
+        out = out.unionByName(more)
+    return out
 
 
 # --- gold --------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from pyspark.sql import functions as F
 # reason -> what it means (docs/fhir-data-model.md lists the same table)
 REASONS = {
     # bronze: the line itself
+    "invalid_utf8": "the line is not UTF-8, as JSON text must be (e.g. Latin-1 bytes); raw shows them as U+FFFD",
     "invalid_json": "the line is not exactly one strict JSON object (includes blank lines)",
     "missing_resource_type": "the JSON has no resourceType",
     "missing_id": "the resource has no id (or an empty one)",
@@ -21,43 +22,60 @@ REASONS = {
     "resource_type_mismatch": "resourceType differs from the type named by the file (<ResourceType>.ndjson)",
     # silver: the typed resource
     "missing_required_field": "a field the metrics need is absent (detail names it)",
-    "invalid_date": "a date/dateTime field that does not parse as ISO-8601 (detail: field=value)",
+    "invalid_date": "a date, dateTime or instant field that is not its FHIR R4 grammar or names no calendar day "
+                    "(lakelib.fhir.dates; detail: field=value)",
+    "partial_date": "Encounter period.start/end is a valid year or year-month, but the metrics need a day "
+                    "(detail: field=value)",
     "end_before_start": "Encounter period.end is before period.start",
-    "unknown_patient": "the subject reference resolves to no accepted Patient",
+    "unknown_patient": "the subject reference resolves to no accepted Patient, and it waited --max_waiting_runs "
+                       "silver runs for one (by default a record waits in silver.fhir_waiting until it arrives)",
 }
 
-BRONZE_REASONS = frozenset({"invalid_json", "missing_resource_type", "missing_id", "invalid_id",
+BRONZE_REASONS = frozenset({"invalid_utf8", "invalid_json", "missing_resource_type", "missing_id", "invalid_id",
                             "resource_type_mismatch"})
 SILVER_REASONS = frozenset(REASONS) - BRONZE_REASONS
+
+# bronze: a raw file as a whole (bronze_files.classify_file, jobs.run_bronze). Ignored files are
+# never read and are listed in every run's result (the run report); quarantined files are logged
+# in fhir_ingested_files with the reason and read no further (a repaired file comes under a new name).
+FILE_REASONS = {
+    "not_fhir_ndjson": "ignored: the name is not <ResourceType>[.<part>].ndjson[.gz]",
+    "resource_type_not_read": "ignored: NDJSON of a FHIR resource type the pipeline does not read",
+    "empty_gzip": "quarantined: a 0-byte .gz file (a gzip stream has at least a header)",
+    "corrupt_gzip": "quarantined: a .gz file that does not decompress (truncated, CRC failure, not gzip)",
+}
 
 # the FHIR R4 `id` datatype (bronze: invalid_id)
 FHIR_ID_PATTERN = r"[A-Za-z0-9\-\.]{1,64}"
 
 # --- silver: the checks of each resource type, in order (the first failing one is the reason) ---
 # missing_required_field: {FHIR field: the parsed column that must not be null}
-# invalid_date:           {FHIR field: (its JSON text, its parsed column)}
+# invalid_date:           {FHIR field: (its JSON text, its FHIR type: date | dateTime | instant)}
+# partial_date:           {FHIR field: its JSON text, which must name a day when present}
 # end_before_start:       {start field: (text, parsed), end field: (text, parsed)}
-# Columns are those of silver's parse_* (`j` = the parsed JSON).
+# Columns are those of silver's parse_* (`j` = the parsed JSON). Grammars: lakelib.fhir.dates.
 SILVER_CHECKS: dict[str, tuple[tuple[str, dict], ...]] = {
     "Patient": (
-        ("invalid_date", {"meta.lastUpdated": ("j.meta.lastUpdated", "last_updated"),
-                          "birthDate": ("j.birthDate", "birth_date"),
-                          "deceasedDateTime": ("j.deceasedDateTime", "deceased_at")}),
+        ("invalid_date", {"meta.lastUpdated": ("j.meta.lastUpdated", "instant"),
+                          "birthDate": ("j.birthDate", "date"),
+                          "deceasedDateTime": ("j.deceasedDateTime", "dateTime")}),
     ),
     "Encounter": (
         ("missing_required_field", {"subject": "patient_id", "class.code": "class_code",
                                     "period.start": "j.period.start"}),
-        ("invalid_date", {"meta.lastUpdated": ("j.meta.lastUpdated", "last_updated"),
-                          "period.start": ("j.period.start", "period_start"),
-                          "period.end": ("j.period.end", "period_end")}),
+        ("invalid_date", {"meta.lastUpdated": ("j.meta.lastUpdated", "instant"),
+                          "period.start": ("j.period.start", "dateTime"),
+                          "period.end": ("j.period.end", "dateTime")}),
+        # admission and discharge dates (LOS, month) are days: a year or a month is not enough
+        ("partial_date", {"period.start": "j.period.start", "period.end": "j.period.end"}),
         ("end_before_start", {"period.start": ("j.period.start", "period_start"),
                               "period.end": ("j.period.end", "period_end")}),
     ),
     "Condition": (
         ("missing_required_field", {"subject": "patient_id", "code.coding": "codes"}),
-        # abatement/recorded dates are informational: unparseable ones read as null
-        ("invalid_date", {"meta.lastUpdated": ("j.meta.lastUpdated", "last_updated"),
-                          "onsetDateTime": ("j.onsetDateTime", "onset_at")}),
+        # abatement/recorded dates are informational: invalid ones read as null
+        ("invalid_date", {"meta.lastUpdated": ("j.meta.lastUpdated", "instant"),
+                          "onsetDateTime": ("j.onsetDateTime", "dateTime")}),
     ),
 }
 

@@ -89,6 +89,9 @@ INGEST_LOG = StructType([
     StructField("ingest_seq", LongType()),
     StructField("run_id", StringType()),
     StructField("ingested_at", TimestampType()),
+    # a file quarantined as a whole (rules.FILE_REASONS; lines, accepted, quarantined 0); null when read
+    StructField("reason", StringType()),
+    StructField("detail", StringType()),
 ])
 QUARANTINE_TABLE = "fhir_quarantine"  # in bronze and in silver
 QUARANTINE_SCHEMA = StructType([
@@ -179,6 +182,24 @@ CHECKPOINTS = StructType([
     StructField("run_id", StringType()),
     StructField("committed_at", TimestampType()),
 ])
+# Encounters and Conditions that passed every check but whose subject is no accepted Patient yet:
+# held here and checked again by every silver run until their patient arrives (or, with
+# --max_waiting_runs, until they are quarantined as unknown_patient). The bronze line is kept, so a
+# retry parses exactly what a first reading would.
+WAITING_TABLE = "fhir_waiting"
+WAITING = StructType([
+    StructField("resource_type", StringType()),
+    StructField("resource_id", StringType()),
+    StructField("patient_id", StringType()),  # the subject it waits for (resolved id)
+    StructField("raw", StringType()),  # the bronze line
+    StructField("source_file", StringType()),
+    StructField("line_number", LongType()),
+    StructField("ingest_seq", LongType()),
+    StructField("waiting_since_seq", LongType()),  # fhir_checkpoints.checkpoint_seq of the run that first held it
+    StructField("waiting_since", TimestampType()),  # when that run held it
+    StructField("run_id", StringType()),  # the run that wrote this row
+])
+WAITING_KEY = ("source_file", "line_number")
 
 # --- gold -----------------------------------------------------------------------------------
 GOLD_TABLE = "cms_facility_monthly"

@@ -1,10 +1,17 @@
-"""Raw-zone files: listing (Hadoop FileSystem: s3:// on Glue, file:// locally) and
-line-numbered reads. The only module that touches raw files."""
+"""Raw-zone files: listing (Hadoop FileSystem: s3:// on Glue, file:// locally), a check that .gz
+files decompress, and line-numbered reads. The only module that touches raw files.
+
+Paths are taken literally: Spark's file reader expands Hadoop glob patterns in the paths it is
+given, so a folder named `batch[1]`, `batch{a,b}` or `batch*` would read another folder, fail, or
+read files twice. read_lines escapes the glob characters (`literal_path`).
+"""
 
 from __future__ import annotations
 
+import os
 import re
-from dataclasses import dataclass
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, replace
 from typing import Callable, Iterable
 from urllib.parse import unquote
 
@@ -12,7 +19,8 @@ from pyspark.sql import DataFrame, SparkSession, Window
 from pyspark.sql import functions as F
 from pyspark.sql.types import LongType, StringType, StructField, StructType
 
-# <ResourceType>.ndjson or <ResourceType>.<part>.ndjson, optionally .gz (brief: FHIR raw files)
+# <ResourceType>.ndjson or <ResourceType>.<part>.ndjson, optionally .gz (brief: FHIR raw files);
+# the same rule as lakelib.fhir.bronze_files.FHIR_FILE_RE (which explains why a name is not read)
 FHIR_FILE_RE = re.compile(r"^(?P<rt>[A-Z][A-Za-z]*)(?:\.(?P<part>[A-Za-z0-9_-]+))?\.ndjson(?:\.gz)?$")
 
 # raw lines as read_lines returns them
@@ -47,6 +55,17 @@ def list_fhir_files(spark: SparkSession, raw_path: str, prefix: str = "fhir/") -
 def list_files(spark: SparkSession, raw_path: str, prefix: str, kind_of: Callable[[str], str | None]) -> list[RawFile]:
     """Every file under raw_path+prefix (recursively) whose name `kind_of` maps to a kind (its
     `resource_type`; None skips the file), sorted by source path."""
+    out = []
+    for f in list_all_files(spark, raw_path, prefix):
+        kind = kind_of(f.source_file.rsplit("/", 1)[-1])
+        if kind is not None:
+            out.append(replace(f, resource_type=kind))
+    return out
+
+
+def list_all_files(spark: SparkSession, raw_path: str, prefix: str) -> list[RawFile]:
+    """Every file under raw_path+prefix (recursively), whatever its name, sorted by source path;
+    `resource_type` is "" (the caller classifies the names)."""
     jvm = spark.sparkContext._jvm
     if raw_path.startswith("file:"):  # Path.as_uri() escapes spaces; Hadoop's Path wants them plain
         raw_path = unquote(raw_path)
@@ -60,13 +79,73 @@ def list_files(spark: SparkSession, raw_path: str, prefix: str, kind_of: Callabl
     while it.hasNext():
         status = it.next()
         path = status.getPath()
-        kind = kind_of(path.getName())
-        if kind is None:
-            continue
         full = path.toUri().getPath()
         rel = full[len(root_path):] if full.startswith(root_path) else path.getName()
-        out.append(RawFile(prefix + rel, path.toUri().getRawPath(), path.toString(), kind, int(status.getLen())))
+        out.append(RawFile(prefix + rel, path.toUri().getRawPath(), path.toString(), "", int(status.getLen())))
     return sorted(out, key=lambda f: f.source_file)
+
+
+# where an exception raised while decompressing comes from when the data is bad (not the storage)
+_DECOMPRESSORS = ("org.apache.hadoop.io.compress.", "java.util.zip.")
+
+
+class RawFileError(RuntimeError):
+    pass
+
+
+_GLOB_CHARS = re.compile(r"([\\{}\[\]*?])")
+
+
+def literal_path(path: str) -> str:
+    """`path` with Hadoop's glob characters escaped, so that Spark's reader, which expands globs
+    in the paths it is given, reads exactly that file."""
+    return _GLOB_CHARS.sub(r"\\\1", path)
+
+
+def check_gzip(spark: SparkSession, files: Iterable[RawFile]) -> dict[str, str]:
+    """{source_file: the error} of each file that does not decompress to its end (truncated, CRC
+    failure, not gzip): the decompressor raised. A storage error (a missing file, an S3 failure)
+    raises RawFileError naming the file instead, as that file may be fine.
+
+    A corrupt .gz would otherwise fail the whole Spark read (the error deep in a task failure) and
+    block every other file. Each file is streamed through the Hadoop codec Spark's text reader
+    uses (by its name: .gz -> GzipCodec), so a file that passes reads in Spark; inside the JVM, a
+    few files at a time on driver threads, nothing kept. Cost: one more decompression of the .gz
+    input, ~0.25 s for 95 MB of output on this 2-core machine (docs/fhir-data-model.md).
+    """
+    files = list(files)
+    if not files:
+        return {}
+    jvm = spark.sparkContext._jvm
+    conf = spark.sparkContext._jsc.hadoopConfiguration()
+    codecs = jvm.org.apache.hadoop.io.compress.CompressionCodecFactory(conf)
+
+    def error_of(f: RawFile) -> str | None:
+        from py4j.protocol import Py4JJavaError
+
+        path = jvm.org.apache.hadoop.fs.Path(f.path)
+        codec = codecs.getCodec(path)
+        if codec is None:
+            raise RawFileError(f"{f.source_file}: no Hadoop codec for this name; allowed: *.gz (GzipCodec)")
+        stream = None
+        try:
+            stream = codec.createInputStream(path.getFileSystem(conf).open(path))
+            stream.transferTo(jvm.java.io.OutputStream.nullOutputStream())
+            return None
+        except Py4JJavaError as e:
+            ex = e.java_exception
+            trace = ex.getStackTrace()
+            if len(trace) and str(trace[0].getClassName()).startswith(_DECOMPRESSORS):
+                return str(ex.toString())
+            # raised by the file system (missing file, S3 error...): the file may be fine; fail the run
+            raise RawFileError(f"{f.source_file}: cannot be read: {ex.toString()}") from None
+        finally:
+            if stream is not None:
+                stream.close()
+
+    with ThreadPoolExecutor(max_workers=max(1, min(len(files), os.cpu_count() or 1, 8))) as pool:
+        errors = list(pool.map(error_of, files))
+    return {f.source_file: e for f, e in zip(files, errors) if e is not None}
 
 
 def read_lines(spark: SparkSession, files: Iterable[RawFile]) -> DataFrame:
@@ -89,7 +168,7 @@ def read_lines(spark: SparkSession, files: Iterable[RawFile]) -> DataFrame:
         [(f.uri_path, f.source_file, f.resource_type) for f in files],
         "file_uri string, source_file string, file_resource_type string",
     )
-    raw = spark.read.text([f.path for f in files]).select(
+    raw = spark.read.text([literal_path(f.path) for f in files]).select(
         F.col("_metadata.file_path").alias("file_path"),
         F.col("_metadata.file_block_start").alias("block_start"),
         F.monotonically_increasing_id().alias("mid"),

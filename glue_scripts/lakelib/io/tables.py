@@ -74,7 +74,9 @@ class Lake:
                      properties: Mapping[str, str] | None = None) -> None:
         """CREATE NAMESPACE/TABLE IF NOT EXISTS; never drops or replaces anything. `schema` is a
         StructType or a DDL column list ("a string, b bigint"). Recorded in `writes`: a job that may
-        create a table needs its role to allow writing it, as a job that commits to it does."""
+        create a table needs its role to allow writing it, as a job that commits to it does.
+        The columns of a StructType schema that a table made by an older release lacks are added
+        (nullable, at the end: Iceberg schema evolution, no data rewritten)."""
         self.ensure_namespace(table.database)
         self._wrote(table)
         columns = schema if isinstance(schema, str) else ", ".join(
@@ -82,6 +84,12 @@ class Lake:
         props = {**DEFAULT_PROPERTIES, **(properties or {})}
         self.spark.sql(f"CREATE TABLE IF NOT EXISTS {table.sql} ({columns}) USING iceberg "
                        f"TBLPROPERTIES ({_tblprops(props)})")
+        if not isinstance(schema, str):
+            have = {c.lower() for c in self.spark.table(table.qualified).columns}
+            missing = [f for f in schema.fields if f.name.lower() not in have]
+            if missing:
+                added = ", ".join(f"`{f.name}` {f.dataType.simpleString()}" for f in missing)
+                self.spark.sql(f"ALTER TABLE {table.sql} ADD COLUMNS ({added})")
         if properties:  # a table made by an older release: bring the asked-for properties up to date
             current = self.properties(table)
             stale = {k: v for k, v in properties.items() if current.get(k) != v}

@@ -1,7 +1,7 @@
 """One job run: its arguments, its run id, what it wrote, and the reconciliation of its counts.
 
 Every job starts with `JobRun.start(name, args, spec)` and returns `run.finish(metrics)`:
-metrics checked (input = accepted + quarantined, else ReconciliationError) plus "writes",
+metrics checked (input = accepted + quarantined [+ waiting], else ReconciliationError) plus "writes",
 the sorted list of every store the run wrote. The io layer records each write in `run.writes`
 (lakelib.io: tables, jdbc, extracts); jobs never list them by hand.
 """
@@ -33,11 +33,15 @@ def run_id(args: Mapping[str, str | None]) -> str:
 
 
 def reconcile(job: str, metrics: dict) -> dict:
-    """`metrics` unchanged when input = accepted + quarantined; ReconciliationError otherwise."""
-    if metrics["input"] != metrics["accepted"] + metrics["quarantined"]:
+    """`metrics` unchanged when input = accepted + quarantined + waiting; ReconciliationError
+    otherwise. `waiting` (records held for something that has not arrived yet, e.g. an Encounter's
+    Patient; retried by the next run) is optional: 0 when absent."""
+    waiting = metrics.get("waiting", 0)
+    if metrics["input"] != metrics["accepted"] + metrics["quarantined"] + waiting:
         raise ReconciliationError(
             f"{job}: input {metrics['input']} != accepted {metrics['accepted']} + quarantined "
-            f"{metrics['quarantined']}; metrics: {metrics}"
+            f"{metrics['quarantined']}" + (f" + waiting {waiting}" if "waiting" in metrics else "")
+            + f"; metrics: {metrics}"
         )
     return metrics
 
