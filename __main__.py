@@ -10,6 +10,8 @@ import pulumi
 import pulumi_aws as aws
 
 from components import (
+    CaBundle,
+    CaBundleArgs,
     GlueJob,
     GlueJobArgs,
     GlueLibrary,
@@ -20,6 +22,8 @@ from components import (
     GlueWorkflowArgs,
     JobAlerts,
     JobAlertsArgs,
+    LakeAnalytics,
+    LakeAnalyticsArgs,
     LakeBuckets,
     LakeBucketsArgs,
     LakeCatalog,
@@ -27,7 +31,10 @@ from components import (
     enable_raw_eventbridge,
     standard_tags_transform,
 )
+from components.glue_rds_connection import vpc_flow_log_group
+from lakehouse.model.analytics import gold_tables, headline_queries
 from lakehouse.model.config import StackConfig, parse_stack_config
+from lakehouse.model.iam import AnalystGrant
 from lakehouse.model.names import AwsContext, lake_names, name_problems
 from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR
 from lakehouse.model.zones import LAKE_ZONES
@@ -64,7 +71,10 @@ def main() -> None:
     provider = aws.Provider("aws", region=region, default_tags=aws.ProviderDefaultTagsArgs(tags=dict(cfg.tags)))
     opts = pulumi.ResourceOptions(providers={"aws": provider})
 
-    lake = LakeBuckets("lake", LakeBucketsArgs(names, ctx, cfg.buckets, cfg.kms_deletion_window_days, protect), opts)
+    # a created VPC's flow logs are encrypted with the lake key: its policy names their log group
+    flow_log_group = vpc_flow_log_group(names.base) if cfg.needs_connection and cfg.network.create else None
+    lake = LakeBuckets("lake", LakeBucketsArgs(names, ctx, cfg.buckets, cfg.kms_deletion_window_days, protect,
+                                               vpc_flow_log_group=flow_log_group), opts)
     after_lake = opts.merge(pulumi.ResourceOptions(depends_on=[lake]))
     catalog = LakeCatalog("catalog", LakeCatalogArgs(
         databases=names.databases, zone_buckets={z: lake.names[z] for z in LAKE_ZONES}, kms_key_arn=lake.key_arn,
@@ -72,19 +82,24 @@ def main() -> None:
     jobs_in_order = [(p, j) for p in cfg.pipelines for j in p.topological_order()]
     alerts = JobAlerts("alerts", JobAlertsArgs(
         topic_name=names.alerts_topic, aws=ctx, kms_key_arn=lake.key_arn, email=cfg.alert_email,
-        rule_names=[names.job(cfg, j).failure_rule for _, j in jobs_in_order]), opts)
+        rule_names=[rule for _, j in jobs_in_order
+                    for rule in (names.job(cfg, j).failure_rule, names.job(cfg, j).delay_rule)]), opts)
     library = GlueLibrary("lakelib", GlueLibraryArgs(GLUE_SCRIPTS_DIR / "lakelib", names.buckets["scripts"],
                                                      lake.key_arn), after_lake)
-    connection = None
+    connection = ca_bundle = None
     if cfg.needs_connection:
+        # the database's certificate is verified against it (sslmode=verify-full) by the jobs on the connection
+        ca_bundle = CaBundle("rds-ca-bundle", CaBundleArgs(names.buckets["scripts"], lake.key_arn), after_lake)
         connection = GlueRdsConnection("postgres", GlueRdsConnectionArgs(
             name_prefix=names.base, environment=cfg.environment, region=region, network=cfg.network,
             database=cfg.database, kms_key_arn=lake.key_arn, key_alias=names.key_alias, tags=cfg.tags,
-            dns_suffix=ctx.dns_suffix), opts)
+            dns_suffix=ctx.dns_suffix, account_id=ctx.account_id, partition=ctx.partition,
+            bucket_names=sorted(names.buckets.values()), log_retention_days=cfg.log_retention_days), opts)
 
     jobs: dict[str, GlueJob] = {}
     for pipeline, job in jobs_in_order:
         with_connection = connection is not None and job.connection
+        after = [lake, catalog, library] + ([ca_bundle] if with_connection else [])
         jobs[job.key] = GlueJob(f"{pipeline.name}-{job.name}", GlueJobArgs(
             job=job, settings=cfg.job_settings[job.key], names=names.job(cfg, job), aws=ctx, buckets=names.buckets,
             databases=names.databases, kms_key_arn=lake.key_arn, security_configuration=names.security_configuration,
@@ -92,7 +107,9 @@ def main() -> None:
             log_retention_days=cfg.log_retention_days, protect=protect,
             connections=[connection.connection_name] if with_connection else (),
             extra_statements=connection.job_statements(ctx) if with_connection else (),
-        ), opts.merge(pulumi.ResourceOptions(depends_on=[lake, catalog, library])))
+            ca_bundle_key=ca_bundle.key if with_connection else None,
+            ca_bundle_uri=ca_bundle.uri if with_connection else None,
+        ), opts.merge(pulumi.ResourceOptions(depends_on=after)))
 
     workflows = {}
     for pipeline in cfg.pipelines:
@@ -103,6 +120,17 @@ def main() -> None:
     if cfg.workflow.start_mode == "EVENT":
         enable_raw_eventbridge("raw-eventbridge", lake.names["raw"], after_lake)
 
+    analytics = None
+    if gold_tables(cfg.pipelines):  # gold served through Athena, read-only
+        analytics = LakeAnalytics("analytics", LakeAnalyticsArgs(
+            grant=AnalystGrant(
+                workgroup=names.workgroup, gold_bucket=names.buckets["gold"], gold_database=names.databases["gold"],
+                gold_tables=gold_tables(cfg.pipelines), results_bucket=names.buckets["temp"],
+                results_prefix=names.athena_results_prefix, key_alias=names.key_alias),
+            analyst_role=names.analyst_role, queries=headline_queries(cfg.pipelines),
+            bytes_cutoff_mb=cfg.athena_bytes_cutoff_mb, kms_key_arn=lake.key_arn, aws=ctx,
+            force_destroy=cfg.buckets.force_destroy), opts.merge(pulumi.ResourceOptions(depends_on=[lake, catalog])))
+
     pulumi.export("region", region)
     pulumi.export("kmsKeyArn", lake.key_arn)
     pulumi.export("buckets", lake.names)
@@ -111,6 +139,9 @@ def main() -> None:
     pulumi.export("securityConfiguration", catalog.security_configuration_name)
     pulumi.export("alertsTopicArn", alerts.topic_arn)
     pulumi.export("workflows", {name: wf.name for name, wf in workflows.items()})
+    if analytics is not None:
+        pulumi.export("athena", {"workgroup": analytics.workgroup.name, "database": names.databases["gold"],
+                                 "analystRoleArn": analytics.analyst_role.arn})
     if connection is not None:
         pulumi.export("connection", {
             "name": connection.connection_name, "jdbcUrl": connection.jdbc_url, "vpcId": connection.vpc_id,

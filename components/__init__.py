@@ -5,19 +5,22 @@ job arguments and packaging come from the Pulumi-free `lakehouse.model`; a compo
 them into resources, parented to itself.
 """
 
+from .ca_bundle import CaBundle, CaBundleArgs
 from .glue_job import GlueJob, GlueJobArgs
 from .glue_library import GlueLibrary, GlueLibraryArgs
 from .glue_rds_connection import GlueRdsConnection, GlueRdsConnectionArgs
 from .glue_workflow import GlueWorkflow, GlueWorkflowArgs, enable_raw_eventbridge
 from .job_alerts import JobAlerts, JobAlertsArgs
+from .lake_analytics import LakeAnalytics, LakeAnalyticsArgs
 from .lake_buckets import LakeBuckets, LakeBucketsArgs
 from .lake_catalog import LakeCatalog, LakeCatalogArgs
 from .secure_bucket import SecureBucket, SecureBucketArgs
 from .tagging import standard_tags_transform
 
 __all__ = [
-    "GlueJob", "GlueJobArgs", "GlueLibrary", "GlueLibraryArgs", "GlueRdsConnection", "GlueRdsConnectionArgs",
-    "GlueWorkflow", "GlueWorkflowArgs", "JobAlerts", "JobAlertsArgs", "LakeBuckets", "LakeBucketsArgs",
-    "LakeCatalog", "LakeCatalogArgs", "SecureBucket", "SecureBucketArgs", "enable_raw_eventbridge",
+    "CaBundle", "CaBundleArgs", "GlueJob", "GlueJobArgs", "GlueLibrary", "GlueLibraryArgs",
+    "GlueRdsConnection", "GlueRdsConnectionArgs", "GlueWorkflow", "GlueWorkflowArgs", "JobAlerts",
+    "JobAlertsArgs", "LakeAnalytics", "LakeAnalyticsArgs", "LakeBuckets", "LakeBucketsArgs", "LakeCatalog",
+    "LakeCatalogArgs", "SecureBucket", "SecureBucketArgs", "enable_raw_eventbridge",
     "standard_tags_transform",
 ]

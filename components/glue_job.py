@@ -15,11 +15,14 @@ What the component creates for a job declared in pipelines/<name>.yaml:
   groups under a CloudWatch-encrypting security configuration
   (/aws-glue/jobs/<configuration>-role/<role>/{output,error});
 - the job itself: the stack's security configuration, the platform's default arguments
-  (`default_arguments`), sizes from lakehouse.model.config JobSettings;
+  (`default_arguments`), sizes from lakehouse.model.config JobSettings, and tags stating what it
+  declares writing (lakehouse.model.pipelines.declared_write_tags: `lakehouse:writes`), which the
+  policy pack holds its role's write statements to;
 - an EventBridge rule sending the job's FAILED / TIMEOUT / ERROR events to the alert topic.
 
 Jobs declaring `connection: true` get `connections`, --connection_name and the connection's
-extra IAM statements from the program (GlueRdsConnection); without them the job is refused.
+extra IAM statements from the program (GlueRdsConnection), and the RDS CA bundle (CaBundle:
+--extra-files, --jdbc_ca_file, read access to exactly that object); without them the job is refused.
 Those statements are built from names too (resources with AWS-assigned ids are named by their
 tags), so they join the job's one policy and the pack judges them at preview.
 """
@@ -40,15 +43,21 @@ from lakehouse.model.errors import Problems
 from lakehouse.model.iam import JobGrant, glue_trust_policy, job_log_groups, job_role_policy
 from lakehouse.model.names import AwsContext, JobNames
 from lakehouse.model.packaging import script_key
-from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR, JobSpec
+from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR, JobSpec, declared_write_tags
 from lakehouse.model.platform import REAL_TIME_LOG_GROUPS, deployed_arguments, logs_in_real_time
 
 TYPE = "glue-lakehouse:components:GlueJob"
-FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR")
+FAILURE_STATES = ("FAILED", "TIMEOUT", "ERROR", "STOPPED")  # STOPPED: a run someone or something cut short
+# Glue sends "Glue Job Run Status" when a run passes its notifyDelayAfter (notifyDelayMinutes)
+DELAY_DETAIL_TYPE = "Glue Job Run Status"
 # Logical-name suffixes of the job's log groups, in lakehouse.model.iam.job_log_groups order:
 # Glue 4.0 (continuous logging) and Glue 5.0 (real-time logging, <prefix>/error and <prefix>/output).
 LOG_GROUP_SUFFIXES = ("logs", "logs-secured", "logs-output", "logs-error")
 REAL_TIME_LOG_GROUP_SUFFIXES = tuple(f"logs-{stream}" for stream in REAL_TIME_LOG_GROUPS)
+
+
+def delay_event_pattern(job_name: str) -> dict:
+    return {"source": ["aws.glue"], "detail-type": [DELAY_DETAIL_TYPE], "detail": {"jobName": [job_name]}}
 
 
 def failure_event_pattern(job_name: str) -> dict:
@@ -75,6 +84,8 @@ class GlueJobArgs:
     log_retention_days: int
     script_path: Optional[Path] = None  # default glue_scripts/<job.script>
     connections: Sequence[pulumi.Input[str]] = ()  # Glue connection names (jobs with connection: true)
+    ca_bundle_key: Optional[str] = None  # the RDS CA bundle in the scripts bucket (CaBundle), with connections
+    ca_bundle_uri: Optional[str] = None
     extra_statements: Sequence[dict] = ()  # IAM statements the connection needs (known at preview)
     protect: bool = False  # prod: log group deletion protection
 
@@ -89,6 +100,11 @@ def validate_job(args: GlueJobArgs) -> Path:
               "for a job declaring connection: true")
     if not args.job.connection and args.connections:
         p.add(f"{args.job.key}: connections", list(args.connections), "none: the job does not declare connection: true")
+    if args.connections and not (args.ca_bundle_key and args.ca_bundle_uri):
+        p.add(f"{args.job.key}: ca_bundle", args.ca_bundle_uri, "the RDS CA bundle from the program (CaBundle) for a "
+              "job on a connection: it verifies the database's certificate")
+    if not args.connections and (args.ca_bundle_key or args.ca_bundle_uri):
+        p.add(f"{args.job.key}: ca_bundle", args.ca_bundle_uri, "none: the job has no connection")
     p.raise_if_any()
     return path
 
@@ -107,6 +123,7 @@ def job_grant(args: GlueJobArgs, script: str) -> JobGrant:
         spark_ui_prefix=n.spark_ui_prefix if args.settings.spark_ui else None,
         log_groups=log_groups(args),
         key_alias=n.lake_key_alias,
+        ca_bundle_key=args.ca_bundle_key if args.connections else None,
     )
 
 
@@ -157,6 +174,8 @@ class GlueJob(pulumi.ComponentResource):
             job_run_queuing_enabled=s.job_run_queuing,
             security_configuration=args.security_configuration,
             connections=list(args.connections) or None,
+            # what it declares writing, for the policy pack to hold its role to (the stack's tags join them)
+            tags=declared_write_tags(job),
             # runnable once its permissions, script and log groups exist
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.policy, self.script, *self.log_groups]),
         )
@@ -171,7 +190,8 @@ class GlueJob(pulumi.ComponentResource):
                            args.library_uri)
         if not args.connections:
             return defaults()
-        return pulumi.Output.from_input(args.connections[0]).apply(lambda name: defaults(connection_name=name))
+        return pulumi.Output.from_input(args.connections[0]).apply(
+            lambda name: defaults(connection_name=name, ca_bundle_uri=args.ca_bundle_uri))
 
     def _role(self, name: str, args: GlueJobArgs, script: str) -> None:
         """The job's own role: Glue-only trust, one inline policy from what the job declares and uses."""
@@ -202,4 +222,10 @@ class GlueJob(pulumi.ComponentResource):
             description=f"{args.names.job} ended {'/'.join(FAILURE_STATES)}",
             event_pattern=json.dumps(failure_event_pattern(args.names.job)), state="ENABLED", opts=child)
         aws.cloudwatch.EventTarget(f"{name}-failed", rule=self.failure_rule.name, arn=args.alerts_topic_arn,
+                                   target_id="job-alerts", opts=child)
+        self.delay_rule = aws.cloudwatch.EventRule(
+            f"{name}-late", name=args.names.delay_rule,
+            description=f"{args.names.job} still running {args.settings.notify_delay_minutes} minutes after it started",
+            event_pattern=json.dumps(delay_event_pattern(args.names.job)), state="ENABLED", opts=child)
+        aws.cloudwatch.EventTarget(f"{name}-late", rule=self.delay_rule.name, arn=args.alerts_topic_arn,
                                    target_id="job-alerts", opts=child)

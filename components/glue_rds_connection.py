@@ -26,8 +26,9 @@ admits 5432 from the Glue group only. No rule anywhere admits 0.0.0.0/0.
 from __future__ import annotations
 
 import ipaddress
+import json
 from dataclasses import dataclass
-from typing import Callable, Mapping, Optional
+from typing import Callable, Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -35,7 +36,16 @@ from pulumi.runtime.rpc import unwrap_rpc_secret
 
 from lakehouse.model.config import DatabaseSettings, NetworkSettings
 from lakehouse.model.errors import Problems
-from lakehouse.model.iam import CONNECTION_TAG_KEY, JobGrant, connection_job_statements, job_role_policy
+from lakehouse.model.iam import (
+    CONNECTION_TAG_KEY,
+    JobGrant,
+    connection_job_statements,
+    job_role_policy,
+    s3_gateway_endpoint_policy,
+    vpc_endpoint_policy,
+    vpc_flow_logs_policy,
+    vpc_flow_logs_trust_policy,
+)
 from lakehouse.model.names import AwsContext, endpoint_service_name
 from lakehouse.model.network import GATEWAY_SERVICES, needed_services
 from lakehouse.model.pipelines import DATABASES, Access
@@ -57,6 +67,13 @@ class GlueRdsConnectionArgs:
     key_alias: str  # the lake key's alias: how the jobs' statements name it
     tags: Mapping[str, str]
     dns_suffix: str = AwsContext.dns_suffix  # the partition's: endpoint service names
+    # a created network only: the account and partition (the flow-log role's trust, the endpoint
+    # policies' aws:PrincipalAccount and bucket ARNs), the stack's buckets (the only ones the S3
+    # endpoint serves) and the flow-log group's retention (the stack's logRetentionDays)
+    account_id: str = ""
+    partition: str = AwsContext.partition
+    bucket_names: Sequence[str] = ()
+    log_retention_days: int = 365
 
 
 def validate_connection(args: GlueRdsConnectionArgs) -> None:
@@ -66,7 +83,19 @@ def validate_connection(args: GlueRdsConnectionArgs) -> None:
     if args.database.mode not in ("create", "existing"):
         p.add("glue-lakehouse:databaseMode", args.database.mode,
               "create | existing for a Glue JDBC connection (none creates no connection)")
+    if args.network.create:
+        if not args.account_id:
+            p.add("GlueRdsConnectionArgs.account_id", args.account_id,
+                  "the account id when createNetwork is true (flow-log role trust, endpoint policies)")
+        if not args.bucket_names:
+            p.add("GlueRdsConnectionArgs.bucket_names", list(args.bucket_names),
+                  "the stack's buckets when createNetwork is true (the S3 endpoint serves only those)")
     p.raise_if_any()
+
+
+def vpc_flow_log_group(name_prefix: str) -> str:
+    """The CloudWatch log group of a created VPC's flow logs (the lake key policy names it too)."""
+    return f"/aws/vpc-flow-logs/{name_prefix}"
 
 
 def connection_job_actions(ctx: AwsContext, connection_name: str) -> list[str]:
@@ -85,6 +114,11 @@ def connection_job_actions(ctx: AwsContext, connection_name: str) -> list[str]:
         ctx, connection_name=connection_name, db_instance="db", secret_key_alias="alias/lake")
     return sorted({a for st in statements for a in ([st["Action"]] if isinstance(st["Action"], str)
                                                      else st["Action"])})
+
+
+def s3_endpoint_actions(ctx: AwsContext, connection_name: str) -> list[str]:
+    """The S3 actions a job on the connection can be granted: all the S3 gateway endpoint lets through."""
+    return [a for a in connection_job_actions(ctx, connection_name) if a.startswith("s3:")]
 
 
 def interface_endpoint_services(ctx: AwsContext, connection_name: str) -> list[str]:
@@ -154,6 +188,7 @@ class GlueRdsConnection(pulumi.ComponentResource):
         super().__init__(TYPE, name, {}, opts)
         validate_connection(args)
         self._name, self._args = name, args
+        self._ctx = AwsContext(args.account_id or "000000000000", args.region, args.partition, args.dns_suffix)
         self._child = pulumi.ResourceOptions(parent=self)
         base = args.name_prefix
         self.physical_name = f"{base}-postgres"  # the connection's name (its jobs' statements name it)
@@ -264,6 +299,7 @@ class GlueRdsConnection(pulumi.ComponentResource):
         # Deny everything on the default group: nothing here should ever use it.
         aws.ec2.DefaultSecurityGroup(f"{name}-default-sg", vpc_id=vpc.id, tags=self._tags(f"{base}-default-unused"),
                                      opts=child)
+        self._flow_logs(vpc)
         azs = aws.get_availability_zones_output(state="available", opts=pulumi.InvokeOutputOptions(parent=self))
         az_names = azs.names.apply(_two_zones)
         self.route_table = aws.ec2.RouteTable(
@@ -299,11 +335,14 @@ class GlueRdsConnection(pulumi.ComponentResource):
             service_name=endpoint_service_name(args.region, "s3", args.dns_suffix),
             vpc_endpoint_type="Gateway",
             route_table_ids=[self.route_table.id],
+            policy=json.dumps(s3_gateway_endpoint_policy(
+                self._ctx, args.bucket_names, s3_endpoint_actions(self._ctx, self.physical_name))),
             tags=self._tags(f"{base}-s3"),
             opts=child,
         )
-        # one interface endpoint per service the connection's jobs call (secretsmanager keeps its name)
-        ctx = AwsContext("000000000000", args.region, dns_suffix=args.dns_suffix)  # for the actions only
+        # one interface endpoint per service the connection's jobs call (secretsmanager keeps its name),
+        # usable by this account's principals only
+        ctx = self._ctx
         self.interface_endpoints = {
             service: aws.ec2.VpcEndpoint(
                 f"{name}-{service}",
@@ -313,6 +352,7 @@ class GlueRdsConnection(pulumi.ComponentResource):
                 private_dns_enabled=True,  # the SDKs' regional hosts resolve to the endpoint
                 subnet_ids=self.subnet_ids,
                 security_group_ids=[self.endpoint_security_group.id],
+                policy=json.dumps(vpc_endpoint_policy(ctx)),
                 tags=self._tags(f"{base}-{service}"),
                 opts=child,
             )
@@ -320,6 +360,28 @@ class GlueRdsConnection(pulumi.ComponentResource):
         }
         self.s3_prefix_list_id = s3.prefix_list_id
         self._endpoints = [s3, *self.interface_endpoints.values()]
+
+    def _flow_logs(self, vpc: aws.ec2.Vpc) -> None:
+        """Every packet of the VPC (ACCEPT and REJECT) into a log group encrypted with the lake key that
+        expires its logs, delivered through a role only VPC Flow Logs of this account assumes, allowed to
+        write that group's streams only."""
+        name, args, base, ctx = self._name, self._args, self._args.name_prefix, self._ctx
+        child = pulumi.ResourceOptions(parent=self)
+        group = vpc_flow_log_group(base)
+        self.flow_log_group = aws.cloudwatch.LogGroup(
+            f"{name}-flow-logs", name=group, retention_in_days=args.log_retention_days, kms_key_id=args.kms_key_arn,
+            deletion_protection_enabled=args.environment == "prod", tags=dict(args.tags), opts=child)
+        self.flow_log_role = aws.iam.Role(
+            f"{name}-flow-logs", name=f"{base}-vpc-flow-logs", description=f"VPC Flow Logs of {base} into {group}",
+            assume_role_policy=json.dumps(vpc_flow_logs_trust_policy(ctx)), tags=dict(args.tags), opts=child)
+        policy = aws.iam.RolePolicy(f"{name}-flow-logs", role=self.flow_log_role.id,
+                                    policy=json.dumps(vpc_flow_logs_policy(ctx, group)), opts=child)
+        self.flow_log = aws.ec2.FlowLog(
+            f"{name}-flow-logs", vpc_id=vpc.id, traffic_type="ALL", log_destination_type="cloud-watch-logs",
+            log_destination=self.flow_log_group.arn, iam_role_arn=self.flow_log_role.arn,
+            tags=self._tags(f"{base}-vpc-flow-logs"),
+            # delivery starts at creation: the role may write by then
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[policy]))
 
     def _existing_network(self) -> None:
         args = self._args

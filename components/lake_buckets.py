@@ -24,12 +24,13 @@ import pulumi
 import pulumi_aws as aws
 
 from lakehouse.model.config import BucketSettings
-from lakehouse.model.iam import bucket_policy, lake_key_policy, logs_bucket_policy
+from lakehouse.model.iam import bucket_policy, lake_key_policy, logs_bucket_policy, vpc_flow_logs_key_statement
 from lakehouse.model.names import AwsContext, LakeNames
 
 from .secure_bucket import SecureBucket, SecureBucketArgs, lifecycle_rules
 
 TYPE = "glue-lakehouse:components:LakeBuckets"
+BUCKET_ROLE_TAG = "lakehouse:bucket-role"  # raw, bronze, silver, gold, scripts, temp, logs
 
 
 @dataclass(frozen=True)
@@ -39,17 +40,21 @@ class LakeBucketsArgs:
     settings: BucketSettings
     kms_deletion_window_days: int
     protect: bool = False  # prod: Pulumi refuses to delete the key and the buckets
+    vpc_flow_log_group: Optional[str] = None  # a created VPC's flow-log group: the key encrypts it too
 
 
 def key_policy_json(args: LakeBucketsArgs) -> str:
     n = args.names
     logged = [args.aws.s3_arn(b) for role, b in n.buckets.items() if role != "logs"]
-    return json.dumps(lake_key_policy(
+    policy = lake_key_policy(
         args.aws,
         log_group_prefix=n.log_group_prefix,
         alerts_topic_arn=args.aws.arn("sns", n.alerts_topic),
         access_logged_bucket_arns=logged,
-    ))
+    )
+    if args.vpc_flow_log_group:
+        policy["Statement"].append(vpc_flow_logs_key_statement(args.aws, args.vpc_flow_log_group))
+    return json.dumps(policy)
 
 
 class LakeBuckets(pulumi.ComponentResource):
@@ -89,6 +94,7 @@ class LakeBuckets(pulumi.ComponentResource):
             f"{name}-{role}",
             SecureBucketArgs(
                 bucket_name=args.names.buckets[role],
+                tags={BUCKET_ROLE_TAG: role},  # which zone or use: the pack's analyst check reads it
                 kms_key_arn=self.key.arn,
                 policy=json.dumps(policy),
                 lifecycle=lifecycle_rules(role, args.settings),

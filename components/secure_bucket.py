@@ -17,7 +17,7 @@ them for one bucket so no bucket can miss one:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -90,6 +90,7 @@ class SecureBucketArgs:
     log_bucket: Optional[pulumi.Input[str]] = None  # None only for the logs bucket itself
     protect: bool = False  # Pulumi refuses to delete it (prod)
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)  # e.g. the logs bucket policy
+    tags: Mapping[str, str] = field(default_factory=dict)  # the bucket's own, besides the stack's
 
 
 class SecureBucket(pulumi.ComponentResource):
@@ -101,6 +102,7 @@ class SecureBucket(pulumi.ComponentResource):
         super().__init__(TYPE, name, {}, opts)
         child = pulumi.ResourceOptions(parent=self)
         self.bucket = aws.s3.Bucket(name, bucket=args.bucket_name, force_destroy=args.force_destroy,
+                                    tags=dict(args.tags) or None,
                                     opts=pulumi.ResourceOptions(parent=self, protect=args.protect))
         bucket = self.bucket.id
         # Ownership first: S3 rejects some settings while ACLs are still enabled.

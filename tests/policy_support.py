@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import json
+from functools import lru_cache
 from typing import Any, Iterable, Mapping
 
 from pulumi_policy import ResourceValidationPolicy
@@ -113,10 +114,18 @@ def job_policy(stack: str = "prod") -> str:
     )
 
 
-def bucket_policy(bucket: str) -> str:
-    return doc({"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
-                "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
-                "Condition": {"Bool": {"aws:SecureTransport": "false"}}})
+def bucket_policy(bucket: str, log_sources: tuple[str, ...] = ()) -> str:
+    """TLS only; the access-log bucket (log_sources: the buckets logging into it) also admits log delivery."""
+    deny = {"Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+            "Resource": [f"arn:aws:s3:::{bucket}", f"arn:aws:s3:::{bucket}/*"],
+            "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+    if not log_sources:
+        return doc(deny)
+    return doc(deny, {"Sid": "S3ServerAccessLogDelivery", "Effect": "Allow",
+                      "Principal": {"Service": "logging.s3.amazonaws.com"}, "Action": "s3:PutObject",
+                      "Resource": f"arn:aws:s3:::{bucket}/s3-access/*",
+                      "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT},
+                                    "ArnLike": {"aws:SourceArn": [f"arn:aws:s3:::{b}" for b in log_sources]}}})
 
 
 def happy_stack(stack: str = "prod", *, with_database: bool = True) -> Stack:
@@ -137,8 +146,18 @@ def happy_stack(stack: str = "prod", *, with_database: bool = True) -> Stack:
         s.add("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", f"{zone}-bucket-pab",
               {"bucket": name, "blockPublicAcls": True, "blockPublicPolicy": True, "ignorePublicAcls": True,
                "restrictPublicBuckets": True}, deps={"bucket": f"{zone}-bucket"})
+        sources = tuple(f"lakehouse-{stack}-{z}" for z in ZONES if z != "logs") if zone == "logs" else ()
         s.add("aws:s3/bucketPolicy:BucketPolicy", f"{zone}-bucket-policy",
-              {"bucket": name, "policy": bucket_policy(name)}, deps={"bucket": f"{zone}-bucket"})
+              {"bucket": name, "policy": bucket_policy(name, sources)}, deps={"bucket": f"{zone}-bucket"})
+        s.add("aws:s3/bucketVersioning:BucketVersioning", f"{zone}-bucket-versioning",
+              {"bucket": name, "versioningConfiguration": {"status": "Enabled"}}, deps={"bucket": f"{zone}-bucket"})
+        s.add("aws:s3/bucketOwnershipControls:BucketOwnershipControls", f"{zone}-bucket-ownership",
+              {"bucket": name, "rule": {"objectOwnership": "BucketOwnerEnforced"}}, deps={"bucket": f"{zone}-bucket"})
+    for zone in ZONES[:-1]:  # every bucket but the logs bucket logs into it (added last: ZONES ends with logs)
+        name = f"lakehouse-{stack}-{zone}"
+        s.add("aws:s3/bucketLogging:BucketLogging", f"{zone}-bucket-logging",
+              {"bucket": name, "targetBucket": f"lakehouse-{stack}-logs", "targetPrefix": f"s3-access/{name}/"},
+              deps={"bucket": f"{zone}-bucket", "targetBucket": "logs-bucket"})
     s.add("aws:glue/securityConfiguration:SecurityConfiguration", "security-configuration", {
         "name": f"lakehouse-{stack}", "encryptionConfiguration": {
             "s3Encryption": {"s3EncryptionMode": "SSE-KMS", "kmsKeyArn": KEY_ARN},
@@ -248,3 +267,52 @@ def policy_violations(registered: Iterable[Any], stack: str) -> list[str]:
               if k == "all" or k in names}
     return [f"{v.level} {v.policy} {v.resource_name}: {v.message}"
             for v in evaluate(resources_from_program(registered), config, policies)]
+
+
+# --- the shipped stacks ------------------------------------------------------------------------
+
+@lru_cache(maxsize=None)
+def _shipped(stack: str) -> tuple[Resource, ...]:
+    from lakehouse.offline import evaluate_stack
+
+    return tuple(resources_from_program(evaluate_stack(stack)))
+
+
+def shipped(stack: str) -> list[Resource]:
+    """A fresh copy of what the program registers for `stack` (dev, prod) under the SDK's mocks."""
+    return copy.deepcopy(list(_shipped(stack)))
+
+
+def judged(resources: Iterable[Resource] | Stack, policy: str, stack: str = "prod") -> list[tuple[str, str, str]]:
+    """(level, resource name, message) of one policy's violations with the stack's pack config."""
+    res = resources.resources if isinstance(resources, Stack) else list(resources)
+    config = {k: v for k, v in load_pack_config(POLICY_DIR / f"config.{stack}.json").items() if k in ("all", policy)}
+    return sorted((v.level, v.resource_name, v.message) for v in evaluate(res, config, [policies_by_name()[policy]]))
+
+
+def named(resources: Iterable[Resource], name: str, rtype: str | None = None) -> Resource:
+    """The one resource of that logical name (and type)."""
+    found = [r for r in resources if r.name == name and (rtype is None or r.type == rtype)]
+    assert len(found) == 1, (name, rtype, len(found))
+    return found[0]
+
+
+def set_input(r: Resource, key: str, value: Any) -> None:
+    """Change an input and the state alike (stack policies read the state, resource policies the inputs)."""
+    r.inputs[key] = value
+    if r.state is not None:
+        r.state[key] = value
+
+
+def drop_input(r: Resource, key: str) -> None:
+    r.inputs.pop(key, None)
+    if r.state is not None:
+        r.state.pop(key, None)
+
+
+def level_of(policy: str, stack: str) -> str:
+    """The policy's enforcement level in the stack's pack config."""
+    from policy.offline import configure
+
+    return next(c.level.value for c in configure(all_policies(), load_pack_config(POLICY_DIR / f"config.{stack}.json"))
+                if c.policy.name == policy)

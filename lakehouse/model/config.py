@@ -134,6 +134,7 @@ class StackConfig:
     kms_deletion_window_days: int
     log_retention_days: int
     alert_email: str
+    athena_bytes_cutoff_mb: int
     pipelines: tuple[PipelineSpec, ...]
     job_settings: Mapping[str, JobSettings]  # by JobSpec.key ("pipeline.job")
     workflow: WorkflowSettings
@@ -320,6 +321,7 @@ def parse_stack_config(stack: str, values: Mapping[str, Any], secret_keys: Colle
     if not re.fullmatch(r"[a-z][a-z0-9-]{0,19}", stack):
         problems.add("stack name", stack, "lower-case letters, digits and - (max 20): it becomes part of bucket names")
     _ranged(problems, k + "kmsDeletionWindowDays", v["kmsDeletionWindowDays"], 7, 30)
+    _ranged(problems, k + "athenaBytesScannedCutoffMb", v["athenaBytesScannedCutoffMb"], 10, 10_000_000)
     _ranged(problems, k + "tempExpirationDays", v["tempExpirationDays"], 1, 365)
     _ranged(problems, k + "noncurrentVersionExpirationDays", v["noncurrentVersionExpirationDays"], 1, 3650)
     _ranged(problems, k + "logsExpirationDays", v["logsExpirationDays"], 1, 3650)
@@ -429,6 +431,7 @@ def parse_stack_config(stack: str, values: Mapping[str, Any], secret_keys: Colle
         kms_deletion_window_days=v["kmsDeletionWindowDays"],
         log_retention_days=v["logRetentionDays"],
         alert_email=v["alertEmail"],
+        athena_bytes_cutoff_mb=v["athenaBytesScannedCutoffMb"],
         pipelines=tuple(pipelines),
         job_settings=job_settings,
         workflow=WorkflowSettings(

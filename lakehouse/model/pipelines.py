@@ -16,7 +16,7 @@ from typing import Any, Iterable, Mapping
 import yaml
 
 from .errors import Problems
-from .platform import MANAGED_ARGUMENTS, external_code_argument, external_code_problem
+from .platform import declared_argument_problem
 from .zones import ZONES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -82,6 +82,30 @@ class JobSpec:
 
     def settings_for(self, stack: str) -> dict[str, Any]:
         return {**self.settings, **self.stacks.get(stack, {})}
+
+
+# A deployed job carries its declared writes as tags of the Glue job, so that the policy pack (which
+# imports nothing of lakehouse) can hold its role's write statements to them
+# (aws-iam-job-role-restrict-writes-to-declared): `lakehouse:writes` = the entries of
+# JobSpec.declared_writes, sorted and space-separated; what does not fit one tag value continues in
+# `lakehouse:writes:2`, `lakehouse:writes:3` ... An empty `lakehouse:writes` declares no writes.
+DECLARED_WRITES_TAG = "lakehouse:writes"
+TAG_VALUE_MAX = 256  # characters of a Glue tag value
+
+
+def declared_write_tags(job: JobSpec) -> dict[str, str]:
+    """The Glue job tags stating what `job` declares writing (DECLARED_WRITES_TAG)."""
+    chunks: list[str] = [""]
+    for entry in sorted(job.declared_writes()):
+        if len(entry) > TAG_VALUE_MAX:
+            raise ValueError(f"{job.key}: the declared write {entry!r} is longer than a tag value "
+                             f"({TAG_VALUE_MAX} characters); declare a shorter prefix")
+        joined = f"{chunks[-1]} {entry}" if chunks[-1] else entry
+        if len(joined) <= TAG_VALUE_MAX:
+            chunks[-1] = joined
+        else:
+            chunks.append(entry)
+    return {DECLARED_WRITES_TAG if i == 0 else f"{DECLARED_WRITES_TAG}:{i + 1}": c for i, c in enumerate(chunks)}
 
 
 @dataclass(frozen=True)
@@ -232,10 +256,8 @@ def parse_pipeline(data: Any, source: str = "<inline>") -> PipelineSpec:
         for a, v in args.items():
             if not isinstance(a, str) or not ARG_RE.match(a):
                 problems.add(f"{k}.arguments", a, "argument names like --my_arg")
-            elif a in MANAGED_ARGUMENTS:
-                problems.add(f"{k}.arguments.{a}", v, f"no platform-managed argument ({a} is {MANAGED_ARGUMENTS[a]})")
-            elif external_code_argument(a):
-                problems.add(f"{k}.arguments.{a}", v, external_code_problem(a))
+            elif why := declared_argument_problem(a):
+                problems.add(f"{k}.arguments.{a}", v, why)
             if not isinstance(v, (str, int, float, bool)):
                 problems.add(f"{k}.arguments.{a}", v, "a string, number or boolean")
         connection = rj.get("connection", False)

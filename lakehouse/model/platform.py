@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Callable, Mapping, Optional
 
 from .errors import Problems
+from .packaging import CA_BUNDLE_FILE
 from .zones import LAKE_ZONES, ZONES
 
 if TYPE_CHECKING:  # types only: the declaration parser imports this module
@@ -33,6 +34,8 @@ if TYPE_CHECKING:  # types only: the declaration parser imports this module
 
 ICEBERG_CATALOG = "glue_catalog"  # the Spark catalog name of the Iceberg tables on AWS
 CONNECTION_ARGUMENT = "--connection_name"  # names the Glue connection a JDBC job uses (lakelib reads it)
+EXTRA_FILES_ARGUMENT = "--extra-files"  # Glue copies these S3 objects into the job's working directory
+CA_FILE_ARGUMENT = "--jdbc_ca_file"  # the CA bundle's file name there (lakelib.io.jdbc: sslmode=verify-full)
 LOG_GROUP_PREFIX_ARGUMENT = "--custom-logGroup-prefix"  # Glue 5.0: <prefix>/error and <prefix>/output
 REAL_TIME_LOGGING_FROM = (5, 0)  # the first Glue version that logs in real time without continuous logging
 REAL_TIME_LOG_GROUPS = ("error", "output")  # what Glue 5.0 appends to the prefix: <prefix>/error, <prefix>/output
@@ -54,6 +57,7 @@ class JobPlatform:
     buckets: Mapping[str, str]  # bucket role -> bucket name
     library_uri: str  # the lakelib zip (--extra-py-files)
     connection_name: Optional[str] = None  # the stack's Glue JDBC connection, for connection: true jobs
+    ca_bundle_uri: Optional[str] = None  # s3://<scripts bucket>/certs/<hash>/rds-ca-bundle.pem
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,15 @@ def _log_group_prefix(p: JobPlatform) -> Optional[str]:
     return p.names.log_group if logs_in_real_time(p.settings.glue_version) else None
 
 
+def _ca_bundle_uri(p: JobPlatform) -> Optional[str]:
+    return p.ca_bundle_uri if p.job.connection else None
+
+
+def _ca_file(p: JobPlatform) -> Optional[str]:
+    """The bundle's name in the working directory: --extra-files keeps an object's file name."""
+    return CA_BUNDLE_FILE if p.job.connection and p.ca_bundle_uri else None
+
+
 def _spark_ui_path(p: JobPlatform) -> Optional[str]:
     return f"s3://{p.buckets['logs']}/{p.names.spark_ui_prefix}" if p.settings.spark_ui else None
 
@@ -135,6 +148,14 @@ PLATFORM_ARGUMENTS: tuple[PlatformArgument, ...] = (
     PlatformArgument("--extra-py-files", "the packaged glue_scripts/lakelib library", lambda p: p.library_uri),
     PlatformArgument(CONNECTION_ARGUMENT, "the stack's Glue JDBC connection, for jobs declaring connection: true",
                      lambda p: p.connection_name),
+    # The database's TLS certificate is verified (sslmode=verify-full) against the RDS CA bundle: Glue
+    # copies it into the working directory of the driver and of every executor (Spark's JDBC writes
+    # connect from the executors), and lakelib opens it by its file name. The platform's own
+    # --extra-files, a certificate file and no code, is the only one a job gets (EXTERNAL_CODE_ARGUMENTS).
+    PlatformArgument(EXTRA_FILES_ARGUMENT, "the RDS CA bundle, shipped by the platform to jobs declaring "
+                     "connection: true", _ca_bundle_uri),
+    PlatformArgument(CA_FILE_ARGUMENT, "the RDS CA bundle's file name, for jobs declaring connection: true",
+                     _ca_file),
 )
 # Never set by the platform, never to be declared: Glue's own encryption flag would bypass the
 # job's security configuration.
@@ -148,8 +169,9 @@ DERIVED_ARGUMENTS = {
     **{f"--{zone}_database": "derived from the job's reads/writes" for zone in ZONES},
 }
 # Glue arguments that load code from outside the repository into a job (AWS Glue developer guide,
-# "Using job parameters in AWS Glue jobs"): never declared, never deployed. A job runs its script and
-# lakelib (--extra-py-files, set by the platform), both built from glue_scripts/ and reviewed here.
+# "Using job parameters in AWS Glue jobs"): never declared, never deployed but for the platform's own
+# (PLATFORM_ARGUMENTS: --extra-files with the RDS CA bundle of glue_scripts/certs/). A job runs its
+# script and lakelib (--extra-py-files, set by the platform), both built from glue_scripts/ and reviewed here.
 EXTERNAL_CODE_ARGUMENTS = {
     "--extra-jars": "adds Java jars to the job's classpath",
     "--extra-files": "copies files into the job's working directory",
@@ -179,9 +201,10 @@ MANAGED_ARGUMENTS: dict[str, str] = {
 
 
 def platform_arguments(job: JobSpec, settings: JobSettings, names: JobNames, buckets: Mapping[str, str],
-                       library_uri: str, connection_name: Optional[str] = None) -> dict[str, str]:
+                       library_uri: str, connection_name: Optional[str] = None,
+                       ca_bundle_uri: Optional[str] = None) -> dict[str, str]:
     """The arguments the platform sets on this job, from PLATFORM_ARGUMENTS."""
-    p = JobPlatform(job, settings, names, buckets, library_uri, connection_name)
+    p = JobPlatform(job, settings, names, buckets, library_uri, connection_name, ca_bundle_uri)
     values = {a.key: a.value(p) for a in PLATFORM_ARGUMENTS}
     return {k: v for k, v in values.items() if v is not None}
 
@@ -216,20 +239,33 @@ def aws_lake_location(buckets: Mapping[str, str], databases: Mapping[str, str]) 
                         databases=dict(databases))
 
 
+def declared_argument_problem(key: str) -> Optional[str]:
+    """Why a declaration may not set `key` (what the parser and deployed_arguments report), or None.
+    An argument that loads outside code is refused as such, even where the platform sets it itself."""
+    if external_code_argument(key):
+        return external_code_problem(key)
+    if key in MANAGED_ARGUMENTS:
+        return f"no platform-managed argument ({key} is {MANAGED_ARGUMENTS[key]})"
+    return None
+
+
 def deployed_arguments(job: JobSpec, settings: JobSettings, names: JobNames, buckets: Mapping[str, str],
                        databases: Mapping[str, str], library_uri: str,
-                       connection_name: Optional[str] = None) -> dict[str, str]:
+                       connection_name: Optional[str] = None, ca_bundle_uri: Optional[str] = None) -> dict[str, str]:
     """Every default argument of the deployed job: the platform's, then job_arguments on AWS.
 
     A declared argument may never replace a platform one: the declaration parser refuses them,
-    and this refuses them in a JobSpec built in code too.
+    and this refuses them in a JobSpec built in code too. A job on a connection gets the RDS CA
+    bundle (`ca_bundle_uri`) with it: without one it is refused.
     """
     problems = Problems()
-    for key in sorted(set(job.arguments) & set(MANAGED_ARGUMENTS)):
-        problems.add(f"{job.key}: arguments.{key}", job.arguments[key],
-                     f"no platform-managed argument ({key} is {MANAGED_ARGUMENTS[key]})")
-    for key in sorted(k for k in job.arguments if external_code_argument(k)):
-        problems.add(f"{job.key}: arguments.{key}", job.arguments[key], external_code_problem(key))
+    for key in sorted(job.arguments):
+        why = declared_argument_problem(key)
+        if why:
+            problems.add(f"{job.key}: arguments.{key}", job.arguments[key], why)
+    if connection_name and not ca_bundle_uri:
+        problems.add(f"{job.key}: ca_bundle_uri", ca_bundle_uri,
+                     "the RDS CA bundle's S3 URI for a job on a connection (its database's certificate is verified)")
     problems.raise_if_any()
-    platform = platform_arguments(job, settings, names, buckets, library_uri, connection_name)
+    platform = platform_arguments(job, settings, names, buckets, library_uri, connection_name, ca_bundle_uri)
     return {**platform, **job_arguments(job, aws_lake_location(buckets, databases))}

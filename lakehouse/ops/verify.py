@@ -7,6 +7,7 @@ AWS calls (Glue, S3, KMS) in the stack's region.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterable, Mapping
 
@@ -14,9 +15,9 @@ from botocore.exceptions import ClientError
 
 from ..model.config import StackConfig, WorkflowSettings
 from ..model.names import job_names
-from ..model.packaging import LIBRARY_PREFIX
+from ..model.packaging import CA_BUNDLE_FILE, CA_BUNDLE_PREFIX, HASH_CHARS, LIBRARY_PREFIX
 from ..model.pipelines import JobSpec, PipelineSpec
-from ..model.platform import CONNECTION_ARGUMENT, deployed_arguments
+from ..model.platform import CONNECTION_ARGUMENT, EXTRA_FILES_ARGUMENT, deployed_arguments, external_code_argument
 from ..model.workflow_plan import TriggerPlan, trigger_plan
 from ..model.zones import BUCKET_ROLES, LAKE_ZONES
 from .aws import Aws, StackOutputs, error_code, is_not_found
@@ -259,28 +260,37 @@ def check_workflow(aws: Aws, pipeline: PipelineSpec, workflow: str, physical: Ma
 def expected_arguments(job: JobSpec, cfg: StackConfig, outputs: StackOutputs) -> dict[str, str]:
     """What the Pulumi program gives the job (lakehouse.model.platform), bound to the stack outputs.
 
-    The library's key carries a content hash the outputs do not name: it is expected under the
-    scripts bucket's lib/ prefix. --connection_name is connection_problems' to check.
+    The library's and the CA bundle's keys carry a content hash the outputs do not name: they are
+    expected under the scripts bucket's lib/ and certs/ prefixes. --connection_name is
+    connection_problems' to check.
     """
     buckets = {role: outputs.item("buckets", role) for role in BUCKET_ROLES}
     databases = {zone: outputs.item("databases", zone) for zone in LAKE_ZONES}
     expected = deployed_arguments(job, cfg.job_settings[job.key], job_names(cfg, job), buckets, databases,
-                                  library_uri=f"s3://{buckets['scripts']}/{LIBRARY_PREFIX}")
+                                  library_uri=f"s3://{buckets['scripts']}/{LIBRARY_PREFIX}",
+                                  ca_bundle_uri=f"s3://{buckets['scripts']}/{CA_BUNDLE_PREFIX}")
     expected.pop(CONNECTION_ARGUMENT, None)
     return expected
 
 
 def argument_problems(actual: Mapping[str, str], job: JobSpec, cfg: StackConfig, outputs: StackOutputs) -> list[str]:
     problems = []
-    for key, value in expected_arguments(job, cfg, outputs).items():
+    expected = expected_arguments(job, cfg, outputs)
+    for key, value in expected.items():
         found = actual.get(key, "false" if key in FALSE_WHEN_ABSENT else None)
         if found is None:
             problems.append(f"{key} missing (expected {value!r})")
         elif key == "--extra-py-files":
             if not found.startswith(value):
                 problems.append(f"{key}={found!r}, expected under {value}")
+        elif key == EXTRA_FILES_ARGUMENT:  # exactly the one bundle object, nothing beside it
+            bundle = f"{value}<{HASH_CHARS} hex digits>/{CA_BUNDLE_FILE}"
+            if not re.fullmatch(re.escape(value) + f"[0-9a-f]{{{HASH_CHARS}}}/" + re.escape(CA_BUNDLE_FILE), found):
+                problems.append(f"{key}={found!r}, expected {bundle}")
         elif found != value:
             problems.append(f"{key}={found!r}, expected {value!r}")
+    for key in sorted(k for k in actual if external_code_argument(k) and k not in expected):
+        problems.append(f"{key}={actual[key]!r}, expected none (it {external_code_argument(key)})")
     return problems
 
 

@@ -59,12 +59,15 @@ def list_tables(warehouse: Path) -> list[str]:
 
 def database_for(pipeline: PipelineSpec, warehouse: Path) -> ContextManager[dict[str, str]]:
     """Extra job arguments for `connection: true` jobs, as a context manager: a configured
-    PostgreSQL (LAKEHOUSE_JDBC_URL, credentials in LAKEHOUSE_JDBC_USER/PASSWORD) or else a
-    throwaway local server that lives as long as the run."""
+    PostgreSQL (LAKEHOUSE_JDBC_URL, credentials in LAKEHOUSE_JDBC_USER/PASSWORD, and with
+    LAKEHOUSE_JDBC_CA_FILE its certificate verified against that CA file) or else a throwaway
+    local server, TLS with a CA of its own, that lives as long as the run."""
     if not any(j.connection for j in pipeline.jobs):
         return contextlib.nullcontext({})
     if os.environ.get("LAKEHOUSE_JDBC_URL"):
-        return contextlib.nullcontext({"--jdbc_url": os.environ["LAKEHOUSE_JDBC_URL"]})
+        ca_file = os.environ.get("LAKEHOUSE_JDBC_CA_FILE")
+        return contextlib.nullcontext({"--jdbc_url": os.environ["LAKEHOUSE_JDBC_URL"],
+                                       **({"--jdbc_ca_file": ca_file} if ca_file else {})})
     from .pg_local import local_jdbc_for_pipeline
 
     return local_jdbc_for_pipeline(warehouse)
@@ -128,7 +131,8 @@ class JobRun:
                 "depends_on": list(self.job.depends_on), "script": self.job.script, "status": self.status,
                 "seconds": None if self.seconds is None else round(self.seconds, 3),
                 "input": self.result.get("input"), "accepted": self.result.get("accepted"),
-                "quarantined": self.result.get("quarantined"), "result": self.result, "error": self.error}
+                "quarantined": self.result.get("quarantined"), "waiting": self.result.get("waiting"),
+                "result": self.result, "error": self.error}
 
 
 def load_script(job: JobSpec) -> Callable[[Any, dict[str, str]], dict]:
@@ -149,9 +153,11 @@ def check_result(job: JobSpec, result: Any) -> dict:
                                                for k in ("input", "accepted", "quarantined")):
         raise RuntimeError(f"{job.key}: run() returned {result!r}; expected a dict with integer "
                            "input, accepted and quarantined")
-    if result["input"] != result["accepted"] + result["quarantined"]:
+    waiting = result.get("waiting", 0)  # records held for a reference that has not arrived yet
+    if not isinstance(waiting, int) or result["input"] != result["accepted"] + result["quarantined"] + waiting:
         raise RuntimeError(f"{job.key}: input {result['input']} != accepted {result['accepted']} + "
-                           f"quarantined {result['quarantined']}")
+                           f"quarantined {result['quarantined']}" + (f" + waiting {waiting}" if "waiting" in result
+                                                                     else ""))
     # On AWS the job's role only allows what its declaration names: fail here the way IAM would there.
     writes = result.get("writes")
     if not isinstance(writes, list):

@@ -9,6 +9,7 @@ from typing import Any, Iterator, Mapping, NamedTuple
 
 from ._common import as_list, is_map
 
+ATHENA_WORKGROUP = "aws:athena/workgroup:Workgroup"
 S3_BUCKET = "aws:s3/bucket:Bucket"
 S3_BUCKET_LEGACY = "aws:s3/bucketV2:BucketV2"  # v6 name, alias of Bucket in v7 state files
 S3_SSE = "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration"
@@ -61,8 +62,39 @@ EC2_ROUTE_TABLE_ASSOCIATION = "aws:ec2/routeTableAssociation:RouteTableAssociati
 EC2_NAT_GATEWAY = "aws:ec2/natGateway:NatGateway"
 EC2_VPC_ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 
+# Bucket settings, each its own resource in pulumi-aws v7 (aws-s3-bucket-enable-versioning, -disable-acls,
+# -acl-disallow-public, -enable-access-logging); the V2 names are v6's, deprecated resources in v7.
+S3_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
+S3_VERSIONING_LEGACY = "aws:s3/bucketVersioningV2:BucketVersioningV2"
+S3_OWNERSHIP_CONTROLS = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
+S3_ACL = "aws:s3/bucketAcl:BucketAcl"
+S3_ACL_LEGACY = "aws:s3/bucketAclV2:BucketAclV2"
+S3_LOGGING = "aws:s3/bucketLogging:BucketLogging"
+S3_LOGGING_LEGACY = "aws:s3/bucketLoggingV2:BucketLoggingV2"
+
+# Orchestration: Glue workflows and triggers, EventBridge rules and targets.
+GLUE_WORKFLOW = "aws:glue/workflow:Workflow"
+GLUE_TRIGGER = "aws:glue/trigger:Trigger"
+EVENT_RULE = "aws:cloudwatch/eventRule:EventRule"
+EVENT_TARGET = "aws:cloudwatch/eventTarget:EventTarget"
+# EventBridge targets it invokes only through a role (aws-eventbridge-target-require-role)
+SFN_STATE_MACHINE = "aws:sfn/stateMachine:StateMachine"
+KINESIS_STREAM = "aws:kinesis/stream:Stream"
+FIREHOSE_DELIVERY_STREAM = "aws:kinesis/firehoseDeliveryStream:FirehoseDeliveryStream"
+ECS_CLUSTER = "aws:ecs/cluster:Cluster"
+CODEBUILD_PROJECT = "aws:codebuild/project:Project"
+CODEPIPELINE = "aws:codepipeline/pipeline:Pipeline"
+BATCH_JOB_QUEUE = "aws:batch/jobQueue:JobQueue"
+
+# A VPC's flow logs and default security group (aws-ec2-vpc-enable-flow-logs, -default-security-group-...).
+EC2_FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+EC2_DEFAULT_SECURITY_GROUP = "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup"
+
 BUCKET_TYPES = (S3_BUCKET, S3_BUCKET_LEGACY)
 SSE_TYPES = (S3_SSE, S3_SSE_LEGACY)
+VERSIONING_TYPES = (S3_VERSIONING, S3_VERSIONING_LEGACY)
+ACL_TYPES = (S3_ACL, S3_ACL_LEGACY)
+LOGGING_TYPES = (S3_LOGGING, S3_LOGGING_LEGACY)
 
 # Identity-based documents (what a principal may do) by resource type -> property.
 IDENTITY_DOCUMENTS = {

@@ -520,6 +520,41 @@ def sns_topic_policy(p: Inputs, c: Ctx) -> list[Call]:
         "TopicArn": p.get("arn"), "AttributeName": "Policy", "AttributeValue": p.raw("policy")})]
 
 
+# -------------------------------------------------------------------------------------------- Athena
+
+def athena_workgroup(p: Inputs, c: Ctx) -> list[Call]:
+    p.skip("forceDestroy")  # DeleteWorkGroup's RecursiveDeleteOption
+    conf = p.get("configuration")
+    result = conf.get("resultConfiguration")
+    encryption = result.get("encryptionConfiguration")
+    return [("athena", "CreateWorkGroup", {
+        "Name": p.get("name") or autoname(c),
+        "Description": p.get("description"),
+        "Configuration": {
+            "EnforceWorkGroupConfiguration": conf.get("enforceWorkgroupConfiguration"),
+            "PublishCloudWatchMetricsEnabled": conf.get("publishCloudwatchMetricsEnabled"),
+            "BytesScannedCutoffPerQuery": num(conf.get("bytesScannedCutoffPerQuery")),
+            "RequesterPaysEnabled": conf.get("requesterPaysEnabled"),
+            "EngineVersion": {"SelectedEngineVersion": conf.get("engineVersion").get("selectedEngineVersion")},
+            "ResultConfiguration": {
+                "OutputLocation": result.get("outputLocation"),
+                "ExpectedBucketOwner": result.get("expectedBucketOwner"),
+                "EncryptionConfiguration": {"EncryptionOption": encryption.get("encryptionOption"),
+                                            "KmsKey": encryption.get("kmsKeyArn")},
+            },
+        },
+        "Tags": tag_list(p, c),
+    })] + ([] if p.get("state", "ENABLED") == "ENABLED" else [
+        ("athena", "UpdateWorkGroup", {"WorkGroup": p.get("name"), "State": p.get("state")})])
+
+
+def athena_named_query(p: Inputs, c: Ctx) -> list[Call]:
+    return [("athena", "CreateNamedQuery", {
+        "Name": p.get("name") or autoname(c), "Description": p.get("description"), "Database": p.get("database"),
+        "QueryString": p.get("query"), "WorkGroup": p.get("workgroup"),
+    })]
+
+
 # ----------------------------------------------------------------------------------------------- RDS
 
 def rds_instance(p: Inputs, c: Ctx) -> list[Call]:
@@ -641,6 +676,27 @@ def ec2_vpc_endpoint(p: Inputs, c: Ctx) -> list[Call]:
     })]
 
 
+FLOW_LOG_RESOURCES = (("vpcId", "VPC"), ("subnetId", "Subnet"), ("eniId", "NetworkInterface"),
+                      ("transitGatewayId", "TransitGateway"),
+                      ("transitGatewayAttachmentId", "TransitGatewayAttachment"))
+
+
+def ec2_flow_log(p: Inputs, c: Ctx) -> list[Call]:
+    """One CreateFlowLogs call for the one resource the flow log watches (the provider sends one id)."""
+    kind, resource = next(((kind, p.get(key)) for key, kind in FLOW_LOG_RESOURCES if p.get(key)), (None, None))
+    return [("ec2", "CreateFlowLogs", {
+        "ResourceIds": [resource] if resource else None, "ResourceType": kind,
+        "TrafficType": p.get("trafficType"),
+        "DeliverLogsPermissionArn": p.get("iamRoleArn"), "DeliverCrossAccountRole": p.get("deliverCrossAccountRole"),
+        "LogDestinationType": p.get("logDestinationType"), "LogDestination": p.get("logDestination"),
+        "LogFormat": p.get("logFormat"), "MaxAggregationInterval": num(p.get("maxAggregationInterval")),
+        "DestinationOptions": block(p.get("destinationOptions"), lambda d: {
+            "FileFormat": d.get("fileFormat"), "HiveCompatiblePartitions": d.get("hiveCompatiblePartitions"),
+            "PerHourPartition": d.get("perHourPartition")}),
+        "TagSpecifications": tag_specs(p, c, "vpc-flow-log"),
+    })]
+
+
 def _rule_permission(p: Inputs) -> dict:
     described = {"Description": p.get("description")}
     protocol = p.get("ipProtocol")
@@ -693,6 +749,8 @@ BUILDERS: dict[str, Callable[[Inputs, Ctx], list[Call]]] = {
     "aws:cloudwatch/eventTarget:EventTarget": event_target,
     "aws:cloudwatch/logGroup:LogGroup": log_group,
     "aws:sns/topic:Topic": sns_topic,
+    "aws:athena/workgroup:Workgroup": athena_workgroup,
+    "aws:athena/namedQuery:NamedQuery": athena_named_query,
     "aws:sns/topicPolicy:TopicPolicy": sns_topic_policy,
     "aws:rds/instance:Instance": rds_instance,
     "aws:rds/subnetGroup:SubnetGroup": rds_subnet_group,
@@ -703,6 +761,7 @@ BUILDERS: dict[str, Callable[[Inputs, Ctx], list[Call]]] = {
     "aws:ec2/routeTable:RouteTable": ec2_route_table,
     "aws:ec2/routeTableAssociation:RouteTableAssociation": ec2_route_table_association,
     "aws:ec2/vpcEndpoint:VpcEndpoint": ec2_vpc_endpoint,
+    "aws:ec2/flowLog:FlowLog": ec2_flow_log,
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": ec2_egress_rule,
     "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": ec2_ingress_rule,
 }

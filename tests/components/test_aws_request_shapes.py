@@ -86,6 +86,12 @@ def test_the_requests_carry_what_the_provider_sends(stacks):
     log = ev.of_type(LOG_GROUP)[0]
     calls, _ = build_requests(log.type, log.name, log.props, Ctx(log.name, log.id, **stack_context(ev)))
     assert [op for _, op, _ in calls] == ["CreateLogGroup", "PutRetentionPolicy"]
+    flow = ev.one("aws:ec2/flowLog:FlowLog")
+    calls, _ = build_requests(flow.type, flow.name, flow.props, Ctx(flow.name, flow.id, **stack_context(ev)))
+    [(service, operation, params)] = calls
+    assert (service, operation, params["ResourceType"], params["ResourceIds"]) == (
+        "ec2", "CreateFlowLogs", "VPC", [ev.one("aws:ec2/vpc:Vpc").id])
+    assert params["DeliverLogsPermissionArn"].endswith(":role/lakehouse-prod-vpc-flow-logs")
 
 
 # ------------------------------------------------------------------------------ the checks can fail
@@ -104,7 +110,7 @@ def set_key(key: str, value: Any) -> Callable[[dict], None]:
     (JOB, lambda p: p["command"].__setitem__("pythonVersion", "3.11"),
      ["Command.PythonVersion: '3.11' does not match the pattern '^([2-3]|3[.]9)$'"]),
     (JOB, lambda p: p["tags"].update({f"k{i}": "v" for i in range(50)}),
-     ["Tags: 57 entries, more than the maximum 50"]),
+     ["Tags: 58 entries, more than the maximum 50"]),  # the 7 stack tags, lakehouse:writes and 50 more
     (JOB, lambda p: p["tags"].__setitem__("Owner", "x" * 257),
      ["Tags['Owner']: length 257 is more than the maximum length 256"]),
     (JOB, set_key("numberOfWorkers", 2.5), ["Invalid type for parameter NumberOfWorkers, value: 2.5"]),
@@ -129,6 +135,10 @@ def set_key(key: str, value: Any) -> Callable[[dict], None]:
     ("aws:cloudwatch/eventRule:EventRule", set_key("state", "ON"),
      ["events PutRule: State: 'ON' is not one of the allowed values"]),
     ("aws:kms/alias:Alias", set_key("name", "alias/lake key"), ["AliasName: 'alias/lake key' does not match"]),
+    ("aws:ec2/flowLog:FlowLog", set_key("trafficType", "EVERYTHING"),
+     ["ec2 CreateFlowLogs: TrafficType: 'EVERYTHING' is not one of the allowed values ['ACCEPT', 'ALL', 'REJECT']"]),
+    ("aws:ec2/flowLog:FlowLog", set_key("logDestinationType", "cloudwatch"),
+     ["LogDestinationType: 'cloudwatch' is not one of the allowed values"]),
     ("aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
      lambda p: p["rules"][-1]["transitions"][1].__setitem__("storageClass", "GLACIER_INSTANT"),
      ["LifecycleConfiguration.Rules[1].Transitions[1].StorageClass: 'GLACIER_INSTANT' is not one of the allowed "

@@ -70,7 +70,8 @@ def test_one_bucket_per_role_each_inside_its_own_component(lake):
 @pytest.mark.parametrize("role", BUCKET_ROLES)
 def test_every_bucket_is_encrypted_versioned_private_and_tls_only(lake, role):
     bucket = part(lake, role, "bucket:Bucket", "")
-    assert bucket.inputs == {"bucket": NAMES.buckets[role], "forceDestroy": False}
+    assert bucket.inputs == {"bucket": NAMES.buckets[role], "forceDestroy": False,
+                             "tags": {"lakehouse:bucket-role": role}}  # the pack tells zones apart by it
     for kind, suffix in [("bucketOwnershipControls:BucketOwnershipControls", "-ownership"),
                          ("bucketPublicAccessBlock:BucketPublicAccessBlock", "-public-access"),
                          ("bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",

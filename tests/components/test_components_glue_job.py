@@ -18,6 +18,7 @@ from lakehouse.model.platform import (
     CONNECTION_ARGUMENT,
     MANAGED_ARGUMENTS,
     LakeLocation,
+    declared_argument_problem,
     deployed_arguments,
     iceberg_conf,
     job_arguments,
@@ -29,6 +30,10 @@ KEY = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:lh-test-alerts"
 LIB_KEY = "lib/demolib-0123456789abcdef.zip"
 LIB_URI = f"s3://{NAMES.buckets['scripts']}/{LIB_KEY}"
+CA_KEY = "certs/fedcba9876543210/rds-ca-bundle.pem"
+CA_URI = f"s3://{NAMES.buckets['scripts']}/{CA_KEY}"
+CA_OBJECT = f"{NAMES.buckets['scripts']}/{CA_KEY}"
+ON_CONNECTION = {"ca_bundle_key": CA_KEY, "ca_bundle_uri": CA_URI}  # what the program gives a job on a connection
 JOB = JobSpec(
     pipeline="demo", name="enrich", script="demo/enrich.py", description="Enrich demo events",
     reads=(Access("raw", prefixes=("demo/",)), Access("bronze", tables=("events",))),
@@ -36,7 +41,8 @@ JOB = JobSpec(
     arguments={"--threshold": "3"},
 )
 JN = JobNames(job="lh-test-demo-enrich", role="lh-test-demo-enrich", log_group="/aws-glue/jobs/lh-test-demo-enrich",
-              failure_rule="lh-test-demo-enrich-failed", temp_prefix="lh-test-demo-enrich/",
+              failure_rule="lh-test-demo-enrich-failed", delay_rule="lh-test-demo-enrich-late",
+              temp_prefix="lh-test-demo-enrich/",
               spark_ui_prefix="spark-ui/lh-test-demo-enrich/", lake_key_alias=NAMES.key_alias)
 
 
@@ -200,22 +206,32 @@ def test_a_glue_4_job_keeps_continuous_logging_and_its_four_log_groups():
     assert groups == {logical: {"name": name, **common} for logical, name in GLUE4_LOG_GROUPS.items()}
     assert granted == _arns(GLUE4_LOG_GROUPS.values())
     assert {ev.get("aws:cloudwatch/logGroup:LogGroup", g).urn for g in GLUE4_LOG_GROUPS} <= set(job.dependencies)
-    assert len(ev) == 11
+    assert len(ev) == 13
 
 
-def test_failed_timed_out_and_errored_runs_alert_the_topic(ev):
+def test_failed_timed_out_errored_and_stopped_runs_alert_the_topic(ev):
     rule = ev.get("aws:cloudwatch/eventRule:EventRule", "demo-enrich-failed")
     assert rule.inputs["name"] == "lh-test-demo-enrich-failed" and rule.inputs["state"] == "ENABLED"
     assert json.loads(rule.inputs["eventPattern"]) == {
         "source": ["aws.glue"], "detail-type": ["Glue Job State Change"],
-        "detail": {"jobName": ["lh-test-demo-enrich"], "state": ["FAILED", "TIMEOUT", "ERROR"]}}
+        "detail": {"jobName": ["lh-test-demo-enrich"], "state": ["FAILED", "TIMEOUT", "ERROR", "STOPPED"]}}
     target = ev.get("aws:cloudwatch/eventTarget:EventTarget", "demo-enrich-failed")
     assert target.inputs == {"rule": "lh-test-demo-enrich-failed", "arn": TOPIC, "targetId": "job-alerts"}
 
 
+def test_a_run_past_its_notify_delay_alerts_the_topic(ev):
+    """notifyDelayMinutes makes Glue send a "Glue Job Run Status" event; before, no rule caught it."""
+    rule = ev.get("aws:cloudwatch/eventRule:EventRule", "demo-enrich-late")
+    assert rule.inputs["name"] == "lh-test-demo-enrich-late" and rule.inputs["state"] == "ENABLED"
+    assert json.loads(rule.inputs["eventPattern"]) == {
+        "source": ["aws.glue"], "detail-type": ["Glue Job Run Status"], "detail": {"jobName": ["lh-test-demo-enrich"]}}
+    target = ev.get("aws:cloudwatch/eventTarget:EventTarget", "demo-enrich-late")
+    assert target.inputs == {"rule": "lh-test-demo-enrich-late", "arn": TOPIC, "targetId": "job-alerts"}
+
+
 def test_every_child_is_parented_to_the_component(ev):
     component = ev.get("glue-lakehouse:components:GlueJob", "demo-enrich")
-    assert len(ev) == 9
+    assert len(ev) == 11
     assert all(r.parent == component.urn for r in ev if r is not component)
 
 
@@ -259,8 +275,9 @@ def test_a_declared_managed_argument_is_refused_by_the_declaration(key):
                                              "arguments": {key: "x"}}]}
     with pytest.raises(ConfigError) as e:
         parse_pipeline(declaration, "demo.yaml")
-    assert f"demo.yaml: jobs.enrich.arguments.{key}: got 'x'; allowed: no platform-managed argument ({key} is " \
-           f"{MANAGED_ARGUMENTS[key]})" in e.value.problems
+    # "no platform-managed argument (...)", or for --extra-files "no argument that loads code from outside ..."
+    assert f"demo.yaml: jobs.enrich.arguments.{key}: got 'x'; allowed: {declared_argument_problem(key)}" \
+        in e.value.problems
 
 
 @pytest.mark.parametrize("key", sorted(MANAGED_ARGUMENTS))
@@ -268,8 +285,7 @@ def test_a_managed_argument_in_a_job_built_in_code_is_refused_by_the_component(k
     job = replace(JOB, arguments={key: "x"})
     with pytest.raises(ConfigError) as e:
         deployed_arguments(job, settings(), JN, NAMES.buckets, NAMES.databases, LIB_URI)
-    assert e.value.problems == [f"demo.enrich: arguments.{key}: got 'x'; allowed: no platform-managed argument "
-                                f"({key} is {MANAGED_ARGUMENTS[key]})"]
+    assert e.value.problems == [f"demo.enrich: arguments.{key}: got 'x'; allowed: {declared_argument_problem(key)}"]
 
 
 def test_iceberg_conf_targets_the_glue_catalog():
@@ -294,17 +310,38 @@ def test_a_connection_job_gets_the_connection_and_its_extra_statements_in_its_on
               "Resource": f"arn:aws:glue:{REGION}:{ACCOUNT}:connection/lh-test-postgres"},
              {"Sid": "ReadConnectionSecret", "Effect": "Allow", "Action": "secretsmanager:GetSecretValue",
               "Resource": f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:db-AbCdEf"}]
-    ev = evaluate(job=replace(JOB, connection=True), connections=["lh-test-postgres"], extra_statements=extra)
+    ev = evaluate(job=replace(JOB, connection=True), connections=["lh-test-postgres"], extra_statements=extra,
+                  **ON_CONNECTION)
     job = ev.get("aws:glue/job:Job", "demo-enrich")
     assert job.inputs["connections"] == ["lh-test-postgres"]
-    assert job.inputs["defaultArguments"] == {**EXPECTED_ARGUMENTS, "--connection_name": "lh-test-postgres"}
+    assert job.inputs["defaultArguments"] == {**EXPECTED_ARGUMENTS, "--connection_name": "lh-test-postgres",
+                                              "--extra-files": CA_URI, "--jdbc_ca_file": "rds-ca-bundle.pem"}
     # known at preview: the job's one policy, ending with the connection's statements; the job waits for it
     (policy,) = ev.of_type("aws:iam/rolePolicy:RolePolicy")
-    assert json.loads(policy.inputs["policy"]) == job_role_policy(
-        CTX, job_grant(job_args(job=replace(JOB, connection=True)), SCRIPT_KEY), *extra)
-    assert json.loads(policy.inputs["policy"])["Statement"][-2:] == extra
+    document = json.loads(policy.inputs["policy"])
+    assert document == job_role_policy(
+        CTX, job_grant(job_args(job=replace(JOB, connection=True), connections=["c"], **ON_CONNECTION), SCRIPT_KEY),
+        *extra)
+    assert document["Statement"][-2:] == extra
+    # beyond the connection's statements, exactly one thing more than without a connection: reading the bundle
+    without = job_role_policy(CTX, job_grant(job_args(), SCRIPT_KEY))
+    read = {st["Sid"]: st for st in document["Statement"]}["ReadOwnScriptAndLibrary"]
+    assert set(read["Resource"]) - set(without["Statement"][0]["Resource"]) == {f"arn:aws:s3:::{CA_OBJECT}"}
+    assert read["Action"] == ["s3:GetObject"]
+    assert document["Statement"][:-2] == [{**without["Statement"][0], "Resource": read["Resource"]},
+                                          *without["Statement"][1:]]
     assert policy.urn in job.dependencies
-    assert len(ev) == 9
+    assert len(ev) == 11
+
+
+def test_a_job_on_a_connection_needs_the_ca_bundle_and_only_it_gets_one():
+    with pytest.raises(ConfigError, match=r"demo.enrich: ca_bundle: got None; allowed: the RDS CA bundle from the "
+                                          r"program \(CaBundle\) for a job on a connection"):
+        evaluate(job=replace(JOB, connection=True), connections=["lh-test-postgres"])
+    with pytest.raises(ConfigError, match=r"demo.enrich: ca_bundle: got 's3://.*'; allowed: none: the job has no "
+                                          r"connection"):
+        evaluate(**ON_CONNECTION)
+    assert job_grant(job_args(), SCRIPT_KEY).ca_bundle_key is None
 
 
 def test_a_missing_script_is_refused():

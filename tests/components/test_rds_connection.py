@@ -20,12 +20,15 @@ from components.glue_rds_connection import (
     interface_endpoint_services,
     jdbc_url,
     private_subnet_cidrs,
+    s3_endpoint_actions,
+    vpc_flow_log_group,
 )
 from lakehouse.model.config import PROJECT, DatabaseSettings, NetworkSettings, load_stack_config, stack_file_values
 from lakehouse.model.errors import ConfigError
 from lakehouse.model.iam import CONNECTION_TAG_KEY, STAR_ONLY_EC2_ACTIONS, connection_job_statements
 from lakehouse.model.names import AwsContext
 from lakehouse.model.network import Endpoint, Network, Rule, endpoint_short_name, needed_services, unreachable
+from lakehouse.model.packaging import ca_bundle_bytes, ca_bundle_key
 from lakehouse.offline import ACCOUNT, evaluate_stack, run_program
 from lakehouse.offline import DEFAULT_REGION as REGION
 from policy.lakehouse_policies.iam.policy_lint_parliament import lint
@@ -44,6 +47,7 @@ ENDPOINT = "aws:ec2/vpcEndpoint:VpcEndpoint"
 RDS = "aws:rds/instance:Instance"
 CONNECTION = "aws:glue/connection:Connection"
 TRIGGER = "aws:glue/trigger:Trigger"
+OBJECT = "aws:s3/bucketObjectv2:BucketObjectv2"
 
 CREATED_NETWORK = NetworkSettings(create=True, vpc_cidr="10.42.0.0/16", vpc_id="", subnet_ids=())
 EXISTING_NETWORK = NetworkSettings(create=False, vpc_cidr="10.42.0.0/16", vpc_id=EXISTING_VPC,
@@ -55,6 +59,9 @@ PROD_DB = replace(CREATED_DB, instance_class="db.t4g.medium", allocated_storage_
                   deletion_protection=True, backup_retention_days=14)
 EXISTING_DB = replace(CREATED_DB, mode="existing", existing_endpoint="pg.internal.example:6432",
                       existing_secret_arn=EXISTING_SECRET)
+BUCKETS = tuple(f"lakehouse-dev-{r}-{ACCOUNT}" for r in ("gold", "logs", "raw", "scripts"))
+# what a created network needs besides its settings: the account, the stack's buckets, the log retention
+NETWORK_ARGS = dict(account_id=ACCOUNT, bucket_names=BUCKETS, log_retention_days=7)
 
 CALLS = {
     "aws:index/getAvailabilityZones:getAvailabilityZones": lambda a: {
@@ -70,7 +77,7 @@ def build(network=CREATED_NETWORK, database=CREATED_DB, environment="dev"):
     def program():
         c = GlueRdsConnection("lake", GlueRdsConnectionArgs(
             name_prefix=f"lakehouse-{environment}", environment=environment, region=REGION,
-            network=network, database=database, kms_key_arn=KMS, key_alias=KEY_ALIAS, tags=TAGS))
+            network=network, database=database, kms_key_arn=KMS, key_alias=KEY_ALIAS, tags=TAGS, **NETWORK_ARGS))
         return {"connection": c.connection_name, "jdbc": c.jdbc_url, "secret": c.secret_arn,
                 "statements": c.job_statements(AwsContext(ACCOUNT, REGION)), "vpc": c.vpc_id,
                 "glue_sg": c.glue_security_group.id}
@@ -133,6 +140,87 @@ def test_created_vpc_gets_the_s3_gateway_and_an_interface_endpoint_per_service_t
         assert e["tags"] == {**TAGS, "Name": f"lakehouse-dev-{service}"}
 
 
+FLOW_LOG = "aws:ec2/flowLog:FlowLog"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+ROLE = "aws:iam/role:Role"
+GROUP_ARN = f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/vpc-flow-logs/lakehouse-dev"
+
+
+def test_created_vpc_logs_all_its_traffic_into_an_encrypted_group_through_a_role_only_flow_logs_assumes():
+    ev = build()
+    flow = ev.one(FLOW_LOG).inputs
+    assert {k: v for k, v in flow.items() if k != "tags"} == {
+        "vpcId": "lake-vpc-id", "trafficType": "ALL", "logDestinationType": "cloud-watch-logs",
+        "logDestination": GROUP_ARN, "iamRoleArn": f"arn:aws:iam::{ACCOUNT}:role/lakehouse-dev-vpc-flow-logs"}
+    assert flow["tags"] == {**TAGS, "Name": "lakehouse-dev-vpc-flow-logs"}
+    group = ev.get(LOG_GROUP, "lake-flow-logs").inputs
+    assert (group["name"], group["kmsKeyId"], group["retentionInDays"], group["deletionProtectionEnabled"]) == (
+        vpc_flow_log_group("lakehouse-dev"), KMS, 7, False)
+    role = ev.get(ROLE, "lake-flow-logs").inputs
+    assert json.loads(role["assumeRolePolicy"])["Statement"] == [{
+        "Sid": "VpcFlowLogsAssumeRole", "Effect": "Allow", "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+        "Action": "sts:AssumeRole", "Condition": {
+            "StringEquals": {"aws:SourceAccount": ACCOUNT},
+            "ArnLike": {"aws:SourceArn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:vpc-flow-log/*"}}}]
+    policy = json.loads(ev.get("aws:iam/rolePolicy:RolePolicy", "lake-flow-logs").inputs["policy"])
+    assert policy["Statement"] == [{
+        "Sid": "DeliverToFlowLogGroup", "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+        "Resource": [GROUP_ARN, f"{GROUP_ARN}:*"]}]  # that group's streams, nothing else
+    assert lint(policy) == [] and lint(json.loads(role["assumeRolePolicy"]), "trust") == []
+    prod = run_program(lambda: GlueRdsConnection("lake", GlueRdsConnectionArgs(
+        name_prefix="lakehouse-prod", environment="prod", region=REGION, network=CREATED_NETWORK, database=PROD_DB,
+        kms_key_arn=KMS, key_alias=KEY_ALIAS, tags=TAGS, **{**NETWORK_ARGS, "log_retention_days": 365})),
+        stack="prod", invokes=CALLS)
+    group = prod.get(LOG_GROUP, "lake-flow-logs").inputs
+    assert (group["retentionInDays"], group["deletionProtectionEnabled"]) == (365, True)
+
+
+def test_created_endpoints_admit_only_this_account_and_s3_only_the_stack_buckets():
+    ev = build()
+    s3 = json.loads(ev.get(ENDPOINT, "lake-s3").inputs["policy"])
+    objects = sorted(f"arn:aws:s3:::{b}/*" for b in BUCKETS)
+    assert s3["Statement"] == [{
+        "Sid": "StackBucketsForThisAccountOnly", "Effect": "Allow", "Principal": "*",
+        # what a job on the connection can be granted in S3, nothing else
+        "Action": ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+        "Resource": sorted([f"arn:aws:s3:::{b}" for b in BUCKETS] + objects),
+        "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}}]
+    assert s3_endpoint_actions(AwsContext(ACCOUNT, REGION), "c") == s3["Statement"][0]["Action"]
+    for service in INTERFACE_SERVICES:
+        policy = json.loads(ev.get(ENDPOINT, f"lake-{service}").inputs["policy"])
+        assert policy["Statement"] == [{
+            "Sid": "PrincipalsOfThisAccountOnly", "Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
+            "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}}], service
+
+
+def test_china_endpoint_policies_and_flow_logs_use_the_partition():
+    def program():
+        GlueRdsConnection("lake", GlueRdsConnectionArgs(
+            name_prefix="lakehouse-dev", environment="dev", region="cn-north-1", network=CREATED_NETWORK,
+            database=CREATED_DB, kms_key_arn=KMS, key_alias=KEY_ALIAS, tags=TAGS, dns_suffix="amazonaws.com.cn",
+            **{**NETWORK_ARGS, "partition": "aws-cn"}))
+    ev = run_program(program, invokes=CALLS)
+    resources = json.loads(ev.get(ENDPOINT, "lake-s3").inputs["policy"])["Statement"][0]["Resource"]
+    assert all(r.startswith("arn:aws-cn:s3:::") for r in resources)
+    trust = json.loads(ev.get(ROLE, "lake-flow-logs").inputs["assumeRolePolicy"])["Statement"][0]
+    assert trust["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com.cn"}
+    assert trust["Condition"]["ArnLike"] == {"aws:SourceArn": f"arn:aws-cn:ec2:cn-north-1:{ACCOUNT}:vpc-flow-log/*"}
+
+
+@pytest.mark.parametrize("missing, message", [
+    ({"account_id": ""}, r"account_id: got ''; allowed: the account id when createNetwork is true"),
+    ({"bucket_names": ()}, r"bucket_names: got \[\]; allowed: the stack's buckets when createNetwork is true"),
+])
+def test_a_created_network_needs_the_account_and_the_buckets(missing, message):
+    def program():
+        GlueRdsConnection("lake", GlueRdsConnectionArgs(
+            name_prefix="lakehouse-dev", environment="dev", region=REGION, network=CREATED_NETWORK,
+            database=CREATED_DB, kms_key_arn=KMS, key_alias=KEY_ALIAS, tags=TAGS, **{**NETWORK_ARGS, **missing}))
+    with pytest.raises(ConfigError, match=message):
+        run_program(program, invokes=CALLS)
+
+
 def test_the_interface_endpoints_are_read_off_the_job_role_statements():
     ctx = AwsContext(ACCOUNT, REGION)
     actions = connection_job_actions(ctx, "lakehouse-dev-postgres")
@@ -148,7 +236,8 @@ def test_endpoints_in_a_china_region_use_the_partition_service_names():
     def program():
         GlueRdsConnection("lake", GlueRdsConnectionArgs(
             name_prefix="lakehouse-dev", environment="dev", region="cn-north-1", network=CREATED_NETWORK,
-            database=CREATED_DB, kms_key_arn=KMS, key_alias=KEY_ALIAS, tags=TAGS, dns_suffix="amazonaws.com.cn"))
+            database=CREATED_DB, kms_key_arn=KMS, key_alias=KEY_ALIAS, tags=TAGS, dns_suffix="amazonaws.com.cn",
+            **{**NETWORK_ARGS, "partition": "aws-cn"}))
     ev = run_program(program, invokes=CALLS)
     assert sorted(e.inputs["serviceName"] for e in ev.of_type(ENDPOINT)) == sorted(
         f"cn.com.amazonaws.cn-north-1.{s}" for s in ["s3", *INTERFACE_SERVICES])
@@ -259,6 +348,16 @@ def test_existing_network_and_database_are_used_as_configured_and_nothing_is_add
         "JDBC_ENFORCE_SSL": "true", "SECRET_ID": EXISTING_SECRET}
     assert conn["physicalConnectionRequirements"] == {
         "subnetId": EXISTING_SUBNETS[0], "availabilityZone": "us-east-1c", "securityGroupIdLists": [glue]}
+
+
+def test_an_existing_network_gets_no_flow_log_and_needs_no_account_or_buckets():
+    """The existing VPC is someone else's: its flow logs and endpoints are theirs (README)."""
+    def program():
+        GlueRdsConnection("lake", GlueRdsConnectionArgs(
+            name_prefix="lakehouse-dev", environment="dev", region=REGION, network=EXISTING_NETWORK,
+            database=EXISTING_DB, kms_key_arn=KMS, key_alias=KEY_ALIAS, tags=TAGS))
+    ev = run_program(program, invokes=CALLS)
+    assert not ev.of_type(FLOW_LOG) and not ev.of_type(ROLE) and not ev.of_type(LOG_GROUP)
 
 
 def test_rds_in_an_existing_network_uses_every_configured_subnet():
@@ -429,7 +528,8 @@ def test_prod_connection_passes_the_policy_pack(network):
     def program():
         GlueRdsConnection("lake", GlueRdsConnectionArgs(
             name_prefix="lakehouse-prod", environment="prod", region=REGION, network=network,
-            database=PROD_DB, kms_key_arn=KMS, key_alias=KEY_ALIAS, tags=PROD_TAGS))
+            database=PROD_DB, kms_key_arn=KMS, key_alias=KEY_ALIAS, tags=PROD_TAGS,
+            **{**NETWORK_ARGS, "log_retention_days": 365}))
     ev = run_program(program, stack="prod", invokes=CALLS)
     assert policy_violations(ev, "prod") == []
 
@@ -438,7 +538,8 @@ def test_policy_pack_refuses_a_dev_database_in_prod():
     def program():
         GlueRdsConnection("lake", GlueRdsConnectionArgs(
             name_prefix="lakehouse-prod", environment="prod", region=REGION, network=CREATED_NETWORK,
-            database=CREATED_DB, kms_key_arn=KMS, key_alias=KEY_ALIAS, tags=PROD_TAGS))
+            database=CREATED_DB, kms_key_arn=KMS, key_alias=KEY_ALIAS, tags=PROD_TAGS,
+            **{**NETWORK_ARGS, "log_retention_days": 365}))
     found = policy_violations(run_program(program, stack="prod", invokes=CALLS), "prod")
     assert sorted(v.split(":")[0] for v in found) == [
         "mandatory aws-rds-instance-configure-backup-retention lake-postgres",
@@ -512,17 +613,44 @@ def test_both_stacks_evaluate_with_workflows_and_the_connection(stack):
         assert [a["jobName"] for a in start["actions"]] == [f"{base}-{j}" for j in first]
 
 
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_the_lake_key_encrypts_the_created_vpc_flow_log_group_kept_as_long_as_the_job_logs(stack):
+    ev = evaluate_stack(stack)
+    group = ev.get(LOG_GROUP, "postgres-flow-logs").inputs
+    assert group["name"] == vpc_flow_log_group(f"lakehouse-{stack}")
+    assert group["retentionInDays"] == load_stack_config(stack).log_retention_days
+    key = ev.one("aws:kms/key:Key")
+    assert group["kmsKeyId"] == key.outputs["arn"]
+    statements = {st["Sid"]: st for st in json.loads(key.inputs["policy"])["Statement"]}
+    assert statements["CloudWatchLogsEncryptVpcFlowLogGroup"]["Condition"] == {"StringEquals": {
+        "kms:EncryptionContext:aws:logs:arn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group['name']}"}}
+    endpoint = json.loads(ev.get(ENDPOINT, "postgres-s3").inputs["policy"])["Statement"][0]
+    buckets = sorted(ev.outputs["buckets"].values())  # every bucket of the stack, and only those
+    assert endpoint["Resource"] == sorted([f"arn:aws:s3:::{b}" for b in buckets]
+                                          + [f"arn:aws:s3:::{b}/*" for b in buckets])
+
+
 def test_attaching_the_connection_adds_exactly_its_statements_to_the_job_role(tmp_path, monkeypatch):
     plain = evaluate_stack("dev", fhir_only("dev"))  # fhir as declared: no job uses the connection
     assert "connection" not in plain.outputs and not plain.of_type(CONNECTION)
     declare_gold_on_connection(tmp_path, monkeypatch)
     attached = evaluate_stack("dev", fhir_only("dev"))
     before, after = role_policy(plain, "gold"), role_policy(attached, "gold")
+    # the RDS CA bundle, uploaded with the connection, and readable (that object alone) by the job on it
+    assert not [o for o in plain.of_type(OBJECT) if o.name == "rds-ca-bundle"]
+    bundle = attached.get(OBJECT, "rds-ca-bundle").inputs
+    assert bundle["key"] == ca_bundle_key(ca_bundle_bytes())
+    read_own = before["Statement"][0]
+    assert read_own["Sid"] == "ReadOwnScriptAndLibrary"
+    read_own = {**read_own, "Resource": sorted(read_own["Resource"] + [f"arn:aws:s3:::{bundle['bucket']}/"
+                                                                       f"{bundle['key']}"])}
     # the connection's statements, all built from names, join the job's one policy (judged at preview)
-    assert after == {**before, "Statement": before["Statement"] + created_statements(alias="alias/lakehouse-dev-lake")}
+    assert after == {**before, "Statement": [read_own, *before["Statement"][1:]]
+                     + created_statements(alias="alias/lakehouse-dev-lake")}
     for job in ("bronze", "silver"):  # jobs without `connection: true` keep their policy
         assert role_policy(attached, job) == role_policy(plain, job)
-    assert sorted(r.name for r in attached.of_type("aws:iam/rolePolicy:RolePolicy")) == [
+    # the job roles' policies (the other role policies belong to no job: the VPC flow logs' role, ...)
+    assert sorted(r.name for r in attached.of_type("aws:iam/rolePolicy:RolePolicy") if r.name.startswith("fhir-")) == [
         "fhir-bronze-policy", "fhir-gold-policy", "fhir-silver-policy"]
 
 

@@ -42,6 +42,8 @@ def test_outputs_name_what_users_and_the_ops_tool_need(stack):
         "securityConfiguration": f"lakehouse-{name}-jobs",
         "alertsTopicArn": f"arn:aws:sns:{region}:{ACCOUNT}:lakehouse-{name}-alerts",
         "workflows": {p.name: f"lakehouse-{name}-{p.name}" for p in cfg.pipelines},
+        "athena": {"workgroup": f"lakehouse-{name}-analytics", "database": f"lakehouse_{name}_gold",
+                   "analystRoleArn": f"arn:aws:iam::{ACCOUNT}:role/lakehouse-{name}-analyst"},
     }
     if cfg.needs_connection:  # a declared `connection: true` job brings the JDBC connection and its database
         endpoint = f"lakehouse-{name}-postgres.abc123xyz.{region}.rds.amazonaws.com:5432"  # the mocks' RDS address
@@ -135,12 +137,12 @@ def test_every_aws_resource_uses_the_stack_provider(stack):
             assert r.provider.startswith(provider.urn + "::"), (r.type, r.name, r.provider)
 
 
-def test_one_alert_topic_and_one_failure_rule_per_job_targeting_it(stack):
+def test_one_alert_topic_and_a_failure_and_a_late_rule_per_job_targeting_it(stack):
     name, ev = stack
     [topic] = ev.of_type("aws:sns/topic:Topic")
     targets = ev.of_type("aws:cloudwatch/eventTarget:EventTarget")
-    rules = sorted(f"lakehouse-{name}-{p.name}-{j.name.replace('_', '-')}-failed"
-                   for p in load_stack_config(name).pipelines for j in p.jobs)
+    rules = sorted(f"lakehouse-{name}-{p.name}-{j.name.replace('_', '-')}-{kind}"
+                   for p in load_stack_config(name).pipelines for j in p.jobs for kind in ("failed", "late"))
     assert sorted(t.inputs["rule"] for t in targets) == rules
     assert {t.inputs["arn"] for t in targets} == {topic.outputs["arn"]}
     # the topic admits exactly these rules, so every job's failure reaches it
@@ -240,8 +242,9 @@ def test_every_policy_document_of_the_stack_passes_parliament(stack):
             linted += 1
     cfg = load_stack_config(name)
     jobs = sum(len(p.jobs) for p in cfg.pipelines)
-    # job roles, job role policies, key, buckets, topic
-    assert linted == jobs + jobs + 1 + 7 + 1
+    # job roles, job role policies, the analyst role and its policy, the VPC flow-log role and its policy (a
+    # created network), key, buckets, topic
+    assert linted == jobs + jobs + 2 + 2 * cfg.network.create + 1 + 7 + 1
 
 
 def test_jobs_declaring_a_connection_get_the_stack_jdbc_connection_and_only_they():
@@ -269,7 +272,8 @@ def test_jobs_declaring_a_connection_get_the_stack_jdbc_connection_and_only_they
             sids = [st["Sid"] for st in json.loads(policy.inputs["policy"])["Statement"]]
             # the connection's statements, known at preview, are in the job's one policy
             assert ("ReadConnection" in sids) == ("ReadConnectionSecret" in sids) == j.connection, j.key
-    assert len(ev.of_type("aws:iam/rolePolicy:RolePolicy")) == len(declared)
+    assert len([r for r in ev.of_type("aws:iam/rolePolicy:RolePolicy")
+                if r.name not in ("analytics-analyst-policy", "postgres-flow-logs")]) == len(declared)
     assert sorted(ev.outputs["workflows"]) == ["climate", "fhir"]
     assert ev.outputs["connection"]["name"] == "lakehouse-prod-postgres"
     assert ev.outputs["database"]["name"] == "lakehouse"

@@ -374,5 +374,7 @@ def test_event_mode_stack_enables_eventbridge_on_the_raw_bucket_and_targets_the_
             f"arn:aws:glue:{REGION}:{ACCOUNT}:workflow/lakehouse-dev-{name}"
         start = ev.get(TRIGGER, f"{name}-start").inputs
         assert (start["type"], start["eventBatchingConditions"]) == ("EVENT", [{"batchSize": 3, "batchWindow": 120}])
-    assert len(ev.of_type("aws:cloudwatch/eventRule:EventRule")) == len(prefixes) + sum(len(p.jobs) for p in declared)
+    # the raw bucket's rules, and each job's failure and late rules
+    rules = ev.of_type("aws:cloudwatch/eventRule:EventRule")
+    assert len(rules) == len(prefixes) + 2 * sum(len(p.jobs) for p in declared)
     assert ev.outputs["workflows"] == {p.name: f"lakehouse-dev-{p.name}" for p in declared}

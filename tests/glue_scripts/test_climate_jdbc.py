@@ -1,6 +1,7 @@
 """lakelib.io.jdbc against a real PostgreSQL server (lakehouse.runner.pg_local): the managed schema,
 idempotent upserts, and a load that fails half-way leaving the table as it was. Also where
-credentials come from (argument file, environment, Glue connection + Secrets Manager)."""
+credentials come from (argument file, environment, Glue connection + Secrets Manager), and TLS:
+verify-full against the CA file the job is given, refused for another CA or another host name."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ import pytest
 from climate_support import pg  # noqa: F401  (fixture)
 from moto import mock_aws
 
+from lakehouse.model.packaging import CA_BUNDLE_PATH as RDS_BUNDLE
+from lakehouse.runner import pg_local
 from lakelib.climate import schemas as climate
 from lakelib.climate.schemas import schema_ddl
 from lakelib.io import jdbc
@@ -23,7 +26,7 @@ HOSPITAL_COLUMNS = "location_id string, date date, total_beds int, available_bed
 
 @pytest.fixture(scope="module")
 def target(spark, pg):  # noqa: F811
-    t = jdbc.resolve_target(spark, {"jdbc_url": pg.jdbc_url, "jdbc_secret_file": str(pg.secret_file)})
+    t = jdbc.resolve_target(spark, {k.lstrip("-"): v for k, v in pg.job_arguments().items()})
     jdbc.apply_schema(spark, t, schema_ddl())
     jdbc.apply_schema(spark, t, schema_ddl())  # idempotent
     with pg.connect() as c:
@@ -175,9 +178,12 @@ def test_on_glue_the_connection_and_its_secret_give_url_and_credentials(spark, m
         "Name": "lakehouse-dev-postgres", "ConnectionType": "JDBC",
         "ConnectionProperties": {"JDBC_CONNECTION_URL": "jdbc:postgresql://db.internal:5432/lakehouse",
                                  "SECRET_ID": "lakehouse-dev-db", "JDBC_ENFORCE_SSL": "true"}})
-    t = jdbc.resolve_target(spark, {"connection_name": "lakehouse-dev-postgres"})
+    with pytest.raises(jdbc.JdbcConfigError, match=r"enforces SSL \(JDBC_ENFORCE_SSL\).*pass --jdbc_ca_file"):
+        jdbc.resolve_target(spark, {"connection_name": "lakehouse-dev-postgres"})
+    t = jdbc.resolve_target(spark, {"connection_name": "lakehouse-dev-postgres", "jdbc_ca_file": str(RDS_BUNDLE)})
     assert (t.url, t.user, t.password, dict(t.properties)) == (
-        "jdbc:postgresql://db.internal:5432/lakehouse", "glue", "s3cr3t", {"sslmode": "require"})
+        "jdbc:postgresql://db.internal:5432/lakehouse", "glue", "s3cr3t",
+        {"sslmode": "verify-full", "sslrootcert": str(RDS_BUNDLE)})
 
 
 def test_a_glue_url_without_database_takes_jdbc_database():
@@ -185,3 +191,53 @@ def test_a_glue_url_without_database_takes_jdbc_database():
     assert jdbc._with_database("jdbc:postgresql://h:5432/x", "lakehouse") == "jdbc:postgresql://h:5432/x"
     with pytest.raises(jdbc.JdbcConfigError, match="names no database; pass --jdbc_database"):
         jdbc._with_database("jdbc:postgresql://h:5432/", None)
+
+
+# --- TLS: verify-full against the CA file the job is given ------------------------------------
+
+def _ssl_in_use(spark, t) -> list[tuple]:
+    return jdbc.query(spark, t, "SELECT ssl::text FROM pg_stat_ssl WHERE pid = pg_backend_pid()")
+
+
+def test_local_runs_verify_the_server_certificate_with_the_ca_file(spark, target, pg):  # noqa: F811
+    assert dict(target.properties) == {"sslmode": "verify-full", "sslrootcert": str(pg.ca_file)}
+    assert target.url == f"jdbc:postgresql://localhost:{pg.port}/lakehouse"
+    assert _ssl_in_use(spark, target) == [("true",)]  # the driver's connection (DDL, merge)
+    # Spark's own JDBC reader opens its connection from the same options (on executors, on Glue)
+    assert jdbc.read_table(spark, target, "locations", ["location_id"]).count() >= 2
+
+
+def _error_text(e: BaseException) -> str:
+    return str(getattr(e, "java_exception", None) or e)
+
+
+@pytest.mark.parametrize("ca", ["another run's CA", "the RDS bundle"])
+def test_a_server_certificate_from_another_ca_is_refused(spark, target, tmp_path, ca):
+    if ca == "the RDS bundle":  # read by the JDBC driver (else "Could not read SSL root certificate file")
+        other = RDS_BUNDLE
+    else:
+        other = tmp_path / "other-ca.pem"
+        other.write_bytes(pg_local.throwaway_tls("localhost").ca_pem)
+    t = jdbc.JdbcTarget(target.url, target.user, target.password,
+                        jdbc.tls_properties(str(other), required_by=None))
+    with pytest.raises(Exception) as e:
+        _ssl_in_use(spark, t)
+    assert "PKIX path building failed" in _error_text(e.value), _error_text(e.value)
+
+
+def test_a_host_name_the_certificate_does_not_carry_is_refused(spark, target, pg):  # noqa: F811
+    t = jdbc.JdbcTarget(f"jdbc:postgresql://127.0.0.1:{pg.port}/lakehouse", target.user, target.password,
+                        target.properties)
+    with pytest.raises(Exception) as e:
+        _ssl_in_use(spark, t)
+    assert "The hostname 127.0.0.1 could not be verified" in _error_text(e.value), _error_text(e.value)
+
+
+def test_a_missing_or_unreadable_ca_file_names_the_argument(spark, pg, tmp_path):  # noqa: F811
+    args = {"jdbc_url": pg.jdbc_url, "jdbc_secret_file": str(pg.secret_file)}
+    with pytest.raises(jdbc.JdbcConfigError, match=r"--jdbc_ca_file: cannot read 'nowhere\.pem'"):
+        jdbc.resolve_target(spark, {**args, "jdbc_ca_file": "nowhere.pem"})
+    not_pem = tmp_path / "ca.pem"
+    not_pem.write_text("hello")
+    with pytest.raises(jdbc.JdbcConfigError, match="--jdbc_ca_file: .* holds no PEM certificate"):
+        jdbc.resolve_target(spark, {**args, "jdbc_ca_file": str(not_pem)})

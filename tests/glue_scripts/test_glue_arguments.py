@@ -44,8 +44,9 @@ def glue_argv(stack: str, job) -> list[str]:
     names = lake_names(cfg, ACCOUNT)
     jn = job_names(cfg, job)
     library = f"s3://{names.buckets['scripts']}/lib/lakelib-0123456789abcdef.zip"
+    ca_bundle = f"s3://{names.buckets['scripts']}/certs/fedcba9876543210/rds-ca-bundle.pem"
     default = deployed_arguments(job, cfg.job_settings[job.key], jn, names.buckets, names.databases, library,
-                                 cfg.resource_name("postgres") if job.connection else None)
+                                 cfg.resource_name("postgres") if job.connection else None, ca_bundle)
     argv = [f"/tmp/{Path(job.script).name}", "--JOB_ID", "j_0123456789abcdef", "--JOB_RUN_ID",
             "jr_0123456789abcdef0123456789abcdef", "--JOB_NAME", jn.job,
             "--job-bookmark-option", default["--job-bookmark-option"], "--TempDir", default["--TempDir"]]
@@ -76,3 +77,8 @@ def test_every_job_parses_the_command_line_glue_sends(official_awsglue, stack, j
     resolved = resolve(args, spec)  # what the job's run() resolves: every required argument present
     assert resolved["catalog"] == "glue_catalog"
     assert resolved["JOB_RUN_ID"] == args["JOB_RUN_ID"]
+    if job.connection:  # the JDBC jobs: the Glue connection, and the CA bundle --extra-files puts beside them
+        assert resolved["connection_name"] == STACKS[stack].resource_name("postgres")
+        assert resolved["jdbc_ca_file"] == "rds-ca-bundle.pem"
+    else:
+        assert "--extra-files" not in glue_argv(stack, job)

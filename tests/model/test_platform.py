@@ -11,7 +11,13 @@ from lakehouse.model.errors import ConfigError
 from lakehouse.model.iam import job_log_groups
 from lakehouse.model.names import job_names, lake_names
 from lakehouse.model.pipelines import parse_pipeline
-from lakehouse.model.platform import MANAGED_ARGUMENTS, PLATFORM_ARGUMENTS, deployed_arguments
+from lakehouse.model.platform import (
+    MANAGED_ARGUMENTS,
+    PLATFORM_ARGUMENTS,
+    deployed_arguments,
+    external_code_argument,
+    external_code_problem,
+)
 from lakehouse.ops.aws import StackOutputs
 from lakehouse.ops.verify import FALSE_WHEN_ABSENT, argument_problems
 
@@ -20,6 +26,7 @@ CFG = load_stack_config("dev")
 NAMES = lake_names(CFG, ACCOUNT)
 OUTPUTS = StackOutputs({"buckets": dict(NAMES.buckets), "databases": dict(NAMES.databases)}, "test")
 LIBRARY = f"s3://{NAMES.buckets['scripts']}/lib/lakelib-0123456789abcdef.zip"
+CA_BUNDLE = f"s3://{NAMES.buckets['scripts']}/certs/fedcba9876543210/rds-ca-bundle.pem"
 JOBS = [j for p in CFG.pipelines for j in p.jobs]
 CFG_GLUE4 = parse_stack_config("dev", {**stack_file_values("dev"), "glue-lakehouse:glueVersion": "4.0"})
 GLUE4_LOGGING = ("--enable-continuous-cloudwatch-log", "--enable-continuous-log-filter", "--continuous-log-logGroup")
@@ -30,7 +37,7 @@ def as_deployed(job, cfg=CFG) -> dict[str, str]:
     """What the program gives the job (components/glue_job.py calls exactly this)."""
     connection = cfg.resource_name("postgres") if job.connection else None
     return deployed_arguments(job, cfg.job_settings[job.key], job_names(cfg, job), NAMES.buckets, NAMES.databases,
-                              LIBRARY, connection)
+                              LIBRARY, connection, CA_BUNDLE)
 
 
 @pytest.mark.parametrize("job", JOBS, ids=lambda j: j.key)
@@ -54,8 +61,9 @@ def test_every_argument_the_program_deploys_is_refused_in_a_declaration(job):
                                               "arguments": {key: "x"}}]}
         with pytest.raises(ConfigError) as e:
             parse_pipeline(declaration, "p.yaml")
-        assert e.value.problems == [f"p.yaml: jobs.a.arguments.{key}: got 'x'; allowed: no platform-managed "
-                                    f"argument ({key} is {MANAGED_ARGUMENTS[key]})"]
+        why = (external_code_problem(key) if external_code_argument(key)  # --extra-files: refused as outside code
+               else f"no platform-managed argument ({key} is {MANAGED_ARGUMENTS[key]})")
+        assert e.value.problems == [f"p.yaml: jobs.a.arguments.{key}: got 'x'; allowed: {why}"]
 
 
 def test_a_job_built_in_code_cannot_deploy_arguments_that_load_outside_code():
@@ -120,3 +128,57 @@ def test_ops_verify_expects_the_logging_of_the_declared_glue_version():
     ]
     assert argument_problems(as_deployed(job, CFG_GLUE4), job, CFG, OUTPUTS) == [
         f"{LOG_PREFIX} missing (expected {group!r})"]
+
+
+# --- the RDS CA bundle of the jobs on a connection ------------------------------------------
+
+CONNECTION_JOBS = [j for j in JOBS if j.connection]
+
+
+def test_the_stacks_have_jobs_on_a_connection():
+    assert CONNECTION_JOBS and len(CONNECTION_JOBS) < len(JOBS)
+
+
+@pytest.mark.parametrize("job", JOBS, ids=lambda j: j.key)
+def test_jobs_on_a_connection_get_the_ca_bundle_in_their_working_directory_and_its_name(job):
+    deployed = as_deployed(job)
+    if job.connection:
+        assert deployed["--extra-files"] == CA_BUNDLE  # the one file: Glue copies it to driver and executors
+        assert deployed["--jdbc_ca_file"] == "rds-ca-bundle.pem" == CA_BUNDLE.rsplit("/", 1)[1]
+    else:
+        assert "--extra-files" not in deployed and "--jdbc_ca_file" not in deployed
+
+
+def test_a_job_on_a_connection_without_the_ca_bundle_is_refused():
+    job = CONNECTION_JOBS[0]
+    with pytest.raises(ConfigError) as e:
+        deployed_arguments(job, CFG.job_settings[job.key], job_names(CFG, job), NAMES.buckets, NAMES.databases,
+                           LIBRARY, CFG.resource_name("postgres"))
+    assert e.value.problems == [f"{job.key}: ca_bundle_uri: got None; allowed: the RDS CA bundle's S3 URI for a "
+                                "job on a connection (its database's certificate is verified)"]
+
+
+def test_extra_files_stays_refused_in_code_too():
+    from dataclasses import replace
+
+    job = replace(CONNECTION_JOBS[0], arguments={"--extra-files": "s3://elsewhere/x.py"})
+    with pytest.raises(ConfigError) as e:
+        as_deployed(job)
+    assert e.value.problems == [f"{job.key}: arguments.--extra-files: got 's3://elsewhere/x.py'; allowed: "
+                                + external_code_problem("--extra-files")]
+
+
+def test_ops_verify_wants_exactly_one_bundle_object_under_certs_and_no_other_outside_file():
+    job, other = CONNECTION_JOBS[0], next(j for j in JOBS if not j.connection)
+    deployed = as_deployed(job)
+    certs = f"s3://{NAMES.buckets['scripts']}/certs/"
+    expected = f"expected {certs}<16 hex digits>/rds-ca-bundle.pem"
+    for wrong in (f"{CA_BUNDLE},s3://elsewhere/x.py", "s3://elsewhere/certs/fedcba9876543210/rds-ca-bundle.pem",
+                  f"{certs}fedcba9876543210/other.pem"):
+        assert argument_problems({**deployed, "--extra-files": wrong}, job, CFG, OUTPUTS) == [
+            f"--extra-files={wrong!r}, {expected}"]
+    assert argument_problems({**deployed, "--jdbc_ca_file": "/etc/ssl/certs/ca-certificates.crt"}, job, CFG,
+                             OUTPUTS) == ["--jdbc_ca_file='/etc/ssl/certs/ca-certificates.crt', expected "
+                                          "'rds-ca-bundle.pem'"]
+    assert argument_problems({**as_deployed(other), "--extra-files": CA_BUNDLE}, other, CFG, OUTPUTS) == [
+        f"--extra-files={CA_BUNDLE!r}, expected none (it copies files into the job's working directory)"]

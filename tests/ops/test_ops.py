@@ -45,7 +45,8 @@ def job_arguments_as_deployed(cfg, job, buckets, databases, connection):
     """What the Pulumi program gives the job: lakehouse.model.platform, as GlueJob calls it."""
     return deployed_arguments(job, cfg.job_settings[job.key], job_names(cfg, job), buckets, databases,
                               f"s3://{buckets['scripts']}/lib/lakelib-0123456789abcdef.zip",
-                              connection if job.connection else None)
+                              connection if job.connection else None,
+                              f"s3://{buckets['scripts']}/certs/fedcba9876543210/rds-ca-bundle.pem")
 
 
 def deploy(cfg):

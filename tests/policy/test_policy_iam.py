@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from policy_support import ACCOUNT, doc, happy_stack, single
 
 ACTIONS = "aws-iam-disallow-wildcard-actions"
@@ -119,7 +120,8 @@ def test_every_key_by_alias_is_scoped_and_passes_parliament():
 def test_every_key_without_a_named_alias_condition_is_reported():
     s = happy_stack()
     actions = "kms:Decrypt, kms:GenerateDataKey, kms:Encrypt"
-    missing = "without a ForAnyValue:StringEquals kms:ResourceAliases condition naming the key's alias"
+    missing = ("without a condition naming the key (ForAnyValue:StringEquals kms:ResourceAliases = its alias, or "
+               "aws:ResourceTag/<tag> = a value)")
     cases = [
         ({}, missing),  # no condition at all
         # ForAllValues alone also matches a key without any alias (AWS KMS developer guide)
@@ -172,20 +174,46 @@ def test_broad_managed_policy_attachments_are_reported():
     ]
 
 
+OWN_ROOT_TAIL = "or its own account's root with aws:PrincipalAccount pinned to it and MFA required"
+
+
 def test_trust_policy_only_trusts_expected_services():
     s = happy_stack()
     s.get("job-role").inputs["assumeRolePolicy"] = doc(
         {"Sid": "Glue", "Effect": "Allow", "Principal": {"Service": ["glue.amazonaws.com", "ec2.amazonaws.com"]},
          "Action": "sts:AssumeRole"},
         {"Sid": "Anyone", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"})
-    tail = "expected only the service principals glue.amazonaws.com, events.amazonaws.com, monitoring.rds.amazonaws.com"
+    tail = ("expected only the service principals glue.amazonaws.com, events.amazonaws.com, "
+            f"monitoring.rds.amazonaws.com, {OWN_ROOT_TAIL}")
     assert single(s, TRUST) == [
         ("job-role", f"trust policy statement 'Anyone' trusts AWS principal '*'; {tail}"),
         ("job-role", f"trust policy statement 'Glue' trusts Service principal 'ec2.amazonaws.com'; {tail}"),
     ]
     assert single(s, TRUST, {TRUST: {"allowedServicePrincipals": ["glue.amazonaws.com", "ec2.amazonaws.com"]}}) == [
         ("job-role", "trust policy statement 'Anyone' trusts AWS principal '*'; expected only the service principals "
-                     "glue.amazonaws.com, ec2.amazonaws.com")]
+                     f"glue.amazonaws.com, ec2.amazonaws.com, {OWN_ROOT_TAIL}")]
+
+
+@pytest.mark.parametrize("principal, condition, allowed", [
+    # the analyst role: its own account, pinned in the statement, with MFA
+    (f"arn:aws:iam::{ACCOUNT}:root", {"StringEquals": {"aws:PrincipalAccount": ACCOUNT},
+                                      "Bool": {"aws:MultiFactorAuthPresent": "true"}}, True),
+    (f"arn:aws:iam::{ACCOUNT}:root", {"Bool": {"aws:MultiFactorAuthPresent": "true"}}, False),  # not pinned
+    (f"arn:aws:iam::{ACCOUNT}:root", {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}, False),  # no MFA
+    ("arn:aws:iam::210987654321:root", {"StringEquals": {"aws:PrincipalAccount": ACCOUNT},
+                                        "Bool": {"aws:MultiFactorAuthPresent": "true"}}, False),  # another account
+    (f"arn:aws:iam::{ACCOUNT}:root", {"StringLike": {"aws:PrincipalAccount": "*"},
+                                      "Bool": {"aws:MultiFactorAuthPresent": "true"}}, False),  # a wildcard pin
+    (f"arn:aws:iam::{ACCOUNT}:user/alice", {"StringEquals": {"aws:PrincipalAccount": ACCOUNT},
+                                            "Bool": {"aws:MultiFactorAuthPresent": "true"}}, False),  # not the root
+])
+def test_an_account_principal_is_trusted_only_as_its_own_account_with_mfa(principal, condition, allowed):
+    s = happy_stack()
+    s.get("job-role").inputs["assumeRolePolicy"] = doc(
+        {"Sid": "Account", "Effect": "Allow", "Principal": {"AWS": principal}, "Action": "sts:AssumeRole",
+         "Condition": condition})
+    found = single(s, TRUST)
+    assert (found == []) == allowed, found
 
 
 def test_pass_role_needs_exact_roles_and_a_service_condition():

@@ -276,7 +276,117 @@ def m_kms_endpoint_removed(rs):
     rs.remove(_of(rs, T.EC2_VPC_ENDPOINT, lambda r: r.inputs["serviceName"].endswith(".kms")))
 
 
+def m_public_topic_policy(rs):
+    r = _of(rs, T.SNS_TOPIC_POLICY)
+    doc = _doc(r)
+    topic = next(res for st in doc["Statement"] for res in _resources_of(st))
+    doc["Statement"].append({"Sid": "AnyoneOverTls", "Effect": "Allow", "Principal": "*", "Action": "sns:Publish",
+                             "Resource": topic, "Condition": {"Bool": {"aws:SecureTransport": "true"}}})
+    _set(r, "policy", json.dumps(doc))
+
+
+def m_job_deletes_in_an_undeclared_zone(rs):
+    """The gold job's role may delete raw objects, which its pipeline never declares it writes."""
+    job = _of(rs, T.GLUE_JOB, lambda r: "gold" in str(r.inputs.get("tags", {}).get("lakehouse:writes", "")))
+    raw = job.inputs["defaultArguments"].get("--raw_path") or next(
+        j.inputs["defaultArguments"]["--raw_path"] for j in rs if j.type == T.GLUE_JOB
+        and "--raw_path" in j.inputs["defaultArguments"])
+    role = job.property_dependencies["roleArn"][0]
+    r = _of(rs, T.IAM_ROLE_POLICY, lambda p: role in p.property_dependencies.get("role", []))
+    doc = _doc(r)
+    doc["Statement"].append({"Sid": "CleanUpRaw", "Effect": "Allow", "Action": "s3:DeleteObject",
+                             "Resource": "arn:aws:s3:::" + raw.removeprefix("s3://") + "*"})
+    _set(r, "policy", json.dumps(doc))
+
+# --- issue 17: controls the stack set that nothing enforced ------------------------------------
+
+def m_bucket_versioning_suspended(rs):
+    _set(_of(rs, T.S3_VERSIONING), "versioningConfiguration", {"status": "Suspended"})
+
+
+def m_bucket_acls_enabled(rs):
+    _set(_of(rs, T.S3_OWNERSHIP_CONTROLS), "rule", {"objectOwnership": "ObjectWriter"})
+
+
+def m_bucket_public_acl(rs):
+    bucket = _of(rs, T.S3_BUCKET)
+    rs.append(Resource(type=T.S3_ACL, name="public-acl", urn=f"urn:pulumi:prod::glue-lakehouse::{T.S3_ACL}::public-acl",
+                       inputs={"bucket": bucket.inputs["bucket"], "acl": "public-read"}))
+
+
+def m_bucket_policy_without_tls_deny(rs):
+    r = _of(rs, T.S3_BUCKET_POLICY, lambda r: "S3ServerAccessLogDelivery" in r.inputs["policy"])
+    doc = _doc(r)
+    doc["Statement"] = [st for st in doc["Statement"] if st.get("Sid") != "DenyInsecureTransport"]
+    _set(r, "policy", json.dumps(doc))
+
+
+def m_bucket_access_logging_removed(rs):
+    rs.remove(_of(rs, T.S3_LOGGING))
+
+
+def m_key_short_deletion_window(rs):
+    _set(_of(rs, T.KMS_KEY), "deletionWindowInDays", 7)
+
+
+def m_rds_secret_aws_managed_key(rs):
+    _set(_of(rs, T.RDS_INSTANCE), "masterUserSecretKmsKeyId", "alias/aws/secretsmanager")
+
+
+def m_trigger_invalid_schedule(rs):
+    _set(_of(rs, T.GLUE_TRIGGER, lambda r: r.inputs.get("type") == "SCHEDULED"), "schedule", "cron(0 25 * * ? *)")
+
+
+def m_trigger_starts_another_stack_job(rs):
+    _set(_of(rs, T.GLUE_TRIGGER), "actions", [{"jobName": "lakehouse-staging-fhir-bronze"}])
+
+
+def m_workflow_unbounded_runs(rs):
+    _drop(_of(rs, T.GLUE_WORKFLOW), "maxConcurrentRuns")
+
+
+def m_event_rule_any_source(rs):
+    r = _of(rs, T.EVENT_RULE)
+    pattern = json.loads(r.inputs["eventPattern"])
+    del pattern["source"]
+    _set(r, "eventPattern", json.dumps(pattern))
+
+
+def m_event_target_workflow_without_role(rs):
+    workflow = _of(rs, T.GLUE_WORKFLOW)
+    account = KEY_ARN.split(":")[4]
+    _set(_of(rs, T.EVENT_TARGET), "arn", f"arn:aws:glue:us-east-1:{account}:workflow/{workflow.inputs['name']}")
+
+
+def m_flow_log_rejects_only(rs):
+    _set(_of(rs, T.EC2_FLOW_LOG), "trafficType", "REJECT")
+
+
+def m_endpoint_full_access(rs):
+    _drop(_of(rs, T.EC2_VPC_ENDPOINT), "policy")
+
+
+def m_default_security_group_rule(rs):
+    _set(_of(rs, T.EC2_DEFAULT_SECURITY_GROUP), "ingress",
+         [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}])
+
+
+def m_workgroup_not_enforced(rs):
+    wg = _of(rs, "aws:athena/workgroup:Workgroup")
+    _set(wg, "configuration", {**copy.deepcopy(wg.inputs["configuration"]), "enforceWorkgroupConfiguration": False})
+
+
+def m_analyst_reads_silver(rs):
+    policy = _of(rs, T.IAM_ROLE_POLICY, lambda r: r.name == "analytics-analyst-policy")
+    doc = _doc(policy)
+    doc["Statement"].append({"Sid": "Silver", "Effect": "Allow", "Action": "glue:GetTable",
+                             "Resource": "arn:aws:glue:us-east-1:123456789012:table/lakehouse_prod_silver/patients"})
+    _set(policy, "policy", json.dumps(doc))
+
+
 MUTATIONS = [
+    ("workgroup-not-enforced", "aws-athena-workgroup-enforce-configuration", m_workgroup_not_enforced),
+    ("analyst-reads-silver", "aws-iam-analyst-role-reads-gold-only", m_analyst_reads_silver),
     ("drop-a-tag", "aws-resource-require-tags", m_drop_tag),
     ("environment-tag-of-another-stack", "aws-resource-environment-tag-matches-stack", m_environment_tag),
     ("bucket-aes256", "aws-s3-bucket-enable-sse-kms-customer-key", m_bucket_aes256),
@@ -312,6 +422,24 @@ MUTATIONS = [
     ("topic-unencrypted", "aws-sns-topic-enable-kms", m_topic_unencrypted),
     ("secret-aws-managed-key", "aws-secretsmanager-secret-enable-cmk", m_secret_aws_managed_key),
     ("kms-endpoint-removed", "aws-glue-connection-services-reachable", m_kms_endpoint_removed),
+    ("bucket-versioning-suspended", "aws-s3-bucket-enable-versioning", m_bucket_versioning_suspended),
+    ("bucket-acls-enabled", "aws-s3-bucket-disable-acls", m_bucket_acls_enabled),
+    ("bucket-public-acl", "aws-s3-bucket-acl-disallow-public", m_bucket_public_acl),
+    ("bucket-policy-without-tls-deny", "aws-s3-bucket-policy-require-tls", m_bucket_policy_without_tls_deny),
+    ("bucket-access-logging-removed", "aws-s3-bucket-enable-access-logging", m_bucket_access_logging_removed),
+    ("key-short-deletion-window", "aws-kms-key-configure-deletion-window", m_key_short_deletion_window),
+    ("rds-secret-aws-managed-key", "aws-rds-instance-enable-managed-master-password", m_rds_secret_aws_managed_key),
+    ("trigger-invalid-schedule", "aws-glue-trigger-configure-valid-schedule", m_trigger_invalid_schedule),
+    ("trigger-starts-another-stack-job", "aws-glue-trigger-start-stack-jobs", m_trigger_starts_another_stack_job),
+    ("workflow-unbounded-runs", "aws-glue-workflow-limit-concurrent-runs", m_workflow_unbounded_runs),
+    ("event-rule-any-source", "aws-eventbridge-rule-restrict-event-pattern", m_event_rule_any_source),
+    ("event-target-workflow-without-role", "aws-eventbridge-target-require-role", m_event_target_workflow_without_role),
+    ("flow-log-rejects-only", "aws-ec2-vpc-enable-flow-logs", m_flow_log_rejects_only),
+    ("endpoint-full-access", "aws-ec2-vpc-endpoint-restrict-policy", m_endpoint_full_access),
+    ("default-security-group-rule", "aws-ec2-vpc-default-security-group-restrict-all", m_default_security_group_rule),
+    ("public-topic-policy", "aws-iam-resource-policy-disallow-public-principal", m_public_topic_policy),
+    ("job-deletes-in-an-undeclared-zone", "aws-iam-job-role-restrict-writes-to-declared",
+     m_job_deletes_in_an_undeclared_zone),
 ]
 
 

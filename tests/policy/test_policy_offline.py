@@ -44,7 +44,7 @@ def _write(tmp_path: Path, export: dict) -> Path:
 
 def test_export_fixture_passes_with_one_note_about_its_encrypted_secret():
     resources = resources_from_export(_export())
-    assert len(resources) == 23
+    assert len(resources) == 36  # raw and gold with every bucket setting, logging to the logs bucket
     assert {r.type for r in resources} >= {"pulumi:pulumi:Stack", "pulumi:providers:aws", "aws:s3/bucket:Bucket",
                                           "glue-lakehouse:components:LakeBucket"}
     violations = evaluate(resources, load_pack_config(ROOT / "policy" / "config.prod.json"))
@@ -85,7 +85,7 @@ def test_resources_pending_deletion_are_ignored():
     old["delete"] = True
     old["inputs"]["kmsMasterKeyId"] = ""
     export["deployment"]["resources"].append(old)
-    assert len(resources_from_export(export)) == 23
+    assert len(resources_from_export(export)) == 36
 
 
 def test_command_exits_non_zero_on_a_mandatory_violation_and_prints_a_table(tmp_path, capsys):
@@ -104,7 +104,7 @@ def test_command_exits_non_zero_on_a_mandatory_violation_and_prints_a_table(tmp_
     # checked as the dev stack, prod-tagged resources are refused
     assert main(["--state", str(path), "--stack", "dev"]) == 1
     out = capsys.readouterr().out
-    assert "Environment tag is 'prod'; expected 'dev'" in out and "10 mandatory, 2 advisory" in out
+    assert "Environment tag is 'prod'; expected 'dev'" in out and "11 mandatory, 2 advisory" in out
 
 
 def test_command_prints_json_and_reads_an_explicit_config(tmp_path, capsys):

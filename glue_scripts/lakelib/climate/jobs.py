@@ -36,7 +36,8 @@ from .schemas import (
     schema_ddl,
 )
 
-JDBC_ARGS = {"jdbc_url": None, "jdbc_secret_file": None, "connection_name": None, "jdbc_database": None}
+JDBC_ARGS = {"jdbc_url": None, "jdbc_secret_file": None, "jdbc_ca_file": None, "connection_name": None,
+             "jdbc_database": None}
 COMMON_ARGS = {"run_id": None, "JOB_RUN_ID": None, "warehouse": None, **JDBC_ARGS}
 INGEST_ARGS = ArgSpec(required=("catalog", "raw_path", "bronze_database"), optional=COMMON_ARGS)
 METRICS_ARGS = ArgSpec(required=("catalog", "gold_path", "gold_database"), optional=COMMON_ARGS)

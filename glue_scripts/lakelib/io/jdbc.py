@@ -10,6 +10,14 @@ Resolution (`resolve_target`), first match wins:
   properties (glue:GetConnection) and the Secrets Manager secret named by its SECRET_ID.
 Passwords never appear in arguments, declarations or logs.
 
+TLS (`tls_properties`): given `--jdbc_ca_file` (a PEM file of CA certificates), the connection uses
+sslmode=verify-full with sslrootcert=<that file>: the server's certificate must chain to one of
+them and name the URL's host. A Glue connection with JDBC_ENFORCE_SSL=true requires it. On Glue
+the platform ships the RDS CA bundle with `--extra-files` (copied into the working directory of
+the driver and of every executor, where Spark's JDBC writes open their own connections) and
+names it, relative, in `--jdbc_ca_file`; locally lakehouse/runner/pg_local.py passes the CA of
+its throwaway server. Both take this one code path.
+
 Statements outside Spark's JDBC reader/writer (DDL, the merge transaction) go through the
 same PostgreSQL JDBC driver over Spark's JVM (py4j), so nothing beyond the driver jar is
 needed on Glue (psycopg is not part of Glue 5.0).
@@ -37,6 +45,7 @@ IDENT_RE = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 URL_RE = re.compile(r"^jdbc:postgresql://[^/?#]+(?P<db>/[^?#]*)?(?:\?.*)?$")
 ENV_USER = "LAKEHOUSE_JDBC_USER"
 ENV_PASSWORD = "LAKEHOUSE_JDBC_PASSWORD"
+PEM_CERTIFICATE = b"-----BEGIN CERTIFICATE-----"
 
 
 class JdbcConfigError(ValueError):
@@ -48,7 +57,7 @@ class JdbcTarget:
     url: str
     user: str
     password: str = field(repr=False)
-    properties: Mapping[str, str] = field(default_factory=dict)  # e.g. sslmode
+    properties: Mapping[str, str] = field(default_factory=dict)  # sslmode, sslrootcert (tls_properties)
 
     def spark_options(self) -> dict[str, str]:
         return {"url": self.url, "user": self.user, "password": self.password, "driver": DRIVER,
@@ -80,9 +89,32 @@ def _secret_json(text: str, where: str) -> tuple[str, str]:
         raise JdbcConfigError(f"{where}: expected a JSON object with \"username\" and \"password\"") from None
 
 
+def tls_properties(ca_file: str | None, required_by: str | None) -> dict[str, str]:
+    """Driver properties verifying the server against `ca_file` (sslmode=verify-full): the
+    certificate chain and the host name. Without a CA file: none, unless `required_by` says why
+    TLS is required (then a JdbcConfigError naming --jdbc_ca_file). The file is checked here, on
+    the driver; executors open the same relative path in their own working directory."""
+    if not ca_file:
+        if required_by:
+            raise JdbcConfigError(f"{required_by}: pass --jdbc_ca_file <PEM file of the CA certificates that "
+                                  "sign the server's certificate> (on Glue the platform sets it)")
+        return {}
+    try:
+        with open(ca_file, "rb") as fh:
+            pem = fh.read()
+    except OSError as e:
+        raise JdbcConfigError(
+            f"--jdbc_ca_file: cannot read {ca_file!r} ({e.strerror}; working directory {os.getcwd()}); on Glue "
+            "the platform ships it with --extra-files into the job's working directory") from None
+    if PEM_CERTIFICATE not in pem:
+        raise JdbcConfigError(f"--jdbc_ca_file: {ca_file!r} holds no PEM certificate ({PEM_CERTIFICATE.decode()})")
+    return {"sslmode": "verify-full", "sslrootcert": ca_file}
+
+
 def resolve_target(spark: SparkSession, args: Mapping[str, str | None]) -> JdbcTarget:
     """The database of this run (see the module docstring). `args` keys without dashes."""
     url = args.get("jdbc_url")
+    ca_file = args.get("jdbc_ca_file")
     if url:
         check_url(url)
         secret_file = args.get("jdbc_secret_file")
@@ -98,10 +130,10 @@ def resolve_target(spark: SparkSession, args: Mapping[str, str | None]) -> JdbcT
             raise JdbcConfigError(
                 f"--jdbc_url {url} needs credentials: --jdbc_secret_file <json file> or the "
                 f"environment variables {ENV_USER} and {ENV_PASSWORD}")
-        return JdbcTarget(url, user, password)
+        return JdbcTarget(url, user, password, tls_properties(ca_file, required_by=None))
     name = args.get("connection_name")
     if name:
-        return _from_glue_connection(spark, name, args.get("jdbc_database"))
+        return _from_glue_connection(spark, name, args.get("jdbc_database"), ca_file)
     raise JdbcConfigError(
         "no database configured: pass --connection_name (the job's Glue connection, on AWS) or "
         "--jdbc_url with --jdbc_secret_file (local runs; the local runner starts a server itself)")
@@ -117,16 +149,15 @@ def _with_database(url: str, database: str | None) -> str:
     return url
 
 
-def _from_glue_connection(spark: SparkSession, name: str, database: str | None) -> JdbcTarget:
-    props: dict[str, str] = {}
+def _from_glue_connection(spark: SparkSession, name: str, database: str | None, ca_file: str | None) -> JdbcTarget:
+    enforce_ssl = False
     try:
         from awsglue.context import GlueContext  # only on Glue
 
         conf = GlueContext(spark.sparkContext).extract_jdbc_conf(name)
         url = conf.get("fullUrl") or conf.get("url")
         user, password = conf.get("user"), conf.get("password")
-        if str(conf.get("enforceSSL", "false")).lower() == "true":
-            props["sslmode"] = "require"
+        enforce_ssl = str(conf.get("enforceSSL", "false")).lower() == "true"
     except ImportError:
         url = user = password = None
     if not (url and user and password):
@@ -135,8 +166,7 @@ def _from_glue_connection(spark: SparkSession, name: str, database: str | None) 
         connection = boto3.client("glue").get_connection(Name=name, HidePassword=False)["Connection"]
         cp = connection.get("ConnectionProperties", {})
         url = url or cp.get("JDBC_CONNECTION_URL")
-        if cp.get("JDBC_ENFORCE_SSL", "false").lower() == "true":
-            props["sslmode"] = "require"
+        enforce_ssl = enforce_ssl or cp.get("JDBC_ENFORCE_SSL", "false").lower() == "true"
         if cp.get("SECRET_ID"):
             secret = boto3.client("secretsmanager").get_secret_value(SecretId=cp["SECRET_ID"])
             user, password = _secret_json(secret["SecretString"], f"secret {cp['SECRET_ID']}")
@@ -145,7 +175,9 @@ def _from_glue_connection(spark: SparkSession, name: str, database: str | None) 
     if not (url and user and password):
         raise JdbcConfigError(f"Glue connection {name!r} yields no JDBC URL or credentials "
                               "(expected JDBC_CONNECTION_URL and SECRET_ID)")
-    return JdbcTarget(_with_database(url, database), user, password, props)
+    tls = tls_properties(ca_file, f"the Glue connection {name!r} enforces SSL (JDBC_ENFORCE_SSL)"
+                         if enforce_ssl else None)
+    return JdbcTarget(_with_database(url, database), user, password, tls)
 
 
 # --- statements over the JVM driver ------------------------------------------------------

@@ -1,6 +1,11 @@
-"""Trust policies name only allowed service principals (default glue, events, monitoring.rds)."""
+"""Trust policies name only allowed service principals (default glue, events, monitoring.rds), or
+their own account's principals with MFA: an account root principal (`arn:aws:iam::<A>:root`, the
+account delegating to IAM) only in a statement whose conditions pin `aws:PrincipalAccount` to that
+same account A and require `aws:MultiFactorAuthPresent` (the analyst role); never another account."""
 
 from __future__ import annotations
+
+import re
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
@@ -19,6 +24,19 @@ from .._common import (
 TRUSTED_SERVICES = ["glue.amazonaws.com", "events.amazonaws.com", "monitoring.rds.amazonaws.com"]
 
 
+_ROOT = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):root$")
+
+
+def own_account_with_mfa(principal: str, statement: dict) -> bool:
+    """An account root principal, in a statement pinning aws:PrincipalAccount to that account
+    (StringEquals, a literal) and requiring MFA (Bool aws:MultiFactorAuthPresent = true)."""
+    m = _ROOT.match(principal)
+    condition = statement.get("Condition") or {}
+    pinned = (condition.get("StringEquals") or {}).get("aws:PrincipalAccount")
+    mfa = str((condition.get("Bool") or {}).get("aws:MultiFactorAuthPresent", "")).lower()
+    return bool(m) and pinned == m.group(1) and mfa == "true"
+
+
 def _check_trust(args: ResourceValidationArgs, report: ReportViolation, settings: Settings) -> None:
     allowed = list(settings["allowedServicePrincipals"])
     for doc in T.documents(args.resource_type, args.props):
@@ -32,9 +50,12 @@ def _check_trust(args: ResourceValidationArgs, report: ReportViolation, settings
             if not is_allow(st):
                 continue
             for kind, value in principal_values(st.get("Principal")):
+                if kind == "AWS" and own_account_with_mfa(value, st):
+                    continue
                 if kind != "Service" or value not in allowed:
                     report(f"trust policy {sid(st, i)} trusts {kind} principal {value!r}; expected only the "
-                           f"service principals {', '.join(allowed)}")
+                           f"service principals {', '.join(allowed)}, or its own account's root with "
+                           "aws:PrincipalAccount pinned to it and MFA required")
 
 
 POLICY = resource_policy(

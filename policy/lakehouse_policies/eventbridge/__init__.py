@@ -1,0 +1,8 @@
+"""Amazon EventBridge: rules and their targets (pulumi-aws's aws:cloudwatch/eventRule and eventTarget).
+One module per policy, each defining POLICY; discovered in module-name order (modules starting with `_`
+hold shared helpers).
+"""
+
+from .._discovery import discover
+
+MODULES, POLICIES = discover(__name__, __path__)
