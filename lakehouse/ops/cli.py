@@ -2,7 +2,8 @@
 
     python -m lakehouse.ops [--stack dev | --outputs outputs.json] <command> ...
 
-Commands: upload, start, watch, runs, verify (docs/operations.md). Exit codes: 0 success,
+Commands: upload, start, watch, runs, verify (docs/operations.md), cost (docs/cost.md: no AWS
+needed). Exit codes: 0 success,
 1 a run or a check failed, 2 the tool could not do its job (options, outputs,
 credentials, region, AWS errors), 130 interrupted.
 """
@@ -11,12 +12,14 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import json
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path, PurePosixPath
 from typing import Any, Callable, Sequence
 
+import yaml
 from botocore.exceptions import (
     ClientError,
     EndpointConnectionError,
@@ -27,7 +30,8 @@ from botocore.exceptions import (
 from rich.console import Console
 from rich.table import Table
 
-from ..model.config import load_stack_config
+from ..model import cost as model_cost
+from ..model.config import load_stack_config, stack_file_values
 from ..model.errors import ConfigError
 from ..model.pipelines import load_pipeline
 from . import runs as ops_runs
@@ -310,7 +314,66 @@ def parser() -> argparse.ArgumentParser:
             c.add_argument("--limit", type=int, default=10, help="how many runs (default 10)")
 
     sub.add_parser("verify", help="check the deployed stack against its declaration (needs --stack)")
+
+    c = sub.add_parser("cost", help="monthly cost estimate of a stack from its declaration (no AWS needed)")
+    # also after the command (`cost --stack prod`); SUPPRESS keeps a --stack given before it
+    c.add_argument("--stack", default=argparse.SUPPRESS, help="the stack (Pulumi.STACK.yaml)")
+    c.add_argument("--json", action="store_true", help="print the estimate as JSON")
+    c.add_argument("--prices", metavar="FILE",
+                   help="price table as YAML {region: {price: USD, ...}} instead of the built-in one")
     return p
+
+
+# --- cost ------------------------------------------------------------------------------
+
+def load_price_tables(path: str) -> dict:
+    """A price table from YAML, checked before use (every problem named with its key)."""
+    try:
+        with open(path) as fh:
+            tables = yaml.safe_load(fh)
+    except OSError as e:
+        raise OpsError(f"--prices {path}: cannot read it ({e.strerror})") from None
+    except yaml.YAMLError as e:
+        raise OpsError(f"--prices {path}: not YAML ({e})") from None
+    model_cost.price_table_problems(tables, where=path).raise_if_any()
+    return tables
+
+
+def cost(stack: str | None, region: str | None, prices: str | None) -> model_cost.Estimate:
+    if not stack:
+        raise OpsError("cost needs --stack NAME: it prices the declaration in Pulumi.NAME.yaml")
+    cfg = load_stack_config(stack)
+    region = region or str(stack_file_values(stack).get("aws:region") or "")
+    if not region:
+        raise OpsError(f"Pulumi.{stack}.yaml sets no aws:region; pass --region REGION")
+    tables = load_price_tables(prices) if prices else model_cost.PRICE_TABLES
+    return model_cost.estimate(cfg, region, tables=tables)
+
+
+def cost_table(est: model_cost.Estimate) -> Table:
+    table = Table(title=f"monthly cost estimate of stack {est.stack} in {est.region} (USD)", title_justify="left",
+                  caption=f"prices: {est.prices_source}", caption_justify="left")
+    for col, justify in (("Service", "left"), ("Item", "left"), ("Quantity", "right"), ("Unit", "left"),
+                         ("Unit price", "right"), ("USD/month", "right"), ("Note", "right")):
+        table.add_column(col, justify=justify, overflow="fold")
+    for i, line in enumerate(est.lines, 1):
+        table.add_row(line.service, line.item, f"{line.quantity:,.3f}", line.unit, f"{line.unit_price:g}",
+                      f"{line.monthly_usd:,.2f}", str(i))
+    table.add_section()
+    table.add_row("Total", "", "", "", "", f"{est.total:,.2f}", "", style="bold")
+    return table
+
+
+def print_cost(est: model_cost.Estimate, console: Console, as_json: bool) -> None:
+    if as_json:
+        console.file.write(json.dumps(est.as_dict(), indent=2) + "\n")
+        return
+    console.print(cost_table(est))
+    console.print(f"runs of each pipeline a month: {est.runs_per_month:g} ({est.runs_basis})", soft_wrap=True,
+                  markup=False)
+    console.print("notes:", markup=False)
+    for i, line in enumerate(est.lines, 1):
+        console.print(f"  {i}. {line.assumption}", soft_wrap=True, markup=False, highlight=False)
 
 
 def _client_error_message(e: ClientError, args: argparse.Namespace) -> str:
@@ -351,6 +414,9 @@ def main(argv: Sequence[str] | None = None, console: Console | None = None,
 
 
 def _run(args: argparse.Namespace, console: Console, err: Console, sleep: Callable[[float], None]) -> int:
+    if args.command == "cost":  # the declaration and a price table only: no outputs, no AWS
+        print_cost(cost(args.stack, args.region, args.prices), console, args.json)
+        return EXIT_OK
     if args.command == "verify" and not args.stack:
         raise OpsError("verify needs --stack NAME: it compares the deployment with Pulumi.NAME.yaml "
                        "(pipelines, Glue versions, job settings)")

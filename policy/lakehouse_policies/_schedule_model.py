@@ -20,7 +20,9 @@ pure: it returns the rules an expression breaks, each naming the field and the v
 from __future__ import annotations
 
 import re
+from calendar import monthrange
 from dataclasses import dataclass
+from datetime import date
 
 FIELD_NAMES = ("minutes", "hours", "day-of-month", "month", "day-of-week", "year")
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
@@ -134,3 +136,69 @@ def _in_range(f: _Field, text: str) -> list[str]:
         shown = int(text) if text.isdigit() else repr(text)
         return [f"{f.name}: {shown} is not {f.allowed}"]
     return []
+
+
+# --- how often a valid expression fires (the cost estimate's runs per month) ----------------------
+
+def _plain_values(f: _Field, text: str) -> set[int]:
+    """The values of a field without L, W or # (a value, range, list or step; `*`)."""
+    out: set[int] = set()
+    for item in text.split(","):
+        base, _, step = item.partition("/")
+        if base == "*":
+            low, high = f.low, f.high
+        elif "-" in base:
+            a, _, b = base.partition("-")
+            low, high = f.value(a), f.value(b)
+        else:
+            low = f.value(base)
+            high = f.high if step else low  # 5/15: from 5 on, every 15th
+        out.update(range(low, high + 1, int(step) if step else 1))
+    return out
+
+
+def _aws_weekday(d: date) -> int:
+    return (d.weekday() + 1) % 7 + 1  # AWS: 1 = SUN ... 7 = SAT; Python: Monday = 0
+
+
+def _days_of_month(year: int, month: int, dom: str, dow: str) -> list[int]:
+    last = monthrange(year, month)[1]
+    days = [date(year, month, d) for d in range(1, last + 1)]
+    if dom != "?":
+        if dom == "*":
+            return list(range(1, last + 1))
+        if dom == "L":
+            return [last]
+        weekdays = [d.day for d in days if d.weekday() < 5]
+        if dom == "LW":
+            return [weekdays[-1]]
+        if dom.endswith("W"):  # the weekday nearest to day n, inside the month
+            n = min(int(dom[:-1]), last)
+            return [min(weekdays, key=lambda w: (abs(w - n), w))]
+        return sorted(v for v in _plain_values(FIELDS[2], dom) if v <= last)
+    if dow == "*":
+        return [d.day for d in days]
+    if dow == "L":
+        return [d.day for d in days if _aws_weekday(d) == 7]
+    if m := re.fullmatch(r"(\w+)L", dow):
+        wanted = FIELDS[4].value(m.group(1))
+        return [[d.day for d in days if _aws_weekday(d) == wanted][-1]]
+    if "#" in dow:
+        day, _, nth = dow.partition("#")
+        matching = [d.day for d in days if _aws_weekday(d) == FIELDS[4].value(day)]
+        return matching[int(nth) - 1:int(nth)]
+    wanted_days = _plain_values(FIELDS[4], dow)
+    return [d.day for d in days if _aws_weekday(d) in wanted_days]
+
+
+def fires_in_year(expression: str, year: int) -> int:
+    """How many times a valid cron expression fires in one calendar year (UTC); ValueError naming the
+    broken rules when it is not valid."""
+    broken = cron_problems(expression)
+    if broken:
+        raise ValueError(f"{expression!r} is not a valid Glue cron expression: " + "; ".join(broken))
+    minutes, hours, dom, month, dow, years = CRON_FORM.match(expression.strip()).group(1).split()
+    if year not in _plain_values(FIELDS[5], years):
+        return 0
+    per_day = len(_plain_values(FIELDS[0], minutes)) * len(_plain_values(FIELDS[1], hours))
+    return per_day * sum(len(_days_of_month(year, m, dom, dow)) for m in sorted(_plain_values(FIELDS[3], month)))
