@@ -15,6 +15,6 @@ run: setup
 
 # The lint (ruff: line length, import order, unused names), then every test: the architecture rules,
 # the model, components under Pulumi mocks and the real engine, the policy pack, Glue jobs on real Spark.
-test: setup engine
-	.venv/bin/ruff check .
-	.venv/bin/python -m pytest
+# scripts/test.sh builds the engine (make engine) in the background while the other tests run.
+test: setup
+	bash scripts/test.sh
