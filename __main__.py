@@ -12,6 +12,8 @@ import pulumi_aws as aws
 from components import (
     CaBundle,
     CaBundleArgs,
+    DataQualityRulesets,
+    DataQualityRulesetsArgs,
     GlueJob,
     GlueJobArgs,
     GlueLibrary,
@@ -28,14 +30,25 @@ from components import (
     LakeBucketsArgs,
     LakeCatalog,
     LakeCatalogArgs,
+    LakeMonitoring,
+    LakeMonitoringArgs,
     enable_raw_eventbridge,
     standard_tags_transform,
 )
+from components.glue_crawler import GlueCrawler, GlueCrawlerArgs
 from components.glue_rds_connection import vpc_flow_log_group
+from components.pipeline_state_machine import PipelineStateMachine, PipelineStateMachineArgs
 from lakehouse.model.analytics import gold_tables, headline_queries
 from lakehouse.model.config import StackConfig, parse_stack_config
-from lakehouse.model.iam import AnalystGrant
-from lakehouse.model.names import AwsContext, lake_names, name_problems
+from lakehouse.model.iam import AnalystGrant, orchestration_key_statements
+from lakehouse.model.monitoring import alarm_names, monitoring_plan
+from lakehouse.model.names import (
+    AwsContext,
+    lake_names,
+    name_problems,
+    orchestration_name_problems,
+    orchestration_names,
+)
 from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR
 from lakehouse.model.zones import LAKE_ZONES
 
@@ -65,6 +78,12 @@ def main() -> None:
     ctx = aws_context(region)
     names = lake_names(cfg, ctx.account_id)
     name_problems(cfg, names).raise_if_any()
+    orchestration_name_problems(cfg, names.security_configuration).raise_if_any()
+    # each pipeline's crawler and state machine names (used when it declares a crawler / step_functions)
+    orchestration = {p.name: orchestration_names(cfg, p.name, names.security_configuration) for p in cfg.pipelines}
+    crawled = [p for p in cfg.pipelines if p.crawler is not None]
+    machines = [p for p in cfg.pipelines if p.orchestrator == "step_functions"]
+    raw_database = {"raw": cfg.database_name("raw")} if crawled else {}
     protect = cfg.environment == "prod"  # deletion protection where it applies
 
     pulumi.runtime.register_resource_transform(standard_tags_transform(cfg.tags))
@@ -74,14 +93,26 @@ def main() -> None:
     # a created VPC's flow logs are encrypted with the lake key: its policy names their log group
     flow_log_group = vpc_flow_log_group(names.base) if cfg.needs_connection and cfg.network.create else None
     lake = LakeBuckets("lake", LakeBucketsArgs(names, ctx, cfg.buckets, cfg.kms_deletion_window_days, protect,
-                                               vpc_flow_log_group=flow_log_group), opts)
+                                               vpc_flow_log_group=flow_log_group,
+                                               extra_key_statements=tuple(orchestration_key_statements(
+                                                   ctx, state_machines=[orchestration[p.name].state_machine
+                                                                        for p in machines],
+                                                   log_groups=[orchestration[p.name].crawler_log_group
+                                                               for p in crawled]
+                                                   + [orchestration[p.name].state_machine_log_group
+                                                      for p in machines]))), opts)
     after_lake = opts.merge(pulumi.ResourceOptions(depends_on=[lake]))
     catalog = LakeCatalog("catalog", LakeCatalogArgs(
-        databases=names.databases, zone_buckets={z: lake.names[z] for z in LAKE_ZONES}, kms_key_arn=lake.key_arn,
+        databases={**names.databases, **raw_database},
+        zone_buckets={z: lake.names[z] for z in LAKE_ZONES + tuple(raw_database)}, kms_key_arn=lake.key_arn,
         security_configuration_name=names.security_configuration, protect=protect), opts)
     jobs_in_order = [(p, j) for p in cfg.pipelines for j in p.topological_order()]
+    # the dashboard and alarms; the RDS instance GlueRdsConnection creates is named <base>-postgres
+    monitoring = monitoring_plan(cfg, names, region, f"{names.base}-postgres"
+                                 if cfg.needs_connection and cfg.database.mode == "create" else None)
     alerts = JobAlerts("alerts", JobAlertsArgs(
         topic_name=names.alerts_topic, aws=ctx, kms_key_arn=lake.key_arn, email=cfg.alert_email,
+        alarm_names=alarm_names(monitoring),
         rule_names=[rule for _, j in jobs_in_order
                     for rule in (names.job(cfg, j).failure_rule, names.job(cfg, j).delay_rule)]), opts)
     library = GlueLibrary("lakelib", GlueLibraryArgs(GLUE_SCRIPTS_DIR / "lakelib", names.buckets["scripts"],
@@ -96,13 +127,18 @@ def main() -> None:
             dns_suffix=ctx.dns_suffix, account_id=ctx.account_id, partition=ctx.partition,
             bucket_names=sorted(names.buckets.values()), log_retention_days=cfg.log_retention_days), opts)
 
+    # the declared data-quality rules of each table, as Glue DQDL rulesets (the jobs evaluate the same rules)
+    DataQualityRulesets("quality", DataQualityRulesetsArgs(
+        jobs=[j for _, j in jobs_in_order], databases=catalog.database_names, name_prefix=names.base), opts)
+
     jobs: dict[str, GlueJob] = {}
     for pipeline, job in jobs_in_order:
         with_connection = connection is not None and job.connection
         after = [lake, catalog, library] + ([ca_bundle] if with_connection else [])
         jobs[job.key] = GlueJob(f"{pipeline.name}-{job.name}", GlueJobArgs(
             job=job, settings=cfg.job_settings[job.key], names=names.job(cfg, job), aws=ctx, buckets=names.buckets,
-            databases=names.databases, kms_key_arn=lake.key_arn, security_configuration=names.security_configuration,
+            databases={**names.databases, **(raw_database if pipeline.crawler else {})}, kms_key_arn=lake.key_arn,
+            security_configuration=names.security_configuration,
             library_key=library.key, library_uri=library.uri, alerts_topic_arn=alerts.topic_arn,
             log_retention_days=cfg.log_retention_days, protect=protect,
             connections=[connection.connection_name] if with_connection else (),
@@ -111,12 +147,31 @@ def main() -> None:
             ca_bundle_uri=ca_bundle.uri if with_connection else None,
         ), opts.merge(pulumi.ResourceOptions(depends_on=after)))
 
-    workflows = {}
+    workflows, crawlers, state_machines = {}, {}, {}
     for pipeline in cfg.pipelines:
+        o = orchestration[pipeline.name]
+        if pipeline.crawler is not None:  # catalogs its raw prefixes before the first jobs run
+            crawlers[pipeline.name] = GlueCrawler(f"{pipeline.name}-crawler", GlueCrawlerArgs(
+                pipeline=pipeline, names=o, aws=ctx, raw_bucket=names.buckets["raw"],
+                security_configuration=names.security_configuration, key_alias=names.key_alias,
+                kms_key_arn=lake.key_arn, log_retention_days=cfg.log_retention_days, tags=cfg.tags, protect=protect),
+                opts.merge(pulumi.ResourceOptions(depends_on=[lake, catalog])))
+        crawler = crawlers.get(pipeline.name)
+        if pipeline.orchestrator == "step_functions":
+            state_machines[pipeline.name] = PipelineStateMachine(pipeline.name, PipelineStateMachineArgs(
+                pipeline=pipeline, names=o, aws=ctx, job_names={j.name: names.job(cfg, j).job for j in pipeline.jobs},
+                alerts_topic_arn=ctx.arn("sns", names.alerts_topic), kms_key_arn=lake.key_arn,
+                key_alias=names.key_alias, log_retention_days=cfg.log_retention_days, settings=cfg.workflow,
+                tags=cfg.tags, crawler_name=o.crawler if crawler else None, raw_bucket=names.buckets["raw"],
+                protect=protect),
+                opts.merge(pulumi.ResourceOptions(depends_on=[jobs[j.key] for j in pipeline.jobs]
+                                                  + ([crawler] if crawler else []) + [alerts])))
+            continue
         workflows[pipeline.name] = GlueWorkflow(pipeline.name, GlueWorkflowArgs(
             pipeline=pipeline, workflow_name=cfg.resource_name(pipeline.name),
             job_names={j.name: jobs[j.key].name for j in pipeline.jobs}, settings=cfg.workflow, tags=cfg.tags,
-            account_id=ctx.account_id, raw_bucket=lake.names["raw"], dns_suffix=ctx.dns_suffix), opts)
+            account_id=ctx.account_id, raw_bucket=lake.names["raw"], dns_suffix=ctx.dns_suffix,
+            crawler_name=crawler.name if crawler else None), opts)
     if cfg.workflow.start_mode == "EVENT":
         enable_raw_eventbridge("raw-eventbridge", lake.names["raw"], after_lake)
 
@@ -131,6 +186,9 @@ def main() -> None:
             bytes_cutoff_mb=cfg.athena_bytes_cutoff_mb, kms_key_arn=lake.key_arn, aws=ctx,
             force_destroy=cfg.buckets.force_destroy), opts.merge(pulumi.ResourceOptions(depends_on=[lake, catalog])))
 
+    LakeMonitoring("monitoring", LakeMonitoringArgs(plan=monitoring, alerts_topic_arn=alerts.topic_arn),
+                   opts.merge(pulumi.ResourceOptions(depends_on=[alerts.policy])))
+
     pulumi.export("region", region)
     pulumi.export("kmsKeyArn", lake.key_arn)
     pulumi.export("buckets", lake.names)
@@ -138,7 +196,12 @@ def main() -> None:
     pulumi.export("jobs", {key: job.name for key, job in jobs.items()})
     pulumi.export("securityConfiguration", catalog.security_configuration_name)
     pulumi.export("alertsTopicArn", alerts.topic_arn)
+    pulumi.export("dashboard", names.dashboard)
     pulumi.export("workflows", {name: wf.name for name, wf in workflows.items()})
+    if crawlers:
+        pulumi.export("crawlers", {name: c.name for name, c in crawlers.items()})
+    if state_machines:
+        pulumi.export("stateMachines", {name: m.arn for name, m in state_machines.items()})
     if analytics is not None:
         pulumi.export("athena", {"workgroup": analytics.workgroup.name, "database": names.databases["gold"],
                                  "analystRoleArn": analytics.analyst_role.arn})

@@ -18,7 +18,8 @@ What the component creates for a job declared in pipelines/<name>.yaml:
   (`default_arguments`), sizes from lakehouse.model.config JobSettings, and tags stating what it
   declares writing (lakehouse.model.pipelines.declared_write_tags: `lakehouse:writes`), which the
   policy pack holds its role's write statements to;
-- an EventBridge rule sending the job's FAILED / TIMEOUT / ERROR events to the alert topic.
+- EventBridge rules sending the job's FAILED / TIMEOUT / ERROR / STOPPED events, and its run-delay
+  notice (a run still going notifyDelayMinutes after it started), to the alert topic.
 
 Jobs declaring `connection: true` get `connections`, --connection_name and the connection's
 extra IAM statements from the program (GlueRdsConnection), and the RDS CA bundle (CaBundle:
@@ -124,6 +125,7 @@ def job_grant(args: GlueJobArgs, script: str) -> JobGrant:
         log_groups=log_groups(args),
         key_alias=n.lake_key_alias,
         ca_bundle_key=args.ca_bundle_key if args.connections else None,
+        metrics_namespace=n.metrics_namespace or None,
     )
 
 

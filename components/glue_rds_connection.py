@@ -49,7 +49,7 @@ from lakehouse.model.iam import (
 from lakehouse.model.names import AwsContext, endpoint_service_name
 from lakehouse.model.network import GATEWAY_SERVICES, needed_services
 from lakehouse.model.pipelines import DATABASES, Access
-from lakehouse.model.zones import BUCKET_ROLES, LAKE_ZONES, ZONES
+from lakehouse.model.zones import BUCKET_ROLES, ZONES
 
 TYPE = "glue-lakehouse:components:GlueRdsConnection"
 POSTGRES_PORT = 5432
@@ -107,7 +107,7 @@ def connection_job_actions(ctx: AwsContext, connection_name: str) -> list[str]:
         Access(d, tables=("t",)) for d in DATABASES)
     grant = JobGrant(
         role_name="job", reads=every, writes=every, buckets={r: f"bucket-{r}" for r in BUCKET_ROLES},
-        databases={z: f"db_{z}" for z in LAKE_ZONES}, script_key="job.py", library_key="lib.zip",
+        databases={z: f"db_{z}" for z in ZONES}, script_key="job.py", library_key="lib.zip",
         temp_prefix="job/", spark_ui_prefix="spark-ui/job/", log_groups=("/aws-glue/jobs/job",),
         key_alias="alias/lake")
     statements = job_role_policy(ctx, grant)["Statement"] + connection_job_statements(

@@ -2,7 +2,8 @@
 
 The trigger shape comes from `lakehouse.model.workflow_plan.trigger_plan` (shared with the ops
 tool): a start trigger, then one CONDITIONAL trigger per distinct set of upstream jobs that
-fires when all of them SUCCEEDED (explicit AND). Known traps handled here:
+fires when all of them SUCCEEDED (explicit AND); with a crawler, the start trigger starts the
+crawler and an `after-crawler` trigger starts the root jobs on its crawl SUCCEEDED. Known traps handled here:
 - `logical` is always set, also for one condition (aws-cdk#34652);
 - no job is both predicate and action of one trigger (terraform-provider-aws#39571);
 - triggers of one workflow are created one after another (explicit depends_on), because
@@ -49,6 +50,7 @@ class GlueWorkflowArgs:
     run_properties: Mapping[str, str] = field(default_factory=dict)  # extra default run properties
     description: str = ""
     dns_suffix: str = AwsContext.dns_suffix  # the partition's: the EventBridge service principal
+    crawler_name: Optional[pulumi.Input[str]] = None  # the pipeline's crawler (GlueCrawler): started first
 
 
 def validate_workflow(args: GlueWorkflowArgs) -> tuple[TriggerPlan, ...]:
@@ -64,7 +66,14 @@ def validate_workflow(args: GlueWorkflowArgs) -> tuple[TriggerPlan, ...]:
     if mode == "EVENT" and (args.raw_bucket is None or not args.account_id):
         problems.add(f"GlueWorkflow {args.workflow_name}: raw_bucket/account_id", args.raw_bucket,
                      "the raw bucket and the account id when workflowStartMode is EVENT")
+    if (p.crawler is None) != (args.crawler_name is None):
+        problems.add(f"GlueWorkflow {args.workflow_name}: crawler_name", args.crawler_name,
+                     f"the crawler's name exactly when pipeline {p.name!r} declares a crawler "
+                     f"(declared: {p.crawler is not None})")
     plans = trigger_plan(p)
+    suffixes = [plan.suffix for plan in plans]
+    for dup in sorted({x for x in suffixes if suffixes.count(x) > 1}):
+        problems.add(f"{p.source}: trigger {dup}", dup, "trigger names used once per workflow (rename the job)")
     for plan in plans:
         name = f"{args.workflow_name}-{plan.suffix}"
         if len(name) > GLUE_NAME_MAX:
@@ -156,13 +165,15 @@ class GlueWorkflow(pulumi.ComponentResource):
             if plan.kind == "START":
                 kind_args = start_trigger_args(s)
             else:
+                crawled = ([{"crawler_name": args.crawler_name, "crawl_state": "SUCCEEDED",
+                             "logical_operator": "EQUALS"}] if plan.after_crawler else [])
                 kind_args = {
                     "type": "CONDITIONAL",
                     "enabled": True,
                     "start_on_creation": True,  # activates the trigger; it fires only on its predicate
                     "predicate": {
                         "logical": "AND",
-                        "conditions": [
+                        "conditions": crawled + [
                             {"job_name": args.job_names[j], "state": "SUCCEEDED", "logical_operator": "EQUALS"}
                             for j in plan.conditions
                         ],
@@ -172,7 +183,8 @@ class GlueWorkflow(pulumi.ComponentResource):
                 f"{name}-{plan.suffix}",
                 name=trigger_name,
                 workflow_name=self.workflow.name,
-                actions=[{"job_name": args.job_names[j]} for j in plan.actions],
+                actions=([{"crawler_name": args.crawler_name}] if plan.starts_crawler else [])
+                + [{"job_name": args.job_names[j]} for j in plan.actions],
                 tags=tags,
                 opts=pulumi.ResourceOptions(parent=self, depends_on=[previous] if previous else []),
                 **kind_args,

@@ -1,9 +1,10 @@
 """JobAlerts: the stack's one SNS topic for job failures, encrypted with the lake key.
 
-Each GlueJob adds its own EventBridge rule (FAILED / TIMEOUT / ERROR of that job) targeting
-this topic. The topic policy lets EventBridge publish only from those rules, in this
-account, over TLS. An e-mail subscription is added when alertEmail is set (the address
-must confirm it).
+Each GlueJob adds its own EventBridge rules (FAILED / TIMEOUT / ERROR / STOPPED of that job, and
+its run-delay notice) targeting this topic; LakeMonitoring adds the stack's CloudWatch alarms. The
+topic policy lets EventBridge publish only from those rules and CloudWatch only from those alarms
+(exact ARNs), in this account, over TLS. An e-mail subscription is added when alertEmail is set (the
+address must confirm it).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ class JobAlertsArgs:
     kms_key_arn: pulumi.Input[str]
     rule_names: Sequence[str]  # the jobs' failure rules allowed to publish
     email: str = ""
+    alarm_names: Sequence[str] = ()  # the stack's CloudWatch alarms allowed to publish (LakeMonitoring)
 
 
 class JobAlerts(pulumi.ComponentResource):
@@ -40,12 +42,13 @@ class JobAlerts(pulumi.ComponentResource):
         self.topic = aws.sns.Topic(name, name=args.topic_name, display_name=f"{args.topic_name} (Glue job failures)",
                                    kms_master_key_id=args.kms_key_arn, opts=child)
         rule_arns = [args.aws.arn("events", f"rule/{r}") for r in args.rule_names]
+        alarm_arns = [args.aws.arn("cloudwatch", f"alarm:{a}") for a in args.alarm_names]
         # The document names the topic by the ARN its name gives (known at preview, so the policy
         # pack judges it there); `arn` ties the policy to the topic resource itself.
         topic_arn = args.aws.arn("sns", args.topic_name)
         self.policy = aws.sns.TopicPolicy(
             f"{name}-policy", arn=self.topic.arn,
-            policy=json.dumps(alerts_topic_policy(args.aws, topic_arn, rule_arns)), opts=child)
+            policy=json.dumps(alerts_topic_policy(args.aws, topic_arn, rule_arns, alarm_arns)), opts=child)
         self.subscription: Optional[aws.sns.TopicSubscription] = None
         if args.email:
             self.subscription = aws.sns.TopicSubscription(

@@ -41,6 +41,8 @@ class LakeBucketsArgs:
     kms_deletion_window_days: int
     protect: bool = False  # prod: Pulumi refuses to delete the key and the buckets
     vpc_flow_log_group: Optional[str] = None  # a created VPC's flow-log group: the key encrypts it too
+    # more key policy statements, known from names (lakehouse.model.iam.orchestration_key_statements)
+    extra_key_statements: tuple[dict, ...] = ()
 
 
 def key_policy_json(args: LakeBucketsArgs) -> str:
@@ -54,6 +56,7 @@ def key_policy_json(args: LakeBucketsArgs) -> str:
     )
     if args.vpc_flow_log_group:
         policy["Statement"].append(vpc_flow_logs_key_statement(args.aws, args.vpc_flow_log_group))
+    policy["Statement"].extend(args.extra_key_statements)
     return json.dumps(policy)
 
 

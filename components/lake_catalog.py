@@ -1,8 +1,8 @@
 """LakeCatalog: the Glue Data Catalog side of the lake and the stack's Glue encryption settings.
 
-- one Glue database per lake zone (bronze, silver, gold) whose LocationUri is the zone
-  bucket root, so an Iceberg table <db>.<table> lives at s3://<zone bucket>/<table>/ (the
-  prefix the job policies grant);
+- one Glue database per lake zone (bronze, silver, gold; raw too when a crawler catalogs raw
+  files) whose LocationUri is the zone bucket root, so an Iceberg table <db>.<table> lives at
+  s3://<zone bucket>/<table>/ (the prefix the job policies grant);
 - Data Catalog encryption: metadata at rest with the lake key, connection passwords
   returned encrypted with it. These settings exist once per account and region: two
   stacks in one account and region would overwrite each other's (deploy dev and prod to
@@ -19,7 +19,7 @@ from typing import Mapping, Optional
 import pulumi
 import pulumi_aws as aws
 
-from lakehouse.model.zones import LAKE_ZONES
+from lakehouse.model.zones import ZONES
 
 TYPE = "glue-lakehouse:components:LakeCatalog"
 
@@ -27,7 +27,8 @@ TYPE = "glue-lakehouse:components:LakeCatalog"
 @dataclass(frozen=True)
 class LakeCatalogArgs:
     databases: Mapping[str, str]  # lake zone -> database name
-    zone_buckets: Mapping[str, pulumi.Input[str]]  # lake zone -> bucket name
+    # zone -> bucket name: one database per zone given (raw too when a crawler catalogs raw files)
+    zone_buckets: Mapping[str, pulumi.Input[str]]
     kms_key_arn: pulumi.Input[str]
     security_configuration_name: str
     protect: bool = False  # prod: Pulumi refuses to delete the databases
@@ -48,11 +49,12 @@ class LakeCatalog(pulumi.ComponentResource):
             zone: aws.glue.CatalogDatabase(
                 f"{name}-{zone}",
                 name=args.databases[zone],
-                description=f"Iceberg tables of the {zone} zone",
+                description=(f"Iceberg tables of the {zone} zone" if zone != "raw"
+                             else "Tables the crawlers make over the raw zone's files"),
                 location_uri=pulumi.Output.from_input(args.zone_buckets[zone]).apply(location_uri),
                 opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
             )
-            for zone in LAKE_ZONES
+            for zone in ZONES if zone in args.zone_buckets
         }
         self.encryption = aws.glue.DataCatalogEncryptionSettings(
             f"{name}-encryption",

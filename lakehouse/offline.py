@@ -53,6 +53,8 @@ ARN_FORMATS: dict[str, tuple[str, str, bool]] = {
     "aws:glue/workflow:Workflow": ("glue", "workflow/{name}", True),
     "aws:glue/trigger:Trigger": ("glue", "trigger/{name}", True),
     "aws:glue/connection:Connection": ("glue", "connection/{name}", True),
+    "aws:glue/crawler:Crawler": ("glue", "crawler/{name}", True),
+    "aws:sfn/stateMachine:StateMachine": ("states", "stateMachine:{name}", True),
     "aws:rds/instance:Instance": ("rds", "db:{name}", True),
     "aws:secretsmanager/secret:Secret": ("secretsmanager", "secret:{name}-AbCdEf", True),
 }
@@ -62,7 +64,7 @@ NAMED_BY_ID = frozenset({
     "aws:iam/role:Role", "aws:cloudwatch/logGroup:LogGroup", "aws:glue/job:Job",
     "aws:glue/catalogDatabase:CatalogDatabase", "aws:cloudwatch/eventRule:EventRule",
     "aws:glue/securityConfiguration:SecurityConfiguration", "aws:glue/workflow:Workflow",
-    "aws:glue/trigger:Trigger", "aws:glue/connection:Connection",
+    "aws:glue/trigger:Trigger", "aws:glue/connection:Connection", "aws:glue/crawler:Crawler",
 })
 
 

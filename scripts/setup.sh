@@ -49,3 +49,12 @@ if [ ! -f ".cache/awsglue/awsgluedataplanepython-$AWSGLUE_VERSION.dist-info/META
     "awsgluedataplanepython==$AWSGLUE_VERSION"
 fi
 
+
+# asl-validator (npm), for the test that validates the Step Functions definitions the program builds
+# against the Amazon States Language schema; pinned, into .cache/asl-validator (tests only).
+ASL_VALIDATOR_VERSION=4.0.0
+if ! grep -qs "\"version\": \"$ASL_VALIDATOR_VERSION\"" .cache/asl-validator/node_modules/asl-validator/package.json; then
+  say "installing asl-validator $ASL_VALIDATOR_VERSION (npm) into .cache/asl-validator (tests only)"
+  rm -rf .cache/asl-validator
+  npm install --silent --no-audit --no-fund --prefix .cache/asl-validator "asl-validator@$ASL_VALIDATOR_VERSION"
+fi

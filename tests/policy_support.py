@@ -196,6 +196,7 @@ def happy_stack(stack: str = "prod", *, with_database: bool = True) -> Stack:
     s.add("aws:glue/crawler:Crawler", "raw-crawler", {
         "databaseName": f"lakehouse_{stack}_bronze", "role": f"arn:aws:iam::{ACCOUNT}:role/job-role",
         "securityConfiguration": f"lakehouse-{stack}", "s3Targets": [{"path": f"s3://lakehouse-{stack}-raw/fhir/"}],
+        "schemaChangePolicy": {"updateBehavior": "LOG", "deleteBehavior": "LOG"},  # as GlueCrawler sets it
         "tags": t})
     s.add("aws:sns/topic:Topic", "alerts", {"name": f"lakehouse-{stack}-alerts", "kmsMasterKeyId": KEY_ARN,
                                             "tags": t})
@@ -232,6 +233,48 @@ def add_database_side(s: Stack) -> None:
         "physicalConnectionRequirements": {"availabilityZone": "us-east-1a", "subnetId": "subnet-0abc",
                                            "securityGroupIdLists": ["sg-glue"]},
         "tags": t})
+
+
+def orchestration_side(stack: str = "prod") -> list[Resource]:
+    """A pipeline's crawler and Step Functions state machine (with their roles, log groups and, in a SCHEDULED
+    stack, the start rule) as GlueCrawler and PipelineStateMachine register them, for stacks whose pipelines
+    use neither (added to the shipped stack before a mutation, as add_database_side is)."""
+    import pulumi
+
+    from components.glue_crawler import GlueCrawler, GlueCrawlerArgs
+    from components.pipeline_state_machine import PipelineStateMachine, PipelineStateMachineArgs
+    from lakehouse.model.config import WorkflowSettings
+    from lakehouse.model.names import AwsContext, OrchestrationNames
+    from lakehouse.model.pipelines import Access, CrawlerSpec, JobSpec, PipelineSpec
+    from lakehouse.offline import run_program
+
+    ctx = AwsContext(ACCOUNT, REGION)
+    base = f"lakehouse-{stack}-shop"
+    jobs = (JobSpec("shop", "extract", "a.py", reads=(Access("raw", ("shop_raw_orders",), ("shop/",)),)),
+            JobSpec("shop", "load", "a.py", depends_on=("extract",)))
+    pipeline = PipelineSpec("shop", "orders", jobs, orchestrator="step_functions",
+                            crawler=CrawlerSpec(("shop/orders/",), "shop_raw_"))
+    names = OrchestrationNames(
+        raw_database=f"lakehouse_{stack}_raw", crawler=f"{base}-crawler", crawler_role=f"{base}-crawler",
+        crawler_log_group=f"/aws-glue/crawlers-role/{base}-crawler-lakehouse-{stack}", state_machine=base,
+        state_machine_role=f"{base}-sfn", state_machine_log_group=f"/aws/vendedlogs/states/{base}",
+        schedule_rule=f"{base}-start", start_role=f"{base}-start")
+    settings = WorkflowSettings(start_mode="SCHEDULED", schedule="cron(0 2 * * ? *)", event_batch_size=10,
+                                event_batch_window_seconds=900, max_concurrent_runs=1)
+    t = {k: v for k, v in tags(stack).items() if k != "Stack"}
+
+    def program() -> None:
+        crawler = GlueCrawler("shop-crawler", GlueCrawlerArgs(
+            pipeline=pipeline, names=names, aws=ctx, raw_bucket=f"lakehouse-{stack}-raw",
+            security_configuration=f"lakehouse-{stack}", key_alias=f"alias/lakehouse-{stack}-lake",
+            kms_key_arn=KEY_ARN, log_retention_days=365, tags=t))
+        PipelineStateMachine("shop", PipelineStateMachineArgs(
+            pipeline=pipeline, names=names, aws=ctx, job_names={j.name: f"{base}-{j.name}" for j in jobs},
+            alerts_topic_arn=ctx.arn("sns", f"lakehouse-{stack}-alerts"), kms_key_arn=KEY_ARN,
+            key_alias=f"alias/lakehouse-{stack}-lake", log_retention_days=365, settings=settings, tags=t,
+            crawler_name=names.crawler), opts=pulumi.ResourceOptions(depends_on=[crawler]))
+
+    return resources_from_program(run_program(program, stack=stack))
 
 
 # --- running policies ----------------------------------------------------------------------

@@ -124,6 +124,15 @@ class DatabaseSettings:
 
 
 @dataclass(frozen=True)
+class MonitoringSettings:
+    """Alarm thresholds (lakehouse.model.monitoring)."""
+
+    quarantine_share_percent: int = 5  # of a job's input rows, within an hour
+    rds_cpu_percent: int = 80
+    rds_free_storage_gb: int = 4
+
+
+@dataclass(frozen=True)
 class StackConfig:
     project: str
     stack: str
@@ -140,6 +149,7 @@ class StackConfig:
     workflow: WorkflowSettings
     network: NetworkSettings
     database: DatabaseSettings
+    monitoring: MonitoringSettings = MonitoringSettings()
 
     @property
     def needs_connection(self) -> bool:
@@ -342,6 +352,7 @@ def parse_stack_config(stack: str, values: Mapping[str, Any], secret_keys: Colle
         problems.add(k + "forceDestroy", True, "false in prod: buckets holding lake data are never force-destroyed")
 
     problems.extend(_workflow_problems(v))
+    problems.extend(_monitoring_problems(v))
     problems.extend(_network_and_database_problems(v))
 
     defaults = {ck: v[ck] for ck in JOB_SETTING_KEYS}
@@ -459,6 +470,11 @@ def parse_stack_config(stack: str, values: Mapping[str, Any], secret_keys: Colle
             existing_endpoint=v["existingDbEndpoint"],
             existing_secret_arn=v["existingDbSecretArn"],
         ),
+        monitoring=MonitoringSettings(
+            quarantine_share_percent=v["quarantineShareAlarmPercent"],
+            rds_cpu_percent=v["rdsCpuAlarmPercent"],
+            rds_free_storage_gb=v["rdsFreeStorageAlarmGb"],
+        ),
     )
 
 
@@ -474,6 +490,18 @@ def _workflow_problems(v: Mapping[str, Any]) -> Problems:
     _ranged(p, k + "eventBatchSize", v["eventBatchSize"], 1, 100)
     _ranged(p, k + "eventBatchWindowSeconds", v["eventBatchWindowSeconds"], 1, 900)
     _ranged(p, k + "workflowMaxConcurrentRuns", v["workflowMaxConcurrentRuns"], 1, 100)
+    return p
+
+
+def _monitoring_problems(v: Mapping[str, Any]) -> Problems:
+    p = Problems()
+    k = f"{PROJECT}:"
+    _ranged(p, k + "quarantineShareAlarmPercent", v["quarantineShareAlarmPercent"], 1, 100)
+    _ranged(p, k + "rdsCpuAlarmPercent", v["rdsCpuAlarmPercent"], 1, 100)
+    free, allocated = v["rdsFreeStorageAlarmGb"], v["dbAllocatedStorageGb"]
+    if free is not None and isinstance(allocated, int) and not 1 <= free < allocated:
+        p.add(k + "rdsFreeStorageAlarmGb", free, f"a whole number from 1 to {allocated - 1} "
+              f"(below dbAllocatedStorageGb = {allocated}: the alarm fires before the disk is full)")
     return p
 
 

@@ -12,8 +12,9 @@ declares (Iceberg tables are `<table>/` in their zone bucket), its own script an
 objects (and the RDS CA bundle object for a job on a connection), its temp and Spark UI
 prefixes; the lake key; Glue Catalog actions only on its databases and tables; CloudWatch Logs
 only on its own log groups. The one statement on Resource "*" is cloudwatch:PutMetricData, which
-supports no resource-level permission: it is constrained to the Glue metric namespace by the
-cloudwatch:namespace condition (the documented allow-list exception).
+supports no resource-level permission: it is constrained to the Glue metric namespace and the stack's
+own custom-metrics namespace (GlueLakehouse/<prefix>-<stack>) by the cloudwatch:namespace condition
+(the documented allow-list exception).
 
 The lake key is named by its alias (`key_by_alias`): Resource arn:<p>:kms:<region>:<account>:key/*
 with ForAnyValue:StringEquals kms:ResourceAliases = the lake key's alias (AWS KMS developer guide,
@@ -63,6 +64,8 @@ JOB_KEY_ACTIONS = ["kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:Generat
 OBJECT_READ_ACTIONS = ["s3:GetObject"]
 OBJECT_WRITE_ACTIONS = ["s3:AbortMultipartUpload", "s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
 CATALOG_READ_ACTIONS = ["glue:GetDatabase", "glue:GetTable"]
+CRAWLED_TABLE_READ_ACTIONS = ["glue:BatchGetPartition", "glue:GetDatabase", "glue:GetPartition", "glue:GetPartitions",
+                              "glue:GetTable"]
 CATALOG_WRITE_ACTIONS = ["glue:CreateTable", "glue:GetTable", "glue:UpdateTable"]
 LOG_ACTIONS = ["logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
 
@@ -114,7 +117,7 @@ def lake_key_policy(
 
     - the account administers and uses the key through IAM (the job roles' own policies);
     - CloudWatch Logs encrypts only the stack's job log groups (encryption-context ARN);
-    - EventBridge publishes to the encrypted alert topic only (SNS encryption context);
+    - EventBridge and CloudWatch alarms publish to the encrypted alert topic only (SNS encryption context);
     - S3 server access logging writes SSE-KMS log objects for the stack's own buckets only
       (aws:SourceAccount + aws:SourceArn), because the logs bucket is SSE-KMS with this key.
     """
@@ -148,6 +151,15 @@ def lake_key_policy(
             "Sid": "EventBridgePublishesToAlertTopic",
             "Effect": "Allow",
             "Principal": {"Service": ctx.service("events")},
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": "*",
+            "Condition": {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": alerts_topic_arn}},
+        },
+        {
+            # the stack's alarms (lakehouse.model.monitoring) notify the same encrypted topic
+            "Sid": "CloudWatchAlarmsPublishToAlertTopic",
+            "Effect": "Allow",
+            "Principal": {"Service": ctx.service("cloudwatch")},
             "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
             "Resource": "*",
             "Condition": {"StringEquals": {"kms:EncryptionContext:aws:sns:topicArn": alerts_topic_arn}},
@@ -209,8 +221,11 @@ def logs_bucket_policy(ctx: AwsContext, bucket: str, source_buckets: Iterable[st
 
 # --- SNS ------------------------------------------------------------------------------------
 
-def alerts_topic_policy(ctx: AwsContext, topic_arn: str, rule_arns: Iterable[str]) -> dict:
-    """EventBridge may publish, only from this stack's job-failure rules; no plain HTTP."""
+def alerts_topic_policy(ctx: AwsContext, topic_arn: str, rule_arns: Iterable[str],
+                        alarm_arns: Iterable[str] = ()) -> dict:
+    """EventBridge may publish, only from this stack's job-failure rules, and CloudWatch only from this
+    stack's alarms (lakehouse.model.monitoring), each named by exact ARN; no plain HTTP."""
+    alarms = sorted(alarm_arns)
     return document(
         {
             "Sid": "EventBridgePublishesJobAlerts",
@@ -223,6 +238,17 @@ def alerts_topic_policy(ctx: AwsContext, topic_arn: str, rule_arns: Iterable[str
                 "ArnLike": {"aws:SourceArn": sorted(rule_arns)},
             },
         },
+        {
+            "Sid": "CloudWatchPublishesAlarms",
+            "Effect": "Allow",
+            "Principal": {"Service": ctx.service("cloudwatch")},
+            "Action": "sns:Publish",
+            "Resource": topic_arn,
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": ctx.account_id},
+                "ArnLike": {"aws:SourceArn": alarms},
+            },
+        } if alarms else None,
         {
             "Sid": "DenyInsecureTransport",
             "Effect": "Deny",
@@ -341,11 +367,14 @@ class JobGrant:
     log_groups: tuple[str, ...]  # log group names the job writes to
     key_alias: str  # the lake key's alias (key_by_alias): its ARN is unknown before it exists
     ca_bundle_key: Optional[str] = None  # in the scripts bucket: the RDS CA bundle of a job on a connection
+    metrics_namespace: Optional[str] = None  # the stack's custom-metrics namespace (lakelib.runtime.metrics)
 
 
 def access_prefixes(access: Access) -> tuple[str, ...]:
-    """Object prefixes of one declared access: `<table>/` per Iceberg table, then the prefixes."""
-    return tuple(f"{t}/" for t in access.tables) + tuple(access.prefixes)
+    """Object prefixes of one declared access: `<table>/` per Iceberg table, then the prefixes. A raw-zone
+    table is a crawler's, over files under the declared raw prefixes: it adds no prefix of its own."""
+    tables = () if access.zone == "raw" else access.tables
+    return tuple(f"{t}/" for t in tables) + tuple(access.prefixes)
 
 
 def _by_bucket(grant: JobGrant, accesses: Iterable[Access]) -> dict[str, list[str]]:
@@ -375,10 +404,10 @@ def _list_statements(ctx: AwsContext, by_bucket: Mapping[str, Sequence[str]]) ->
     return out
 
 
-def _tables(accesses: Iterable[Access]) -> dict[str, list[str]]:
+def _tables(accesses: Iterable[Access], zones: Sequence[str] = LAKE_ZONES) -> dict[str, list[str]]:
     out: dict[str, set[str]] = {}
     for a in accesses:
-        if a.zone in LAKE_ZONES and a.tables:
+        if a.zone in zones and a.tables:
             out.setdefault(a.zone, set()).update(a.tables)
     return {z: sorted(t) for z, t in out.items()}
 
@@ -411,6 +440,11 @@ def job_role_policy(ctx: AwsContext, grant: JobGrant, *extra: dict) -> dict:
             listed[bucket] = sorted(set(listed.get(bucket, [])) | set(prefixes))
 
     read_tables, write_tables = _tables(grant.reads), _tables(grant.writes)
+    # a crawler's tables over raw files (Hive-style: partitions too), read through the raw zone's database
+    crawled = _tables(grant.reads, ("raw",))
+    if crawled and "raw" not in grant.databases:
+        raise ValueError(f"{grant.role_name}: the job reads crawler tables {crawled['raw']}: its grant needs the "
+                         "raw zone's Glue database")
     zones = sorted({a.zone for a in grant.reads + grant.writes if a.zone in LAKE_ZONES})
     catalog = ctx.arn("glue", "catalog")
     # Spark with --enable-glue-datacatalog looks up the `default` database when it starts.
@@ -459,6 +493,13 @@ def job_role_policy(ctx: AwsContext, grant: JobGrant, *extra: dict) -> dict:
             "Resource": [catalog] + databases + _table_arns(ctx, grant, all_tables),
         },
         {
+            "Sid": "ReadCrawledTables",
+            "Effect": "Allow",
+            "Action": CRAWLED_TABLE_READ_ACTIONS,
+            "Resource": [catalog, ctx.arn("glue", f"database/{grant.databases['raw']}")]
+            + _table_arns(ctx, grant, crawled),
+        } if crawled else None,
+        {
             "Sid": "WriteCatalogTables",
             "Effect": "Allow",
             "Action": CATALOG_WRITE_ACTIONS,
@@ -477,11 +518,18 @@ def job_role_policy(ctx: AwsContext, grant: JobGrant, *extra: dict) -> dict:
             "Effect": "Allow",
             "Action": "cloudwatch:PutMetricData",
             "Resource": "*",  # PutMetricData has no resource-level permission: scoped by namespace
-            "Condition": {"StringEquals": {"cloudwatch:namespace": GLUE_METRICS_NAMESPACE}},
+            # Glue's own job and observability metrics, and the run's row counts in the stack's namespace
+            "Condition": {"StringEquals": {"cloudwatch:namespace": _metric_namespaces(grant)}},
         },
         *extra,
     ]
     return document(*statements)
+
+
+def _metric_namespaces(grant: JobGrant) -> str | list[str]:
+    if not grant.metrics_namespace:
+        return GLUE_METRICS_NAMESPACE
+    return [GLUE_METRICS_NAMESPACE, grant.metrics_namespace]
 
 
 def job_log_groups(log_group: str, security_configuration: str, role_name: str,
@@ -586,8 +634,19 @@ def connection_job_statements(
       is not ours (an existing database's secret: a customer key is granted by its owner, the
       AWS managed key needs no grant);
     - create ENIs only in the connection's subnets with its security group, tag them with
-      Glue's tag key only, delete only ENIs Glue tagged (in the connection's subnets when those
-      are configured ids); describe the VPC's attributes; the Describe calls that take "*".
+      Glue's tag key and no other (the key present, not only "no other key"), delete only ENIs
+      Glue tagged (in the connection's subnets when those are configured ids); describe the VPC's
+      attributes; the Describe calls that take "*".
+
+    Tagging, what AWS allows narrowing it to: ec2:CreateTags on network-interface takes ec2:Subnet
+    and ec2:Vpc (ARNs with ids) and, on the action, ec2:CreateAction (present only when the tags
+    come with CreateNetworkInterface). An existing network's configured subnet pins the ENI. A
+    created network's ids exist only after creation (unknown at preview), and ec2:CreateAction is
+    not required: AWS's AWSGlueServiceRole grants ec2:CreateTags together with ec2:DeleteTags under
+    aws:TagKeys alone, which points to Glue tagging in CreateTags calls of their own (no
+    ec2:CreateAction in those); requiring it could stop Glue from tagging. So in a created network
+    the job may put Glue's tag on any ENI of the account and region, and (DeleteConnectionEni)
+    delete any ENI carrying it: the trade-off docs/policy-pack.md names.
 
     Subnets and VPC: `subnet_ids` and `vpc_id` of an existing network, or neither for the network
     the stack creates, whose ids AWS assigns at creation: those resources carry CONNECTION_TAG_KEY
@@ -659,7 +718,10 @@ def connection_job_statements(
             "Effect": "Allow",
             "Action": "ec2:CreateTags",
             "Resource": eni_arn,
-            "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": [GLUE_ENI_TAG_KEY]}, **in_subnets},
+            # ForAllValues: no key but Glue's; ForAnyValue: Glue's key present (ForAllValues alone
+            # also holds for a request with no key)
+            "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": [GLUE_ENI_TAG_KEY]},
+                          "ForAnyValue:StringEquals": {"aws:TagKeys": [GLUE_ENI_TAG_KEY]}, **in_subnets},
         },
         {
             "Sid": "DeleteConnectionEni",
@@ -770,3 +832,241 @@ def analyst_role_policy(ctx: AwsContext, grant: AnalystGrant) -> dict:
             **lake_key_through(ctx, grant.key_alias, LAKE_KEY_SERVICES),
         },
     )
+
+
+# --- Glue crawler role ---------------------------------------------------------------------
+
+# What a crawler does with the catalog: read the raw database, create and update its tables and
+# partitions. No Delete*: its schema change policy only logs deletions (and changes).
+CRAWLER_CATALOG_ACTIONS = [
+    "glue:BatchCreatePartition", "glue:BatchGetPartition", "glue:BatchUpdatePartition", "glue:CreatePartition",
+    "glue:CreateTable", "glue:GetPartition", "glue:GetPartitions", "glue:GetTable", "glue:UpdatePartition",
+    "glue:UpdateTable",
+]
+CRAWLER_LOG_ACTIONS = ["logs:AssociateKmsKey", "logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+
+
+@dataclass(frozen=True)
+class CrawlerGrant:
+    """Everything one crawler may touch, as names."""
+
+    role_name: str
+    raw_bucket: str
+    prefixes: tuple[str, ...]  # in the raw bucket, each ending in '/'
+    database: str  # the raw zone's Glue database
+    table_prefix: str  # the crawler's tables are <table_prefix>*
+    log_group: str  # its own log group (OrchestrationNames.crawler_log_group)
+    key_alias: str  # the lake key
+
+
+def crawler_role_policy(ctx: AwsContext, grant: CrawlerGrant) -> dict:
+    """The crawler role's inline policy: read its raw prefixes, catalog `<table_prefix>*` tables of the raw
+    database, write its own log group; the lake key only through S3 (reading SSE-KMS objects) and Glue (the
+    encrypted catalog)."""
+    if not grant.prefixes or not grant.table_prefix:
+        raise ValueError(f"a crawler grant names its prefixes and table prefix: got {grant.prefixes!r}, "
+                         f"{grant.table_prefix!r}")
+    prefixes = sorted(set(grant.prefixes))
+    return document(
+        {
+            "Sid": "ReadCrawledObjects",
+            "Effect": "Allow",
+            "Action": OBJECT_READ_ACTIONS,
+            "Resource": _objects(ctx, {grant.raw_bucket: prefixes}),
+        },
+        *_list_statements(ctx, {grant.raw_bucket: prefixes}),
+        {
+            "Sid": "ReadRawDatabase",
+            "Effect": "Allow",
+            "Action": "glue:GetDatabase",
+            "Resource": [ctx.arn("glue", "catalog"), ctx.arn("glue", f"database/{grant.database}")],
+        },
+        {
+            "Sid": "CatalogCrawledTables",
+            "Effect": "Allow",
+            "Action": CRAWLER_CATALOG_ACTIONS,
+            "Resource": [ctx.arn("glue", "catalog"), ctx.arn("glue", f"database/{grant.database}"),
+                         ctx.arn("glue", f"table/{grant.database}/{grant.table_prefix}*")],
+        },
+        {
+            "Sid": "WriteOwnLogGroup",
+            "Effect": "Allow",
+            "Action": CRAWLER_LOG_ACTIONS,
+            "Resource": ctx.arn("logs", f"log-group:{grant.log_group}:*"),
+        },
+        {
+            "Sid": "DecryptRawObjects",
+            "Effect": "Allow",
+            "Action": "kms:Decrypt",
+            **lake_key_through(ctx, grant.key_alias, ("s3",)),
+        },
+        {
+            "Sid": "UseLakeKeyForCatalog",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
+            **lake_key_through(ctx, grant.key_alias, ("glue",)),
+        },
+    )
+
+
+# --- Step Functions state machine role -------------------------------------------------------
+
+# What a glue:startJobRun.sync task does with its job (Step Functions developer guide, "IAM policies
+# for calling AWS Glue"): start it, poll it, stop it when the execution is stopped.
+SFN_GLUE_JOB_ACTIONS = ["glue:BatchStopJobRun", "glue:GetJobRun", "glue:GetJobRuns", "glue:StartJobRun"]
+SFN_CRAWLER_ACTIONS = ["glue:GetCrawler", "glue:StartCrawler"]
+# Log delivery to CloudWatch Logs: the Step Functions developer guide ("Logging Step Functions using
+# CloudWatch Logs", IAM policies for logging) lists these for the state machine's role on Resource "*",
+# as CloudWatch Logs' vended-log delivery actions support no resource-level permissions.
+SFN_LOG_DELIVERY_ACTIONS = [
+    "logs:CreateLogDelivery", "logs:DeleteLogDelivery", "logs:DescribeLogGroups", "logs:DescribeResourcePolicies",
+    "logs:GetLogDelivery", "logs:ListLogDeliveries", "logs:PutResourcePolicy", "logs:UpdateLogDelivery",
+]
+# X-Ray tracing: the Step Functions developer guide ("Trace Step Functions request data in AWS X-Ray")
+# grants these on Resource "*"; X-Ray's sending actions support no resource-level permissions.
+SFN_XRAY_ACTIONS = ["xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords",
+                    "xray:PutTraceSegments"]
+# The encryption context Step Functions uses with a state machine's customer managed key (Step Functions
+# developer guide, "Data at rest encryption").
+SFN_KEY_CONTEXT = "kms:EncryptionContext:aws:states:stateMachineArn"
+
+
+def state_machine_arn(ctx: AwsContext, name: str) -> str:
+    return ctx.arn("states", f"stateMachine:{name}")
+
+
+@dataclass(frozen=True)
+class StateMachineGrant:
+    """What one pipeline's state machine runs, as names."""
+
+    state_machine: str
+    jobs: tuple[str, ...]  # Glue job names
+    crawler: Optional[str]
+    alerts_topic_arn: str
+    key_alias: str  # the lake key: the state machine's data, its log group, the alerts topic
+
+
+def states_trust_policy(ctx: AwsContext, state_machine: str) -> dict:
+    """Only Step Functions, running this state machine of this account, assumes the role (confused deputy)."""
+    return document({
+        "Sid": "StepFunctionsAssumesRole",
+        "Effect": "Allow",
+        "Principal": {"Service": ctx.service("states")},
+        "Action": "sts:AssumeRole",
+        "Condition": {
+            "StringEquals": {"aws:SourceAccount": ctx.account_id},
+            "ArnLike": {"aws:SourceArn": state_machine_arn(ctx, state_machine)},
+        },
+    })
+
+
+def state_machine_role_policy(ctx: AwsContext, grant: StateMachineGrant) -> dict:
+    """The state machine role's inline policy: run exactly its pipeline's jobs and crawler, publish to the
+    alerts topic, the lake key only through Step Functions (its own execution data, by encryption context)
+    and SNS; log delivery and X-Ray on "*" as AWS requires (SFN_LOG_DELIVERY_ACTIONS, SFN_XRAY_ACTIONS)."""
+    if not grant.jobs:
+        raise ValueError(f"state machine {grant.state_machine!r} runs no job")
+    machine = state_machine_arn(ctx, grant.state_machine)
+    own_data = lake_key_through(ctx, grant.key_alias, ("states",))
+    alerts_key = lake_key_through(ctx, grant.key_alias, ("sns",))
+    return document(
+        {
+            "Sid": "RunPipelineJobs",
+            "Effect": "Allow",
+            "Action": SFN_GLUE_JOB_ACTIONS,
+            "Resource": sorted(ctx.arn("glue", f"job/{j}") for j in set(grant.jobs)),
+        },
+        {
+            "Sid": "RunPipelineCrawler",
+            "Effect": "Allow",
+            "Action": SFN_CRAWLER_ACTIONS,
+            "Resource": ctx.arn("glue", f"crawler/{grant.crawler}"),
+        } if grant.crawler else None,
+        {
+            "Sid": "PublishAlerts",
+            "Effect": "Allow",
+            "Action": "sns:Publish",
+            "Resource": grant.alerts_topic_arn,
+        },
+        {
+            "Sid": "EncryptAlerts",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            **alerts_key,
+        },
+        {
+            "Sid": "EncryptOwnExecutionData",
+            "Effect": "Allow",
+            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+            "Resource": own_data["Resource"],
+            "Condition": {**own_data["Condition"], "StringEquals": {
+                **own_data["Condition"]["StringEquals"], SFN_KEY_CONTEXT: machine}},
+        },
+        {
+            "Sid": "DeliverLogs",
+            "Effect": "Allow",
+            "Action": SFN_LOG_DELIVERY_ACTIONS,
+            "Resource": "*",  # no resource-level permissions (SFN_LOG_DELIVERY_ACTIONS)
+        },
+        {
+            "Sid": "SendTraces",
+            "Effect": "Allow",
+            "Action": SFN_XRAY_ACTIONS,
+            "Resource": "*",  # no resource-level permissions (SFN_XRAY_ACTIONS)
+        },
+    )
+
+
+def start_state_machine_policy(ctx: AwsContext, state_machine: str, key_alias: str) -> dict:
+    """What the EventBridge role starting a state machine may do: start that one, whose input Step Functions
+    encrypts with the lake key (the caller's GenerateDataKey, by the state machine's encryption context)."""
+    machine = state_machine_arn(ctx, state_machine)
+    key = lake_key_through(ctx, key_alias, ("states",))
+    return document(
+        {
+            "Sid": "StartStateMachine",
+            "Effect": "Allow",
+            "Action": "states:StartExecution",
+            "Resource": machine,
+        },
+        {
+            "Sid": "EncryptExecutionInput",
+            "Effect": "Allow",
+            "Action": "kms:GenerateDataKey",
+            "Resource": key["Resource"],
+            "Condition": {**key["Condition"], "StringEquals": {**key["Condition"]["StringEquals"],
+                                                               SFN_KEY_CONTEXT: machine}},
+        },
+    )
+
+
+def orchestration_key_statements(ctx: AwsContext, *, log_groups: Sequence[str],
+                                 state_machines: Sequence[str]) -> list[dict]:
+    """Lake key policy statements (after lake_key_policy's) for the crawler and state machine log groups:
+    CloudWatch Logs encrypts exactly those groups (by their encryption context), and the log delivery service
+    decrypts the state machines' data to deliver their logs (by the Step Functions encryption context)."""
+    out: list[dict] = []
+    if log_groups:
+        out.append({
+            "Sid": "CloudWatchLogsEncryptOrchestrationLogGroups",
+            "Effect": "Allow",
+            "Principal": {"Service": ctx.service("logs", regional=True)},
+            "Action": LOGS_KEY_ACTIONS,
+            "Resource": "*",
+            "Condition": {"StringEquals": {
+                "kms:EncryptionContext:aws:logs:arn": sorted(ctx.arn("logs", f"log-group:{g}") for g in log_groups),
+            }},
+        })
+    if state_machines:
+        out.append({
+            "Sid": "LogDeliveryDecryptsStateMachineData",
+            "Effect": "Allow",
+            "Principal": {"Service": ctx.service("delivery.logs")},
+            "Action": "kms:Decrypt",
+            "Resource": "*",
+            "Condition": {"StringEquals": {
+                "aws:SourceAccount": ctx.account_id,
+                SFN_KEY_CONTEXT: sorted(state_machine_arn(ctx, m) for m in state_machines),
+            }},
+        })
+    return out

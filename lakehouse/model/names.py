@@ -22,6 +22,9 @@ S3_BUCKET_NAME_MAX = 63
 EVENT_RULE_NAME_MAX = 64
 FAILURE_RULE_SUFFIX = "-failed"
 DELAY_RULE_SUFFIX = "-late"
+# The stack's own CloudWatch namespace for the jobs' custom metrics (lakehouse.model.monitoring): one
+# per stack, so a job role of one stack cannot publish (or fake) another stack's figures.
+METRICS_NAMESPACE_ROOT = "GlueLakehouse"
 # a job's name is also its role's, and "<job>-failed" names its longest EventBridge rule: the rule binds
 JOB_NAME_MAX = min(IAM_ROLE_NAME_MAX, EVENT_RULE_NAME_MAX - max(len(FAILURE_RULE_SUFFIX), len(DELAY_RULE_SUFFIX)))
 
@@ -77,6 +80,8 @@ class JobNames:
     # The stack's lake key, by its alias: the job's policy names the key by alias (kms:ResourceAliases),
     # because the key's ARN carries an id AWS assigns on creation, unknown before (at preview).
     lake_key_alias: str
+    metrics_namespace: str = ""  # the stack's custom-metrics namespace (--metrics_namespace)
+    metrics_stack: str = ""  # the Stack dimension of its metrics (--metrics_stack)
 
 
 @dataclass(frozen=True)
@@ -93,6 +98,8 @@ class LakeNames:
     workgroup: str = ""  # the stack's Athena workgroup
     analyst_role: str = ""  # read-only access to gold through Athena
     athena_results_prefix: str = "athena-results/"  # in the temp bucket
+    metrics_namespace: str = ""  # the jobs' custom metrics (metrics_namespace())
+    dashboard: str = ""  # the stack's CloudWatch dashboard
 
     def job(self, cfg: StackConfig, job: JobSpec) -> JobNames:
         return job_names(cfg, job)
@@ -101,6 +108,11 @@ class LakeNames:
 def lake_key_alias(cfg: StackConfig) -> str:
     """Alias of the stack's lake key: alias/<namePrefix>-<stack>-lake (known before the key exists)."""
     return f"alias/{cfg.resource_name()}-lake"
+
+
+def metrics_namespace(cfg: StackConfig) -> str:
+    """GlueLakehouse/<namePrefix>-<stack>: the jobs' custom metrics, and all their role may publish besides Glue's."""
+    return f"{METRICS_NAMESPACE_ROOT}/{cfg.resource_name()}"
 
 
 def job_names(cfg: StackConfig, job: JobSpec) -> JobNames:
@@ -115,6 +127,8 @@ def job_names(cfg: StackConfig, job: JobSpec) -> JobNames:
         temp_prefix=f"{name}/",
         spark_ui_prefix=f"spark-ui/{name}/",
         lake_key_alias=lake_key_alias(cfg),
+        metrics_namespace=metrics_namespace(cfg),
+        metrics_stack=cfg.stack,
     )
 
 
@@ -130,6 +144,8 @@ def lake_names(cfg: StackConfig, account_id: str) -> LakeNames:
         log_group_prefix=f"/aws-glue/jobs/{base}-",
         workgroup=f"{base}-analytics",
         analyst_role=f"{base}-analyst",
+        metrics_namespace=metrics_namespace(cfg),
+        dashboard=f"{base}-lake",
     )
 
 
@@ -148,4 +164,65 @@ def name_problems(cfg: StackConfig, names: LakeNames) -> Problems:
                       f"IAM role, at most {IAM_ROLE_NAME_MAX}, and with '{FAILURE_RULE_SUFFIX}' its EventBridge "
                       f"failure rule, at most {EVENT_RULE_NAME_MAX}): shorten namePrefix, the stack, the pipeline "
                       "or the job name")
+    return p
+
+
+STATE_MACHINE_NAME_MAX = 80
+SFN_ROLE_SUFFIX = "-sfn"
+START_ROLE_SUFFIX = "-start"
+
+
+@dataclass(frozen=True)
+class OrchestrationNames:
+    """Names of what runs one pipeline besides its jobs: its crawler and its state machine (either may be unused)."""
+
+    raw_database: str  # the raw zone's Glue database: the crawler's tables
+    crawler: str  # Glue crawler, <prefix>-<stack>-<pipeline>-crawler
+    crawler_role: str  # its IAM role (same name)
+    # With a security configuration that encrypts CloudWatch logs, Glue writes a crawler's logs to
+    # /aws-glue/crawlers-role/<role>-<security configuration> (the stream is the crawler's name), not to the
+    # account-wide /aws-glue/crawlers: a group of this crawler's role alone.
+    crawler_log_group: str
+    state_machine: str  # Step Functions state machine, <prefix>-<stack>-<pipeline> (the workflow's name)
+    state_machine_role: str
+    # /aws/vendedlogs/ is the prefix the Step Functions developer guide recommends for its log groups:
+    # CloudWatch Logs then needs no resource policy per group (whose size is limited).
+    state_machine_log_group: str
+    schedule_rule: str  # EventBridge rule starting the state machine (SCHEDULED / EVENT stacks)
+    start_role: str  # the role that rule uses: states:StartExecution on the state machine only
+
+
+def orchestration_names(cfg: StackConfig, pipeline: str, security_configuration: str) -> OrchestrationNames:
+    crawler = cfg.resource_name(pipeline, "crawler")
+    machine = cfg.resource_name(pipeline)
+    return OrchestrationNames(
+        raw_database=cfg.database_name("raw"),
+        crawler=crawler,
+        crawler_role=crawler,
+        crawler_log_group=f"/aws-glue/crawlers-role/{crawler}-{security_configuration}",
+        state_machine=machine,
+        state_machine_role=f"{machine}{SFN_ROLE_SUFFIX}",
+        state_machine_log_group=f"/aws/vendedlogs/states/{machine}",
+        schedule_rule=f"{machine}-start",
+        start_role=f"{machine}{START_ROLE_SUFFIX}",
+    )
+
+
+def orchestration_name_problems(cfg: StackConfig, security_configuration: str) -> Problems:
+    """Crawler, state machine, role and rule names AWS would refuse, for the pipelines that use them."""
+    p = Problems()
+    for pipeline in cfg.pipelines:
+        n = orchestration_names(cfg, pipeline.name, security_configuration)
+        limits = []
+        if pipeline.crawler is not None:
+            limits.append(("crawler role", n.crawler_role, IAM_ROLE_NAME_MAX))
+        if pipeline.orchestrator == "step_functions":
+            limits += [("state machine", n.state_machine, STATE_MACHINE_NAME_MAX),
+                       ("state machine role", n.state_machine_role, IAM_ROLE_NAME_MAX),
+                       ("start rule", n.schedule_rule, EVENT_RULE_NAME_MAX),
+                       ("start role", n.start_role, IAM_ROLE_NAME_MAX)]
+        for what, name, most in limits:
+            if len(name) > most:
+                p.add(f"{pipeline.source}: name", name,
+                      f"a {what} name of at most {most} characters: shorten namePrefix, the stack or the pipeline name")
     return p

@@ -11,13 +11,14 @@ import graphlib
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Mapping, Optional
 
 import yaml
 
 from .errors import Problems
 from .platform import declared_argument_problem
-from .zones import ZONES
+from .quality import QualityRule, parse_quality, rule_owner_problems
+from .zones import LAKE_ZONES, ZONES
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 PIPELINES_DIR = REPO_ROOT / "pipelines"
@@ -29,12 +30,29 @@ TABLE_RE = re.compile(r"^[a-z][a-z0-9_]{0,79}$")
 PREFIX_RE = re.compile(r"^[A-Za-z0-9_\-./]+/$")
 ARG_RE = re.compile(r"^--[A-Za-z][A-Za-z0-9_\-]*$")
 
+PIPELINE_KEYS = {"name", "description", "jobs", "orchestrator", "crawler", "maintenance"}
+# What runs a pipeline's jobs in AWS: a Glue workflow (triggers) or a Step Functions state machine.
+ORCHESTRATORS = ("glue_workflow", "step_functions")
+CRAWLER_KEYS = {"prefixes", "table_prefix"}
+TABLE_PREFIX_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+
 JOB_KEYS = {
     "name", "script", "description", "depends_on", "reads", "writes", "arguments",
-    "connection", "settings", "stacks",
+    "connection", "settings", "stacks", "quality",
 }
 ACCESS_KEYS = {"zone", "database", "tables", "prefixes"}
 DATABASES = ("postgres",)  # the stack's JDBC database (GlueRdsConnection), reached by connection: true jobs
+
+# Table maintenance (docs/operations.md, "Table maintenance"): every pipeline with Iceberg tables gets one
+# job more, synthesized here rather than copied into each YAML: it waits for the pipeline's last jobs and
+# declares as its writes every Iceberg table the pipeline writes, so its IAM role, its `lakehouse:writes`
+# tags, its workflow trigger and its job settings come from the same code as every other job's.
+MAINTENANCE_JOB = "maintain"  # short: "<prefix>-<stack>-<pipeline>-<job>" names its IAM role
+MAINTENANCE_SCRIPT = "maintenance/maintain_tables.py"
+MAINTENANCE_KEYS = {"snapshot_retention_hours", "orphan_file_age_hours", "checkpoints"}
+# (default, min, max) in hours. Orphan files: a file younger than this is never removed, so the
+# minimum is Glue's longest job timeout (2880 minutes): a running job's not yet committed files are safe.
+MAINTENANCE_HOURS = {"snapshot_retention_hours": (168, 1, 8760), "orphan_file_age_hours": (72, 48, 8760)}
 
 
 @dataclass(frozen=True)
@@ -64,10 +82,16 @@ class JobSpec:
     connection: bool = False  # needs the Glue JDBC connection to the database
     settings: Mapping[str, Any] = field(default_factory=dict)  # job-size overrides
     stacks: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)  # per-stack overrides
+    quality: tuple[QualityRule, ...] = ()  # data-quality rules on the tables it writes (lakehouse.model.quality)
 
     @property
     def key(self) -> str:
         return f"{self.pipeline}.{self.name}"
+
+    @property
+    def is_maintenance(self) -> bool:
+        """The synthesized table-maintenance job (a declared job may not take its name)."""
+        return self.name == MAINTENANCE_JOB
 
     def zones(self) -> tuple[str, ...]:
         """Every zone the job reads or writes, in lake order."""
@@ -109,11 +133,40 @@ def declared_write_tags(job: JobSpec) -> dict[str, str]:
 
 
 @dataclass(frozen=True)
+class CrawlerSpec:
+    """A Glue crawler over raw-zone prefixes: one catalog table per prefix, in the raw zone's database,
+    named table_prefix + the prefix's last folder (orders/customers/ -> <table_prefix>customers)."""
+
+    prefixes: tuple[str, ...]  # in the raw bucket, each ending in '/'
+    table_prefix: str
+
+    def table_for(self, prefix: str) -> str:
+        return self.table_prefix + prefix.rstrip("/").rsplit("/", 1)[-1]
+
+    def table_level(self) -> int:
+        """The folder level of the raw bucket where the crawler makes tables (the bucket is level 1): the
+        prefixes' last folders (all prefixes have one depth)."""
+        return 1 + self.prefixes[0].count("/")
+
+    def tables(self) -> tuple[str, ...]:
+        """The catalog table names the crawler creates, in prefix order."""
+        return tuple(self.table_for(p) for p in self.prefixes)
+
+    def prefix_of(self, table: str) -> str:
+        for p in self.prefixes:
+            if self.table_for(p) == table:
+                return p
+        raise KeyError(f"the crawler creates no table {table!r}; its tables: {list(self.tables())}")
+
+
+@dataclass(frozen=True)
 class PipelineSpec:
     name: str
     description: str
     jobs: tuple[JobSpec, ...]
     source: str = "<inline>"
+    orchestrator: str = ORCHESTRATORS[0]
+    crawler: Optional[CrawlerSpec] = None
 
     def job(self, name: str) -> JobSpec:
         for j in self.jobs:
@@ -167,7 +220,9 @@ def _str_tuple(value: Any, key: str, problems: Problems, pattern: re.Pattern, al
     return tuple(out)
 
 
-def _parse_access(raw: Any, key: str, problems: Problems) -> tuple[Access, ...]:
+def _parse_access(raw: Any, key: str, problems: Problems, raw_tables: bool = False) -> tuple[Access, ...]:
+    """`raw_tables`: whether raw-zone tables may be declared (reads of a pipeline with a crawler,
+    checked against the crawler's tables by crawler_read_problems)."""
     if raw is None:
         return ()
     if not isinstance(raw, list):
@@ -201,7 +256,7 @@ def _parse_access(raw: Any, key: str, problems: Problems) -> tuple[Access, ...]:
                             "lower-case table names matching " + TABLE_RE.pattern)
         prefixes = _str_tuple(item.get("prefixes"), f"{k}.prefixes", problems, PREFIX_RE,
                               "object prefixes ending in '/' (letters, digits, - _ . /)")
-        if zone == "raw" and tables:
+        if zone == "raw" and tables and not raw_tables:
             problems.add(f"{k}.tables", list(tables), "none: the raw zone holds files, declare prefixes")
         if not tables and not prefixes:
             problems.add(k, item, "at least one table or prefix")
@@ -219,6 +274,13 @@ def parse_pipeline(data: Any, source: str = "<inline>") -> PipelineSpec:
     if not isinstance(name, str) or not NAME_RE.match(name):
         problems.add(f"{source}: name", name, "lower-case letters, digits and _ (max 40), starting with a letter")
         name = str(name)
+    for extra in sorted(set(data) - PIPELINE_KEYS):
+        problems.add(f"{source}: {extra}", data[extra], f"one of the keys {sorted(PIPELINE_KEYS)}")
+    orchestrator = data.get("orchestrator", ORCHESTRATORS[0])
+    if orchestrator not in ORCHESTRATORS:
+        problems.add(f"{source}: orchestrator", orchestrator, " | ".join(ORCHESTRATORS))
+        orchestrator = ORCHESTRATORS[0]
+    crawler = _parse_crawler(data.get("crawler"), f"{source}: crawler", problems)
     raw_jobs = data.get("jobs")
     if not isinstance(raw_jobs, list) or not raw_jobs:
         problems.add(f"{source}: jobs", raw_jobs, "a non-empty list of jobs")
@@ -264,7 +326,9 @@ def parse_pipeline(data: Any, source: str = "<inline>") -> PipelineSpec:
         if not isinstance(connection, bool):
             problems.add(f"{k}.connection", connection, "true | false")
             connection = False
-        reads = _parse_access(rj.get("reads"), f"{k}.reads", problems)
+        reads = _parse_access(rj.get("reads"), f"{k}.reads", problems, raw_tables=crawler is not None)
+        if crawler is not None:
+            problems.extend(crawler_read_problems(crawler, reads, f"{k}.reads"))
         writes = _parse_access(rj.get("writes"), f"{k}.writes", problems)
         databases = sorted({a.zone for a in reads + writes if not a.in_lake})
         if databases and not connection:
@@ -281,6 +345,8 @@ def parse_pipeline(data: Any, source: str = "<inline>") -> PipelineSpec:
         if not isinstance(stacks, dict) or not all(isinstance(v, dict) for v in stacks.values()):
             problems.add(f"{k}.stacks", stacks, "a mapping of stack name to job settings")
             stacks = {}
+        quality = parse_quality(rj.get("quality"), f"{k}.quality",
+                                [(a.zone, t) for a in writes for t in a.tables], problems)
         jobs.append(JobSpec(
             pipeline=name,
             name=str(jname),
@@ -293,11 +359,147 @@ def parse_pipeline(data: Any, source: str = "<inline>") -> PipelineSpec:
             connection=connection,
             settings=dict(settings),
             stacks={str(s): dict(v) for s, v in stacks.items()},
+            quality=quality,
         ))
 
     problems.extend(dag_problems(name, jobs, source))
+    problems.extend(rule_owner_problems({j.name: j.quality for j in jobs}, source))
+    for j in jobs:
+        if j.is_maintenance:
+            problems.add(f"{source}: jobs.{j.name}.name", j.name,
+                         f"a job name other than {MAINTENANCE_JOB!r} (the platform adds that job: "
+                         "configure it under `maintenance:`)")
+    if not problems.items:
+        maintenance = maintenance_job(name, jobs, data.get("maintenance"), source, problems)
+        if maintenance is not None:
+            jobs.append(maintenance)
     problems.raise_if_any()
-    return PipelineSpec(name=name, description=str(data.get("description", "")), jobs=tuple(jobs), source=source)
+    return PipelineSpec(name=name, description=str(data.get("description", "")), jobs=tuple(jobs), source=source,
+                        orchestrator=orchestrator, crawler=crawler)
+
+
+def _parse_crawler(raw: Any, key: str, problems: Problems) -> Optional[CrawlerSpec]:
+    """The optional `crawler:` mapping: raw-zone prefixes (each becomes one table) and the table prefix."""
+    if raw is None:
+        return None
+    if not isinstance(raw, dict):
+        problems.add(key, raw, "a mapping with prefixes and table_prefix")
+        return None
+    for extra in sorted(set(raw) - CRAWLER_KEYS):
+        problems.add(f"{key}.{extra}", raw[extra], f"one of the keys {sorted(CRAWLER_KEYS)}")
+    table_prefix = raw.get("table_prefix")
+    if not isinstance(table_prefix, str) or not TABLE_PREFIX_RE.match(table_prefix):
+        problems.add(f"{key}.table_prefix", table_prefix,
+                     "lower-case letters, digits and _ (max 40), starting with a letter, e.g. orders_raw_")
+        table_prefix = None
+    prefixes = _str_tuple(raw.get("prefixes"), f"{key}.prefixes", problems, PREFIX_RE,
+                          "raw-zone object prefixes ending in '/' (letters, digits, - _ . /)")
+    if raw.get("prefixes") is None or (isinstance(raw.get("prefixes"), list) and not raw["prefixes"]):
+        problems.add(f"{key}.prefixes", raw.get("prefixes"), "a non-empty list of raw-zone prefixes")
+    ok: list[str] = []
+    for i, p in enumerate(prefixes):
+        parts = p[:-1].split("/")
+        if p.startswith("/") or any(part in ("", ".", "..") for part in parts):
+            problems.add(f"{key}.prefixes[{i}]", p,
+                         "a prefix inside the raw bucket: no leading '/', no empty, '.' or '..' folder")
+            continue
+        if p in ok:
+            problems.add(f"{key}.prefixes[{i}]", p, "each prefix once")
+            continue
+        nested = [q for q in ok if p.startswith(q) or q.startswith(p)]
+        if nested:
+            problems.add(f"{key}.prefixes[{i}]", p,
+                         f"prefixes that do not contain one another (overlaps {nested[0]!r}: its files "
+                         "would be cataloged twice)")
+            continue
+        ok.append(p)
+    depths = sorted({p.count("/") for p in ok})
+    if len(depths) > 1:
+        problems.add(f"{key}.prefixes", ok, f"prefixes of one folder depth (got depths {depths}): the crawler "
+                                            "makes its tables at one folder level of the raw bucket")
+    if table_prefix is None or not ok:
+        return None
+    crawler = CrawlerSpec(prefixes=tuple(ok), table_prefix=table_prefix)
+    seen: dict[str, str] = {}
+    for p, t in zip(crawler.prefixes, crawler.tables()):
+        if not TABLE_RE.match(t):
+            problems.add(f"{key}.prefixes", p,
+                         f"prefixes whose last folder makes, after table_prefix, a table name matching "
+                         f"{TABLE_RE.pattern} (got {t!r})")
+        elif t in seen:
+            problems.add(f"{key}.prefixes", p,
+                         f"prefixes with distinct last folders (table {t!r} is also {seen[t]!r}'s)")
+        seen.setdefault(t, p)
+    return crawler
+
+
+def crawler_read_problems(crawler: CrawlerSpec, reads: Iterable[Access], key: str) -> Problems:
+    """A job reads a crawler's table by declaring it in reads (zone raw): only the crawler's tables, and
+    with a raw prefix covering that table's data (reading through the catalog reads those objects)."""
+    problems = Problems()
+    raw_reads = [a for a in reads if a.zone == "raw"]
+    prefixes = [p for a in raw_reads for p in a.prefixes]
+    for a in raw_reads:
+        for t in a.tables:
+            if t not in crawler.tables():
+                problems.add(f"{key}.tables", t, f"tables of the pipeline's crawler {list(crawler.tables())}")
+                continue
+            data = crawler.prefix_of(t)
+            if not any(data.startswith(p) for p in prefixes):
+                problems.add(f"{key}.prefixes", prefixes,
+                             f"a raw prefix covering {data!r}, where the crawler table {t!r} keeps its data")
+    return problems
+
+
+def maintenance_job(pipeline: str, jobs: list[JobSpec], raw: Any, source: str,
+                    problems: Problems) -> JobSpec | None:
+    """The pipeline's table-maintenance job, or None when the pipeline writes no Iceberg table.
+
+    It waits for the jobs nothing else waits for (so it never runs beside the pipeline's own writes
+    in one workflow run), writes every lake table the pipeline writes, and gets its settings as
+    job arguments from the optional `maintenance:` mapping: snapshot_retention_hours,
+    orphan_file_age_hours (MAINTENANCE_HOURS: default, range) and checkpoints, a mapping of
+    `<zone>.<table>` checkpoint tables (columns source_table, snapshot_id, checkpoint_seq, consumer)
+    to the zone of the tables they name: expiry keeps every snapshot a consumer still reads from."""
+    key = f"{source}: maintenance"
+    raw = {} if raw is None else raw
+    if not isinstance(raw, dict):
+        problems.add(key, raw, f"a mapping with the keys {sorted(MAINTENANCE_KEYS)}")
+        return None
+    for extra in sorted(set(raw) - MAINTENANCE_KEYS):
+        problems.add(f"{key}.{extra}", raw[extra], f"one of the keys {sorted(MAINTENANCE_KEYS)}")
+    hours = {}
+    for name, (default, low, high) in MAINTENANCE_HOURS.items():
+        value = raw.get(name, default)
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+            problems.add(f"{key}.{name}", value, f"a whole number of hours from {low} to {high}")
+        hours[name] = value
+    tables = {z: sorted({t for j in jobs for a in j.writes if a.zone == z for t in a.tables}) for z in LAKE_ZONES}
+    maintained = [f"{z}.{t}" for z in LAKE_ZONES for t in tables[z]]
+    checkpoints = raw.get("checkpoints") or {}
+    if not isinstance(checkpoints, dict):
+        problems.add(f"{key}.checkpoints", checkpoints, "a mapping of <zone>.<table> to a lake zone")
+        checkpoints = {}
+    for table, zone in checkpoints.items():
+        if table not in maintained:
+            problems.add(f"{key}.checkpoints", table, f"a table the pipeline writes: {maintained}")
+        if zone not in LAKE_ZONES:
+            problems.add(f"{key}.checkpoints.{table}", zone, " | ".join(LAKE_ZONES))
+    if not maintained:
+        return None
+    leaves = [j.name for j in jobs if not any(j.name in o.depends_on for o in jobs)]
+    arguments = {"--tables": ",".join(maintained),
+                 **{f"--{name}": str(value) for name, value in hours.items()}}
+    if checkpoints:
+        arguments["--checkpoints"] = ",".join(f"{t}={z}" for t, z in sorted(checkpoints.items()))
+    return JobSpec(
+        pipeline=pipeline, name=MAINTENANCE_JOB, script=MAINTENANCE_SCRIPT,
+        description="Compact, rewrite manifests, expire snapshots (keeping every checkpointed one) and remove "
+                    "orphan files of every Iceberg table of the pipeline; changes no row",
+        depends_on=tuple(leaves),
+        writes=tuple(Access(zone=z, tables=tuple(tables[z])) for z in LAKE_ZONES if tables[z]),
+        arguments=arguments,
+    )
 
 
 def _inside_scripts(script: str) -> bool:

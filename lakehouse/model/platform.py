@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Callable, Mapping, Optional
 
 from .errors import Problems
 from .packaging import CA_BUNDLE_FILE
+from .quality import QUALITY_ARGUMENT, quality_argument
 from .zones import LAKE_ZONES, ZONES
 
 if TYPE_CHECKING:  # types only: the declaration parser imports this module
@@ -36,6 +37,8 @@ ICEBERG_CATALOG = "glue_catalog"  # the Spark catalog name of the Iceberg tables
 CONNECTION_ARGUMENT = "--connection_name"  # names the Glue connection a JDBC job uses (lakelib reads it)
 EXTRA_FILES_ARGUMENT = "--extra-files"  # Glue copies these S3 objects into the job's working directory
 CA_FILE_ARGUMENT = "--jdbc_ca_file"  # the CA bundle's file name there (lakelib.io.jdbc: sslmode=verify-full)
+METRICS_NAMESPACE_ARGUMENT = "--metrics_namespace"  # lakelib.runtime.metrics publishes there when set
+METRICS_STACK_ARGUMENT = "--metrics_stack"  # the Stack dimension of the job's custom metrics
 LOG_GROUP_PREFIX_ARGUMENT = "--custom-logGroup-prefix"  # Glue 5.0: <prefix>/error and <prefix>/output
 REAL_TIME_LOGGING_FROM = (5, 0)  # the first Glue version that logs in real time without continuous logging
 REAL_TIME_LOG_GROUPS = ("error", "output")  # what Glue 5.0 appends to the prefix: <prefix>/error, <prefix>/output
@@ -133,6 +136,12 @@ PLATFORM_ARGUMENTS: tuple[PlatformArgument, ...] = (
                      _log_group_prefix),
     PlatformArgument("--enable-metrics", "always on", lambda p: "true"),
     PlatformArgument("--enable-observability-metrics", "always on", lambda p: "true"),
+    # The run's own CloudWatch metrics (RunStarted, row counts: lakelib.runtime.metrics), in the stack's
+    # namespace, the one its role may publish to besides Glue's (lakehouse.model.iam)
+    PlatformArgument(METRICS_NAMESPACE_ARGUMENT, "the stack's custom-metrics namespace, set by the platform",
+                     lambda p: p.names.metrics_namespace or None),
+    PlatformArgument(METRICS_STACK_ARGUMENT, "the stack's name (the Stack dimension of the job's metrics)",
+                     lambda p: p.names.metrics_stack or None),
     PlatformArgument("--enable-spark-ui", "stack config sparkUi", lambda p: bool_arg(p.settings.spark_ui)),
     PlatformArgument("--spark-event-logs-path", "the logs bucket, set by the platform", _spark_ui_path),
     PlatformArgument("--TempDir", "the temp bucket, set by the platform",
@@ -167,6 +176,7 @@ DERIVED_ARGUMENTS = {
     "--catalog": "derived from the stack",
     **{f"--{zone}_path": "derived from the job's reads/writes" for zone in ZONES},
     **{f"--{zone}_database": "derived from the job's reads/writes" for zone in ZONES},
+    "--quality_rules": "derived from the job's quality rules",
 }
 # Glue arguments that load code from outside the repository into a job (AWS Glue developer guide,
 # "Using job parameters in AWS Glue jobs"): never declared, never deployed but for the platform's own
@@ -219,13 +229,18 @@ class LakeLocation:
 
 
 def job_arguments(job: JobSpec, where: LakeLocation) -> dict[str, str]:
-    """`--pipeline`, `--job`, `--catalog`, and per used zone `--<zone>_path` / `--<zone>_database`,
-    then the job's own declared arguments (which may not redefine these)."""
+    """`--pipeline`, `--job`, `--catalog`, per used zone `--<zone>_path` / `--<zone>_database`, the
+    job's data-quality rules (`--quality_rules`, when it declares any), then the job's own declared
+    arguments (which may not redefine these)."""
     args = {"--pipeline": job.pipeline, "--job": job.name, "--catalog": where.catalog}
     for zone in job.zones():
         args[f"--{zone}_path"] = where.zone_uris[zone]
         if zone in LAKE_ZONES:
             args[f"--{zone}_database"] = where.databases[zone]
+        elif zone in where.databases and any(a.zone == zone and a.tables for a in job.reads):
+            args[f"--{zone}_database"] = where.databases[zone]  # a crawler's tables over raw files
+    if job.quality:  # the same rules as the tables' DataQualityRulesets, evaluated by the job itself
+        args[QUALITY_ARGUMENT] = quality_argument(job.quality)
     clash = sorted(set(args) & set(job.arguments))
     if clash:
         raise ValueError(f"{job.key}: arguments {clash} are set by the platform; choose other names")

@@ -160,6 +160,10 @@ class Aws:
     def kms(self) -> Any:
         return self.client("kms")
 
+    @property
+    def sfn(self) -> Any:
+        return self.client("stepfunctions")
+
     def not_found(self, kind: str, name: str) -> OpsError:
         return OpsError(
             f"{kind} {name!r} not found in region {self.region} ({self.region_source}). "

@@ -35,6 +35,7 @@ from ..model.config import load_stack_config, stack_file_values
 from ..model.errors import ConfigError
 from ..model.pipelines import load_pipeline
 from . import runs as ops_runs
+from . import state_machines as sfn
 from .aws import RETRY_MODES, Aws, OpsError, StackOutputs, connect, error_code, is_not_found, load_outputs
 from .verify import verify
 
@@ -160,13 +161,27 @@ def upload(aws: Aws, outputs: StackOutputs, paths: Sequence[str], prefix: str, r
 @dataclass(frozen=True)
 class Target:
     pipeline: str
-    job: str | None  # a pipeline job name, or None for the whole workflow
-    glue_name: str  # the Glue workflow or job name
+    job: str | None  # a pipeline job name, or None for the whole pipeline
+    glue_name: str  # the Glue workflow or job name; the state machine's name
+    machine_arn: str | None = None  # the whole pipeline, run by a Step Functions state machine
+
+
+def runs_on_state_machine(outputs: StackOutputs, pipeline: str) -> bool:
+    """The stack's stateMachines output names it, or its declaration says orchestrator: step_functions."""
+    if pipeline in (outputs.values.get(sfn.OUTPUT) or {}):
+        return True
+    try:
+        return load_pipeline(pipeline).orchestrator == "step_functions"
+    except ConfigError:
+        return False
 
 
 def resolve(outputs: StackOutputs, pipeline: str, job: str | None) -> Target:
     if job:
         return Target(pipeline, job, outputs.item("jobs", f"{pipeline}.{job}"))
+    if runs_on_state_machine(outputs, pipeline):
+        arn = outputs.item(sfn.OUTPUT, pipeline)
+        return Target(pipeline, None, sfn.machine_name(arn), arn)
     return Target(pipeline, None, outputs.item("workflows", pipeline))
 
 
@@ -182,6 +197,8 @@ def pipeline_jobs(outputs: StackOutputs, pipeline: str) -> list[tuple[str, str]]
 
 
 def start(aws: Aws, target: Target) -> str:
+    if target.machine_arn:
+        return sfn.start(aws, target.machine_arn, target.pipeline)
     try:
         if target.job:
             return aws.glue.start_job_run(JobName=target.glue_name)["JobRunId"]
@@ -197,6 +214,8 @@ def start(aws: Aws, target: Target) -> str:
 
 
 def latest_run_id(aws: Aws, target: Target) -> str:
+    if target.machine_arn:
+        return sfn.latest_execution(aws, target.machine_arn, target.pipeline)
     try:
         if target.job:
             runs = aws.glue.get_job_runs(JobName=target.glue_name, MaxResults=10)["JobRuns"]
@@ -220,6 +239,8 @@ def status_fetcher(aws: Aws, outputs: StackOutputs, target: Target, run_id: str)
         return lambda: ops_runs.job_status(target.job, target.glue_name,
                                            ops_runs.fetch_job_run(aws.glue, target.glue_name, run_id))
     jobs = pipeline_jobs(outputs, target.pipeline)
+    if target.machine_arn:
+        return sfn.status_fetcher(aws, target.machine_arn, run_id, jobs)
     return lambda: ops_runs.workflow_status(target.glue_name,
                                             ops_runs.fetch_workflow_run(aws.glue, target.glue_name, run_id), jobs)
 
@@ -242,6 +263,8 @@ def watch(aws: Aws, outputs: StackOutputs, target: Target, run_id: str, console:
 
 
 def runs_table(aws: Aws, target: Target, limit: int) -> Table:
+    if target.machine_arn:
+        return sfn.runs_table(aws, target.machine_arn, limit)
     try:
         if target.job:
             runs = aws.glue.get_job_runs(JobName=target.glue_name, MaxResults=limit)["JobRuns"]
@@ -298,13 +321,15 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--prefix", default="", help="key prefix in the raw bucket, e.g. fhir/batch-0001/")
     up.add_argument("--replace", action="store_true", help="overwrite keys holding different content")
 
-    for name, help_ in (("start", "start a pipeline's workflow run (or one job with --job)"),
+    for name, help_ in (("start", "start a pipeline's workflow run or execution (or one job with --job)"),
                         ("watch", "watch a run to its end (default: the latest run)"),
-                        ("runs", "list recent runs of a pipeline's workflow (or of one job with --job)")):
+                        ("runs", "list recent runs of a pipeline's workflow or state machine "
+                                 "(or of one job with --job)")):
         c = sub.add_parser(name, help=help_)
         c.add_argument("pipeline", help="pipeline name, e.g. fhir")
         if name == "watch":
-            c.add_argument("run_id", nargs="?", help="workflow run id (wr_...) or job run id (jr_...) with --job")
+            c.add_argument("run_id", nargs="?", help="workflow run id (wr_...), execution ARN (step_functions "
+                                                     "pipelines) or job run id (jr_...) with --job")
         c.add_argument("--job", help="a job of the pipeline instead of the whole workflow")
         if name in ("start", "watch"):
             c.add_argument("--interval", type=float, default=15.0, help="seconds between polls (default 15)")

@@ -2,7 +2,7 @@
 
 Expectations come from the same places the Pulumi program reads: the stack config, the
 pipeline declarations, `trigger_plan` and `job_arguments`. Facts come from read-only
-AWS calls (Glue, S3, KMS) in the stack's region.
+AWS calls (Glue, S3, KMS, Step Functions) in the stack's region.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from ..model.pipelines import JobSpec, PipelineSpec
 from ..model.platform import CONNECTION_ARGUMENT, EXTRA_FILES_ARGUMENT, deployed_arguments, external_code_argument
 from ..model.workflow_plan import TriggerPlan, trigger_plan
 from ..model.zones import BUCKET_ROLES, LAKE_ZONES
+from . import state_machines
 from .aws import Aws, StackOutputs, error_code, is_not_found
 
 PUBLIC_ACCESS_FLAGS = ("BlockPublicAcls", "IgnorePublicAcls", "BlockPublicPolicy", "RestrictPublicBuckets")
@@ -375,7 +376,10 @@ def verify(aws: Aws, outputs: StackOutputs, cfg: StackConfig) -> list[Check]:
         rows.append(check_database(aws, zone, outputs.item("databases", zone), buckets[zone]))
     for pipeline in cfg.pipelines:
         physical = {j.name: outputs.item("jobs", j.key) for j in pipeline.jobs}
-        rows += check_workflow(aws, pipeline, outputs.item("workflows", pipeline.name), physical, cfg.workflow)
+        if pipeline.orchestrator == "step_functions":
+            rows += state_machines.check_state_machine(aws, pipeline, outputs, same_key)
+        else:
+            rows += check_workflow(aws, pipeline, outputs.item("workflows", pipeline.name), physical, cfg.workflow)
         for job in pipeline.topological_order():
             rows += check_job(aws, job, physical[job.name], cfg, outputs)
     return rows

@@ -1,8 +1,9 @@
-"""The command line of the local runner: `python -m lakehouse.runner [run|show|tables] ...`.
+"""The command line of the local runner: `python -m lakehouse.runner [run|show|tables|maintain] ...`.
 
     python -m lakehouse.runner                      # sample data -> FHIR pipeline -> ./warehouse
     python -m lakehouse.runner run --input DIR --warehouse DIR --as-of 2024-12-31
     python -m lakehouse.runner show gold.cms_facility_monthly --warehouse ./warehouse
+    python -m lakehouse.runner maintain --pipeline fhir --warehouse ./warehouse   # table maintenance
 
 `run` reads the same declaration the Pulumi program reads (`load_stack_config(stack)`), takes the
 warehouse lock (state.py), stops before Spark when nothing changed since the last successful run
@@ -25,6 +26,7 @@ from ..model.zones import LAKE_ZONES
 from ..samples import SAMPLE_PATIENTS, sample_writer
 from . import executor, report
 from .errors import RunnerError, WarehouseInUse
+from .maintain import maintain
 from .run import RunRequest, execute
 from .state import RUNS_DIR, RunState, WarehouseLock, input_hash, what_changed
 
@@ -80,7 +82,8 @@ def cmd_run(a: argparse.Namespace) -> int:
             return 0
         console.print("running: " + ("--force" if a.force else "; ".join(reasons)))
         request = RunRequest(cfg=cfg, pipeline=pipeline, input_dir=input_dir, warehouse=warehouse, as_of=as_of,
-                             fingerprint={"input": input_hash(input_dir), "args": run_args}, state=state)
+                             fingerprint={"input": input_hash(input_dir), "args": run_args}, state=state,
+                             metrics_namespace=a.metrics_namespace)
         return 0 if execute(console, request) else EXIT_JOB_FAILED
 
 
@@ -102,6 +105,26 @@ def cmd_show(a: argparse.Namespace) -> int:
     cols, rows = executor.read_table(spark, fq)
     report.print_csv(cols, rows, a.limit)
     return 0
+
+
+def cmd_maintain(a: argparse.Namespace) -> int:
+    """The pipeline's table-maintenance job (maintain.py), under the warehouse lock."""
+    cfg = load_stack_config(a.stack)
+    pipeline = executor.select_pipeline(cfg, a.pipeline)
+    warehouse = Path(a.warehouse)
+    if not executor.list_tables(warehouse):
+        raise RunnerError(f"--warehouse: got {str(warehouse)!r}; allowed: a warehouse with tables (run "
+                          "`python -m lakehouse.runner` first)")
+    overrides = {}
+    for option, value in (("snapshot_retention_hours", a.snapshot_retention_hours),
+                          ("orphan_file_age_hours", a.orphan_file_age_hours)):
+        if value is not None:
+            if not value.isdigit():
+                raise RunnerError(f"--{option.replace('_', '-')}: got {value!r}; allowed: a whole number of hours >= 0")
+            overrides[f"--{option}"] = value
+    console = _console()
+    with WarehouseLock(warehouse):  # no local write is in flight while orphan files are removed
+        return 0 if maintain(console, cfg, pipeline, warehouse, overrides) else EXIT_JOB_FAILED
 
 
 def cmd_tables(a: argparse.Namespace) -> int:
@@ -128,23 +151,35 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--as-of", dest="as_of", help="as-of date YYYY-MM-DD for readmissions (gold --as_of)")
     r.add_argument("--pipeline", help="pipeline name (default fhir)")
     r.add_argument("--force", action="store_true", help="run the jobs even when nothing changed since the last run")
+    r.add_argument("--metrics-namespace", dest="metrics_namespace", default=None,
+                   help="publish each job's CloudWatch metrics (RunStarted, rows) to this namespace, to the "
+                        "endpoint the AWS SDK is configured for (default: off)")
     s = sub.add_parser("show", help="print a table of a warehouse as CSV")
     s.add_argument("table", help="<zone>.<table> (e.g. silver.encounters) or <database>.<table>")
     s.add_argument("--limit", type=int, default=0, help="at most this many rows (default all)")
     common(s)
     t = sub.add_parser("tables", help="list the tables of a warehouse")
     common(t)
+    m = sub.add_parser("maintain", help="compact, expire snapshots (keeping checkpointed ones) and remove orphan "
+                                        "files of a pipeline's tables")
+    common(m)
+    m.add_argument("--pipeline", help="pipeline name (default fhir)")
+    m.add_argument("--snapshot-retention-hours", dest="snapshot_retention_hours",
+                   help="expire snapshots older than this (default: the declared value)")
+    m.add_argument("--orphan-file-age-hours", dest="orphan_file_age_hours",
+                   help="remove unreferenced files older than this (default: the declared value; the warehouse "
+                        "lock makes a small value safe locally)")
     return ap
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    if not argv or argv[0] not in ("run", "show", "tables", "-h", "--help"):
+    if not argv or argv[0] not in ("run", "show", "tables", "maintain", "-h", "--help"):
         argv = ["run", *argv]
     ap = build_parser()
     a = ap.parse_args(argv)
     try:
-        return {"run": cmd_run, "show": cmd_show, "tables": cmd_tables}[a.command](a)
+        return {"run": cmd_run, "show": cmd_show, "tables": cmd_tables, "maintain": cmd_maintain}[a.command](a)
     except RunnerError as e:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_LOCKED if isinstance(e, WarehouseInUse) else EXIT_USAGE

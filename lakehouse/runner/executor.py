@@ -169,9 +169,12 @@ def check_result(job: JobSpec, result: Any) -> dict:
     return result
 
 
-def plan_runs(pipeline: PipelineSpec) -> list[JobRun]:
-    """One JobRun per job, wave after wave (the Glue workflow's trigger order)."""
-    return [JobRun(job, w) for w, wave in enumerate(pipeline.waves()) for job in wave]
+def plan_runs(pipeline: PipelineSpec, maintenance: bool = False) -> list[JobRun]:
+    """One JobRun per job, wave after wave (the Glue workflow's trigger order). The table-maintenance
+    job only with `maintenance` (`python -m lakehouse.runner maintain` runs it on its own): it changes
+    no row, and every end-to-end run would pay for it."""
+    return [JobRun(job, w) for w, wave in enumerate(pipeline.waves()) for job in wave
+            if maintenance or not job.is_maintenance]
 
 
 def run_pipeline(spark, runs: list[JobRun], where: LakeLocation, extra_args: dict[str, dict[str, str]],
@@ -179,7 +182,7 @@ def run_pipeline(spark, runs: list[JobRun], where: LakeLocation, extra_args: dic
     """Every job in `runs` order; a job whose upstream job did not succeed is skipped."""
     by_name = {r.job.name: r for r in runs}
     for r in runs:
-        if any(by_name[d].status != "succeeded" for d in r.job.depends_on):
+        if any(d in by_name and by_name[d].status != "succeeded" for d in r.job.depends_on):  # not planned: ran before
             r.status = "skipped"
             on_change()
             continue
@@ -193,6 +196,8 @@ def run_pipeline(spark, runs: list[JobRun], where: LakeLocation, extra_args: dic
             r.status = "failed"
             r.error = f"{type(e).__name__}: {e}"
             r.result = {"traceback": traceback.format_exc(limit=8)}
+            if isinstance(getattr(e, "quality", None), list):  # lakelib's QualityError: every rule's outcome
+                r.result["quality"] = e.quality
         r.seconds = time.monotonic() - r.started
         on_change()
     return runs

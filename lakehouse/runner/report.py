@@ -146,6 +146,8 @@ def dag_svg(jobs: list[dict]) -> str:
     for j in jobs:
         x2, y2 = pos[j["job"]]
         for d in j["depends_on"]:
+            if d not in pos:  # an upstream job this run did not plan (`maintain` runs one job on its own)
+                continue
             x1, y1 = pos[d]
             parts.append(f'<line x1="{x1 + w}" y1="{y1 + h / 2}" x2="{x2 - 2}" y2="{y2 + h / 2}" stroke="#555" '
                          f'stroke-width="1.5" marker-end="url(#arrow)"/>')

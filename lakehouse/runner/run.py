@@ -20,6 +20,7 @@ from typing import Any
 
 from ..model.config import StackConfig
 from ..model.pipelines import PipelineSpec
+from . import crawler as local_crawler
 from . import executor, report, summaries
 from .state import RunState
 
@@ -37,6 +38,7 @@ class RunRequest:
     as_of: str | None
     fingerprint: dict[str, Any]
     state: RunState
+    metrics_namespace: str | None = None  # publish each job's CloudWatch metrics there (off by default)
 
 
 def execute(console, req: RunRequest) -> bool:
@@ -47,15 +49,26 @@ def execute(console, req: RunRequest) -> bool:
     run_id = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S") + f"-{os.getpid()}"
     where = executor.lake_location(cfg, req.input_dir, warehouse)
     extra = {j.name: {"--run_id": run_id} for j in pipeline.jobs}
+    if req.metrics_namespace:  # what the platform sets on deployed jobs (lakehouse.model.platform)
+        for j in pipeline.jobs:
+            extra[j.name].update({"--metrics_namespace": req.metrics_namespace, "--metrics_stack": cfg.stack})
     for j in pipeline.jobs:
         if req.as_of and any(a.zone == "gold" for a in j.writes):
             extra[j.name]["--as_of"] = req.as_of
     started, t0 = datetime.now(timezone.utc), time.monotonic()
     console.print(f"stack [bold]{cfg.stack}[/] pipeline [bold]{pipeline.name}[/]: {req.input_dir} -> {warehouse} "
                   f"(catalog {executor.CATALOG}; waves: "
-                  + " -> ".join("+".join(j.name for j in w) for w in pipeline.waves()) + ")")
+                  + " -> ".join("+".join(j.name for j in w) for w in pipeline.waves() if not w[0].is_maintenance) + ")")
     with executor.jvm_output_to_stderr():
         spark = executor.spark_session(warehouse)
+    # the pipeline's crawler, played by schema inference over the raw files, before the first job
+    crawled = local_crawler.crawl(spark, cfg, pipeline, req.input_dir, warehouse)
+    if crawled is not None:
+        for t in crawled.tables:
+            console.print(local_crawler.describe(t), markup=False, highlight=False)
+        for j in pipeline.jobs:
+            if any(a.zone == "raw" and a.tables for a in j.reads):
+                extra[j.name]["--inferred_catalog"] = crawled.catalog_uri
     view = report.ProgressView(f"{pipeline.name} on local Spark + Iceberg")
     view.runs = runs = executor.plan_runs(pipeline)
     interactive = report.is_interactive(console)
@@ -84,9 +97,20 @@ def execute(console, req: RunRequest) -> bool:
         "as_of": req.as_of, "started": started.isoformat(), "seconds": round(time.monotonic() - t0, 3),
         "catalog": executor.CATALOG, "databases": dict(where.databases),
         "jobs": [dict(r.as_dict(), aws=report.aws_settings(cfg, r.job)) for r in runs], "gold": gold,
+        "crawler": None if crawled is None else crawled.tables,
     }
     json_path, html_path = report.write_report(warehouse, run_report)
     console.print(f"report: {html_path} and {json_path}")
+    for r in runs:  # data-quality rules of severity warn that were breached (docs/data-quality.md)
+        for q in r.result.get("quality") or ():
+            if not q["passed"] and q["severity"] == "warn":
+                console.print(f"data-quality warning: {r.job.key}: {q['table']}: {q['rule']} observed "
+                              f"{q['observed']:.6g} ({q['detail']})", markup=False, highlight=False)
+    for r in runs:  # a failed publish does not fail the job (lakelib.runtime.metrics): say so
+        for what, outcome in (r.result.get("metrics_published") or {}).items():
+            if outcome and outcome.get("status") == "failed":
+                console.print(f"[yellow]job {r.job.key}: CloudWatch metrics ({what}) not published[/]: "
+                              f"{outcome.get('error')}", markup=True, highlight=False)
     if failed:
         for r in failed:
             console.print(f"[bold red]job {r.job.key} failed[/]: {r.error}")

@@ -14,15 +14,17 @@ from typing import Any
 
 from ..model.config import StackConfig
 from ..model.pipelines import PipelineSpec
+from ..model.quality import RESULTS_TABLE
 from .executor import CATALOG
 
 NO_CHART = "<p>No gold rows.</p>"
 
 
 def gold_tables(pipeline: PipelineSpec, cfg: StackConfig) -> list[str]:
-    """`<database>.<table>` of every gold table the pipeline writes."""
+    """`<database>.<table>` of every gold table the pipeline writes (not its data-quality results, which
+    grow by every run's outcomes: the report lists those per job)."""
     return [f"{cfg.database_name('gold')}.{t}" for j in pipeline.jobs for a in j.writes if a.zone == "gold"
-            for t in a.tables]
+            for t in a.tables if t != RESULTS_TABLE]
 
 
 class GoldSummary:

@@ -1,4 +1,4 @@
-"""Sample-data generators per pipeline and the independent DuckDB reference of the FHIR gold.
+"""Sample-data generators per pipeline and the independent DuckDB references of the FHIR and orders gold.
 
 `SAMPLE_WRITERS` maps a pipeline name to its bundled sample (what `python -m lakehouse.runner`
 runs on when no --input is given); `sample_writer(name)` looks one up and names the available
@@ -35,10 +35,18 @@ def _write_climate(out: Path) -> object:
     return write_sample(out)
 
 
+def _write_orders(out: Path) -> object:
+    from .orders import write_sample
+
+    return write_sample(out)
+
+
 SAMPLE_WRITERS: dict[str, SampleWriter] = {
     "fhir": SampleWriter(
         lambda out: f"generating sample data: {SAMPLE_PATIENTS} patients -> {out}/fhir/batch-0001/", _write_fhir),
     "climate": SampleWriter(lambda out: f"generating sample data -> {out}/climate/", _write_climate),
+    "orders": SampleWriter(lambda out: f"generating sample data: orders batches 1 and 2 (a schema change between "
+                                       f"them) -> {out}/orders/", _write_orders),
 }
 
 

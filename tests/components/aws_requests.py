@@ -220,6 +220,43 @@ def glue_workflow(p: Inputs, c: Ctx) -> list[Call]:
     })]
 
 
+def glue_data_quality_ruleset(p: Inputs, c: Ctx) -> list[Call]:
+    return [("glue", "CreateDataQualityRuleset", {
+        "Name": p.get("name") or autoname(c),
+        "Description": p.get("description"),
+        "Ruleset": p.get("ruleset"),
+        "TargetTable": block(p.get("targetTable"), lambda b: {
+            "TableName": b.get("tableName"), "DatabaseName": b.get("databaseName"), "CatalogId": b.get("catalogId")}),
+        "Tags": tags_of(p, c) or None,
+    })]
+
+
+def glue_crawler(p: Inputs, c: Ctx) -> list[Call]:
+    return [("glue", "CreateCrawler", {
+        "Name": p.get("name") or autoname(c),
+        "Role": p.get("role"),
+        "DatabaseName": p.get("databaseName"),
+        "Description": p.get("description"),
+        "Targets": {
+            "S3Targets": blocks(p.get("s3Targets"), lambda t: {
+                "Path": t.get("path"), "Exclusions": t.get("exclusions"), "ConnectionName": t.get("connectionName"),
+                "SampleSize": num(t.get("sampleSize")), "EventQueueArn": t.get("eventQueueArn"),
+                "DlqEventQueueArn": t.get("dlqEventQueueArn")}),
+        },
+        "Schedule": p.get("schedule"),
+        "Classifiers": p.get("classifiers"),
+        "TablePrefix": p.get("tablePrefix"),
+        "SchemaChangePolicy": block(p.get("schemaChangePolicy"), lambda b: {
+            "UpdateBehavior": b.get("updateBehavior"), "DeleteBehavior": b.get("deleteBehavior")}),
+        "RecrawlPolicy": block(p.get("recrawlPolicy"), lambda b: {"RecrawlBehavior": b.get("recrawlBehavior")}),
+        "LineageConfiguration": block(p.get("lineageConfiguration"), lambda b: {
+            "CrawlerLineageSettings": b.get("crawlerLineageSettings")}),
+        "Configuration": p.raw("configuration"),
+        "CrawlerSecurityConfiguration": p.get("securityConfiguration"),
+        "Tags": tags_of(p, c) or None,
+    })]
+
+
 def glue_catalog_database(p: Inputs, c: Ctx) -> list[Call]:
     return [("glue", "CreateDatabase", {
         "CatalogId": p.get("catalogId") or c.account,
@@ -437,6 +474,27 @@ def kms_alias(p: Inputs, c: Ctx) -> list[Call]:
                                     "TargetKeyId": p.get("targetKeyId")})]
 
 
+# ------------------------------------------------------------------------------------ Step Functions
+
+def sfn_state_machine(p: Inputs, c: Ctx) -> list[Call]:
+    return [("stepfunctions", "CreateStateMachine", {
+        "name": p.get("name") or autoname(c),
+        "definition": p.raw("definition"),
+        "roleArn": p.get("roleArn"),
+        "type": p.get("type"),
+        "loggingConfiguration": block(p.get("loggingConfiguration"), lambda b: {
+            "level": b.get("level"), "includeExecutionData": b.get("includeExecutionData"),
+            "destinations": [{"cloudWatchLogsLogGroup": {"logGroupArn": b.get("logDestination")}}]
+            if b.get("logDestination") else None}),
+        "tracingConfiguration": block(p.get("tracingConfiguration"), lambda b: {"enabled": b.get("enabled")}),
+        "encryptionConfiguration": block(p.get("encryptionConfiguration"), lambda b: {
+            "type": b.get("type"), "kmsKeyId": b.get("kmsKeyId"),
+            "kmsDataKeyReusePeriodSeconds": num(b.get("kmsDataKeyReusePeriodSeconds"))}),
+        "publish": p.get("publish"),
+        "tags": [{"key": k, "value": v} for k, v in tags_of(p, c).items()] or None,
+    })]
+
+
 # ----------------------------------------------------------------------------------------------- IAM
 
 def iam_role(p: Inputs, c: Ctx) -> list[Call]:
@@ -518,6 +576,54 @@ def sns_topic(p: Inputs, c: Ctx) -> list[Call]:
 def sns_topic_policy(p: Inputs, c: Ctx) -> list[Call]:
     return [("sns", "SetTopicAttributes", {
         "TopicArn": p.get("arn"), "AttributeName": "Policy", "AttributeValue": p.raw("policy")})]
+
+
+def cloudwatch_dashboard(p: Inputs, c: Ctx) -> list[Call]:
+    return [("cloudwatch", "PutDashboard", {
+        "DashboardName": p.get("dashboardName"), "DashboardBody": p.raw("dashboardBody")})]
+
+
+def _dimensions(value: Any) -> list | None:
+    return [{"Name": k, "Value": v} for k, v in value.items()] if value else None
+
+
+def _alarm_query(q: Inputs) -> dict:
+    metric = q.get("metric")
+    return {
+        "Id": q.get("id"), "Expression": q.get("expression"), "Label": q.get("label"),
+        "ReturnData": q.get("returnData"), "Period": num(q.get("period")), "AccountId": q.get("accountId"),
+        "MetricStat": block(metric, lambda m: {
+            "Metric": {"Namespace": m.get("namespace"), "MetricName": m.get("metricName"),
+                       "Dimensions": _dimensions(m.raw("dimensions"))},
+            "Period": num(m.get("period")), "Stat": m.get("stat"), "Unit": m.get("unit")}),
+    }
+
+
+def cloudwatch_metric_alarm(p: Inputs, c: Ctx) -> list[Call]:
+    return [("cloudwatch", "PutMetricAlarm", {
+        "AlarmName": p.get("name") or autoname(c),
+        "AlarmDescription": p.get("alarmDescription"),
+        "ActionsEnabled": p.get("actionsEnabled"),
+        "AlarmActions": p.get("alarmActions"),
+        "OKActions": p.get("okActions"),
+        "InsufficientDataActions": p.get("insufficientDataActions"),
+        "MetricName": p.get("metricName"),
+        "Namespace": p.get("namespace"),
+        "Statistic": p.get("statistic"),
+        "ExtendedStatistic": p.get("extendedStatistic"),
+        "Dimensions": _dimensions(p.raw("dimensions")),
+        "Period": num(p.get("period")),
+        "Unit": p.get("unit"),
+        "EvaluationPeriods": num(p.get("evaluationPeriods")),
+        "DatapointsToAlarm": num(p.get("datapointsToAlarm")),
+        "Threshold": p.get("threshold"),
+        "ComparisonOperator": p.get("comparisonOperator"),
+        "TreatMissingData": p.get("treatMissingData"),
+        "EvaluateLowSampleCountPercentile": p.get("evaluateLowSampleCountPercentiles"),
+        "ThresholdMetricId": p.get("thresholdMetricId"),
+        "Metrics": blocks(p.get("metricQueries"), _alarm_query),
+        "Tags": tag_list(p, c),
+    })]
 
 
 # -------------------------------------------------------------------------------------------- Athena
@@ -729,6 +835,9 @@ BUILDERS: dict[str, Callable[[Inputs, Ctx], list[Call]]] = {
     "aws:glue/trigger:Trigger": glue_trigger,
     "aws:glue/workflow:Workflow": glue_workflow,
     "aws:glue/catalogDatabase:CatalogDatabase": glue_catalog_database,
+    "aws:glue/crawler:Crawler": glue_crawler,
+    "aws:sfn/stateMachine:StateMachine": sfn_state_machine,
+    "aws:glue/dataQualityRuleset:DataQualityRuleset": glue_data_quality_ruleset,
     "aws:glue/connection:Connection": glue_connection,
     "aws:glue/securityConfiguration:SecurityConfiguration": glue_security_configuration,
     "aws:glue/dataCatalogEncryptionSettings:DataCatalogEncryptionSettings": glue_catalog_encryption,
@@ -752,6 +861,8 @@ BUILDERS: dict[str, Callable[[Inputs, Ctx], list[Call]]] = {
     "aws:athena/workgroup:Workgroup": athena_workgroup,
     "aws:athena/namedQuery:NamedQuery": athena_named_query,
     "aws:sns/topicPolicy:TopicPolicy": sns_topic_policy,
+    "aws:cloudwatch/dashboard:Dashboard": cloudwatch_dashboard,
+    "aws:cloudwatch/metricAlarm:MetricAlarm": cloudwatch_metric_alarm,
     "aws:rds/instance:Instance": rds_instance,
     "aws:rds/subnetGroup:SubnetGroup": rds_subnet_group,
     "aws:ec2/vpc:Vpc": ec2_vpc,

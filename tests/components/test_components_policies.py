@@ -186,7 +186,8 @@ def key_policy() -> dict:
 def test_key_policy_names_every_principal_and_conditions_every_service():
     st = statements(key_policy())
     assert list(st) == ["AccountAdministersKey", "AccountIamPoliciesUseKey", "CloudWatchLogsEncryptJobLogGroups",
-                        "EventBridgePublishesToAlertTopic", "S3ServerAccessLogDelivery"]
+                        "EventBridgePublishesToAlertTopic", "CloudWatchAlarmsPublishToAlertTopic",
+                        "S3ServerAccessLogDelivery"]
     root = {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}
     assert st["AccountAdministersKey"]["Principal"] == root and "kms:*" not in st["AccountAdministersKey"]["Action"]
     assert st["AccountIamPoliciesUseKey"]["Principal"] == root
@@ -197,6 +198,10 @@ def test_key_policy_names_every_principal_and_conditions_every_service():
     assert st["EventBridgePublishesToAlertTopic"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert st["EventBridgePublishesToAlertTopic"]["Condition"] == {"StringEquals": {
         "kms:EncryptionContext:aws:sns:topicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:lh-test-alerts"}}
+    # the stack's alarms notify the same topic: the same actions, the same topic-only condition
+    assert st["CloudWatchAlarmsPublishToAlertTopic"]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    assert {k: v for k, v in st["CloudWatchAlarmsPublishToAlertTopic"].items() if k not in ("Sid", "Principal")} == {
+        k: v for k, v in st["EventBridgePublishesToAlertTopic"].items() if k not in ("Sid", "Principal")}
     assert st["S3ServerAccessLogDelivery"]["Principal"] == {"Service": "logging.s3.amazonaws.com"}
     assert st["S3ServerAccessLogDelivery"]["Action"] == ["kms:GenerateDataKey"]
     assert st["S3ServerAccessLogDelivery"]["Condition"] == {
@@ -233,19 +238,41 @@ def test_topic_policy_admits_eventbridge_from_the_job_rules_only():
         "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}, "ArnLike": {"aws:SourceArn": [rule]}},
     }
     assert st["DenyInsecureTransport"]["Effect"] == "Deny"
+    assert "CloudWatchPublishesAlarms" not in st  # no alarms: CloudWatch may not publish at all
 
 
-@pytest.mark.parametrize("name", ["job", "job-read-only", "trust", "key", "bucket", "logs-bucket", "topic"])
+def test_topic_policy_admits_cloudwatch_from_the_stacks_alarms_only():
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:lh-test-alerts"
+    alarm = f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:lh-test-fhir-silver-quarantine"
+    st = statements(alerts_topic_policy(CTX, topic, [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/x"], [alarm]))
+    assert st["CloudWatchPublishesAlarms"] == {
+        "Sid": "CloudWatchPublishesAlarms", "Effect": "Allow", "Principal": {"Service": "cloudwatch.amazonaws.com"},
+        "Action": "sns:Publish", "Resource": topic,
+        "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}, "ArnLike": {"aws:SourceArn": [alarm]}},
+    }
+
+
+def test_a_job_publishes_its_metrics_only_to_glue_and_its_stacks_namespace():
+    st = statements(job_role_policy(CTX, grant(metrics_namespace="GlueLakehouse/lh-test")))["PublishGlueMetrics"]
+    assert (st["Action"], st["Resource"]) == ("cloudwatch:PutMetricData", "*")
+    assert st["Condition"] == {"StringEquals": {"cloudwatch:namespace": ["Glue", "GlueLakehouse/lh-test"]}}
+
+
+@pytest.mark.parametrize("name", ["job", "job-read-only", "job-publishing-metrics", "trust", "key", "bucket",
+                                  "logs-bucket", "topic", "topic-with-alarms"])
 def test_every_generated_document_passes_parliament(name):
     topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:lh-test-alerts"
     documents = {
         "job": lambda: job_role_policy(CTX, grant()),
         "job-read-only": lambda: job_role_policy(CTX, grant(writes=(), spark_ui_prefix=None)),
+        "job-publishing-metrics": lambda: job_role_policy(CTX, grant(metrics_namespace="GlueLakehouse/lh-test")),
         "trust": lambda: glue_trust_policy(CTX),
         "key": key_policy,
         "bucket": lambda: bucket_policy(CTX, BUCKETS["raw"]),
         "logs-bucket": lambda: logs_bucket_policy(CTX, BUCKETS["logs"], [BUCKETS["raw"]]),
         "topic": lambda: alerts_topic_policy(CTX, topic, [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/x"]),
+        "topic-with-alarms": lambda: alerts_topic_policy(CTX, topic, [f"arn:aws:events:{REGION}:{ACCOUNT}:rule/x"],
+                                                         [f"arn:aws:cloudwatch:{REGION}:{ACCOUNT}:alarm:lh-test-x"]),
     }
     assert parliament_findings(documents[name](), trust=name == "trust") == []
 
@@ -283,10 +310,15 @@ def test_a_job_name_too_long_for_an_iam_role_is_a_config_problem():
     names = lake_names(long_prefix, ACCOUNT)
     assert name_problems(long_prefix, names).items == []  # longest prefix and stack still fit S3 and IAM for fhir
     assert max(len(b) for b in names.buckets.values()) == 62
-    # climate's longer job names (25-33 characters) do not fit with the longest prefix and stack: one problem
-    # per job, before anything is registered (the shipped "lakehouse" prefix fits, see the test above)
+    # climate's longer job names (25-33 characters) do not fit with the longest prefix and stack, nor do the
+    # other jobs whose role name "<prefix>-<stack>-<pipeline>-<job>" passes IAM's 64 less the role suffix (57):
+    # one problem per such job, before anything is registered (the shipped "lakehouse" prefix fits, see above)
     problems = name_problems(longest, lake_names(longest, ACCOUNT)).items
-    assert [p.split(": got ")[0] for p in problems] == [f"pipelines/climate.yaml: jobs.{j.name}" for j in climate.jobs]
+    too_long_jobs = [f"{p.source}: jobs.{j.name}" for p in longest.pipelines for j in p.jobs
+                     if len(f"a-very-long-prefix-x-a-very-long-stack-xy-{p.name}-{j.name.replace('_', '-')}") > 57]
+    assert [p.split(": got ")[0] for p in problems] == too_long_jobs
+    assert {f"pipelines/climate.yaml: jobs.{j.name}" for j in climate.jobs} <= set(too_long_jobs)
+    assert not any(p.startswith("pipelines/fhir.yaml") for p in too_long_jobs)
     assert name_problems(cfg, lake_names(cfg, ACCOUNT)).items == []
     pipeline = replace(fhir, jobs=(replace(fhir.jobs[0], name="b" * 40),))
     too_long = replace(long_prefix, pipelines=(pipeline,))

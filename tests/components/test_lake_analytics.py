@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from lakehouse.model.analytics import ATHENA_ENGINE_VERSION, headline_queries
+from lakehouse.model.analytics import ATHENA_ENGINE_VERSION, gold_tables, headline_queries
 from lakehouse.model.config import load_stack_config
 from lakehouse.model.iam import AnalystGrant, analyst_role_policy, analyst_trust_policy
 from lakehouse.model.names import AwsContext, lake_names
@@ -53,8 +53,10 @@ def test_the_analyst_role_has_the_models_documents_and_the_analyst_tag(stack):
     policy = ev.get("aws:iam/rolePolicy:RolePolicy", "analytics-analyst-policy")
     assert json.loads(policy.inputs["policy"]) == analyst_role_policy(ctx, AnalystGrant(
         workgroup=names.workgroup, gold_bucket=names.buckets["gold"], gold_database=names.databases["gold"],
-        gold_tables=("climate_daily_metrics", "cms_facility_monthly"), results_bucket=names.buckets["temp"],
+        gold_tables=gold_tables(cfg.pipelines), results_bucket=names.buckets["temp"],
         results_prefix="athena-results/", key_alias=names.key_alias))
+    # the shipped stacks' gold, orders' included (the table list itself: tests/model/test_analytics.py)
+    assert {"climate_daily_metrics", "cms_facility_monthly", "orders_daily_revenue"} <= set(gold_tables(cfg.pipelines))
 
 
 def test_one_named_query_per_headline_question_on_the_gold_database(stack):

@@ -406,7 +406,8 @@ def created_statements(connection: str = "lakehouse-dev-postgres", db: str = "la
         {"Sid": "CreateConnectionEniInTaggedNetwork", "Effect": "Allow", "Action": "ec2:CreateNetworkInterface",
          "Resource": [arn("ec2", "subnet/*"), arn("ec2", "security-group/*")], "Condition": tagged},
         {"Sid": "TagConnectionEni", "Effect": "Allow", "Action": "ec2:CreateTags", "Resource": eni,
-         "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["aws-glue-service-resource"]}}},
+         "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["aws-glue-service-resource"]},
+                       "ForAnyValue:StringEquals": {"aws:TagKeys": ["aws-glue-service-resource"]}}},
         {"Sid": "DeleteConnectionEni", "Effect": "Allow", "Action": "ec2:DeleteNetworkInterface", "Resource": eni,
          "Condition": {"Null": {"aws:ResourceTag/aws-glue-service-resource": "false"}}},
         {"Sid": "DescribeConnectionVpc", "Effect": "Allow", "Action": "ec2:DescribeVpcAttribute",
@@ -429,6 +430,7 @@ def existing_statements(connection: str = "lakehouse-dev-postgres") -> list[dict
          "Condition": {"StringEquals": {"aws:ResourceTag/lakehouse:glue-connection": connection}}},
         {"Sid": "TagConnectionEni", "Effect": "Allow", "Action": "ec2:CreateTags", "Resource": eni,
          "Condition": {"ForAllValues:StringEquals": {"aws:TagKeys": ["aws-glue-service-resource"]},
+                       "ForAnyValue:StringEquals": {"aws:TagKeys": ["aws-glue-service-resource"]},
                        "ArnEquals": {"ec2:Subnet": [subnet]}}},
         {"Sid": "DeleteConnectionEni", "Effect": "Allow", "Action": "ec2:DeleteNetworkInterface", "Resource": eni,
          "Condition": {"ArnEquals": {"ec2:Subnet": [subnet]}}},
@@ -580,8 +582,11 @@ def test_both_stacks_evaluate_with_workflows_and_the_connection(stack):
     base = f"lakehouse-{stack}"
     secret = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:rds!db-postgres-postgres-AbCdEf"
     endpoint = f"{base}-postgres.abc123xyz.{REGION}.rds.amazonaws.com:5432"
-    assert ev.outputs["workflows"] == {p.name: f"{base}-{p.name}" for p in cfg.pipelines}
+    # a Glue workflow per pipeline but those a state machine runs (orders: orchestrator step_functions)
+    assert ev.outputs["workflows"] == {p.name: f"{base}-{p.name}" for p in cfg.pipelines
+                                       if p.orchestrator == "glue_workflow"}
     assert sorted(ev.outputs["workflows"]) == ["climate", "fhir"]
+    assert sorted(ev.outputs["stateMachines"]) == ["orders"]
     assert ev.outputs["connection"] == {
         "name": f"{base}-postgres", "jdbcUrl": f"jdbc:postgresql://{endpoint}/lakehouse", "vpcId": "postgres-vpc-id",
         "subnetId": "postgres-private-1-id", "securityGroupId": "postgres-glue-id"}
@@ -603,10 +608,15 @@ def test_both_stacks_evaluate_with_workflows_and_the_connection(stack):
     assert {j.key for p in cfg.pipelines for j in p.jobs if j.connection} == {
         "climate.process_locations", "climate.process_climate_data", "climate.process_health_data",
         "climate.process_hospital_data", "climate.calculate_derived_metrics"}
+    # the declared DAGs, then each pipeline's `maintain` job once its leaf jobs succeeded
     assert sorted(t.inputs["name"] for t in ev.of_type(TRIGGER)) == sorted(
-        [f"{base}-fhir-start", f"{base}-fhir-after-bronze", f"{base}-fhir-after-silver",
+        [f"{base}-fhir-start", f"{base}-fhir-after-bronze", f"{base}-fhir-after-silver", f"{base}-fhir-after-gold",
          f"{base}-climate-start", f"{base}-climate-after-process-locations",
-         f"{base}-climate-after-process-climate-data-process-health-data-process-hospital-data"])
+         f"{base}-climate-after-process-climate-data-process-health-data-process-hospital-data",
+         f"{base}-climate-after-calculate-derived-metrics"])
+    for pipeline, leaf in (("fhir", "gold"), ("climate", "calculate-derived-metrics")):
+        after_leaf = ev.get(TRIGGER, f"{pipeline}-after-{leaf}").inputs
+        assert [a["jobName"] for a in after_leaf["actions"]] == [f"{base}-{pipeline}-maintain"]
     for pipeline, first in (("fhir", ["fhir-bronze"]), ("climate", ["climate-process-locations"])):
         start = ev.get(TRIGGER, f"{pipeline}-start").inputs
         assert start["type"] == ("SCHEDULED" if prod else "ON_DEMAND")
@@ -651,7 +661,7 @@ def test_attaching_the_connection_adds_exactly_its_statements_to_the_job_role(tm
         assert role_policy(attached, job) == role_policy(plain, job)
     # the job roles' policies (the other role policies belong to no job: the VPC flow logs' role, ...)
     assert sorted(r.name for r in attached.of_type("aws:iam/rolePolicy:RolePolicy") if r.name.startswith("fhir-")) == [
-        "fhir-bronze-policy", "fhir-gold-policy", "fhir-silver-policy"]
+        "fhir-bronze-policy", "fhir-gold-policy", "fhir-maintain-policy", "fhir-silver-policy"]
 
 
 # --- every connection job reaches every service it calls (lakehouse.model.network) ---------------

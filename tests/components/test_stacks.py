@@ -13,7 +13,7 @@ import pytest
 from components.tagging import is_taggable
 from lakehouse.model.config import PROJECT, load_stack_config, stack_file_values
 from lakehouse.model.errors import ConfigError
-from lakehouse.model.names import lake_names
+from lakehouse.model.names import lake_names, orchestration_names
 from lakehouse.model.zones import BUCKET_ROLES
 from lakehouse.offline import ACCOUNT, LakehouseMocks, evaluate_stack
 
@@ -41,10 +41,20 @@ def test_outputs_name_what_users_and_the_ops_tool_need(stack):
         "jobs": {f"{p}.{j}": f"lakehouse-{name}-{p}-{j.replace('_', '-')}" for p, j in declared},
         "securityConfiguration": f"lakehouse-{name}-jobs",
         "alertsTopicArn": f"arn:aws:sns:{region}:{ACCOUNT}:lakehouse-{name}-alerts",
-        "workflows": {p.name: f"lakehouse-{name}-{p.name}" for p in cfg.pipelines},
+        "dashboard": names.dashboard,
+        # a Glue workflow runs each pipeline but those run by Step Functions (orchestrator: step_functions)
+        "workflows": {p.name: f"lakehouse-{name}-{p.name}" for p in cfg.pipelines if p.orchestrator == "glue_workflow"},
         "athena": {"workgroup": f"lakehouse-{name}-analytics", "database": f"lakehouse_{name}_gold",
                    "analystRoleArn": f"arn:aws:iam::{ACCOUNT}:role/lakehouse-{name}-analyst"},
     }
+    crawled = [p.name for p in cfg.pipelines if p.crawler is not None]
+    machines = [p.name for p in cfg.pipelines if p.orchestrator == "step_functions"]
+    if crawled:  # the crawlers catalog the raw zone into its own database
+        expected["databases"] = {"raw": f"lakehouse_{name}_raw", **expected["databases"]}
+        expected["crawlers"] = {p: f"lakehouse-{name}-{p}-crawler" for p in crawled}
+    if machines:
+        expected["stateMachines"] = {
+            p: f"arn:aws:states:{region}:{ACCOUNT}:stateMachine:lakehouse-{name}-{p}" for p in machines}
     if cfg.needs_connection:  # a declared `connection: true` job brings the JDBC connection and its database
         endpoint = f"lakehouse-{name}-postgres.abc123xyz.{region}.rds.amazonaws.com:5432"  # the mocks' RDS address
         expected["connection"] = {
@@ -54,7 +64,9 @@ def test_outputs_name_what_users_and_the_ops_tool_need(stack):
             "endpoint": endpoint, "name": "lakehouse",
             "secretArn": f"arn:aws:secretsmanager:{region}:{ACCOUNT}:secret:rds!db-postgres-postgres-AbCdEf"}
     assert ev.outputs == expected
-    assert {"fhir", "climate"} <= {p.name for p in cfg.pipelines} and cfg.needs_connection  # both stacks ship both
+    # both stacks ship all three pipelines, orders on Step Functions with a crawler
+    assert {"fhir", "climate", "orders"} <= {p.name for p in cfg.pipelines} and cfg.needs_connection
+    assert crawled == machines == ["orders"]
     assert ev.outputs["buckets"] == dict(names.buckets)
 
 
@@ -99,10 +111,12 @@ def test_prod_is_bigger_auto_scaling_standard_long_lived_and_protected():
     assert {g.inputs["retentionInDays"] for g in ev.of_type("aws:cloudwatch/logGroup:LogGroup")} == {365}
     assert {g.inputs["deletionProtectionEnabled"] for g in ev.of_type("aws:cloudwatch/logGroup:LogGroup")} == {True}
     protected = {(r.type, r.name) for r in ev if r.protect}
+    # the raw zone's database (the crawlers' tables) exists, and is protected, when a pipeline declares a crawler
+    crawled = any(p.crawler is not None for p in load_stack_config("prod").pipelines)
     assert protected == ({("aws:kms/key:Key", "lake-key")}
                          | {("aws:s3/bucket:Bucket", f"lake-{role}") for role in BUCKET_ROLES}
                          | {("aws:glue/catalogDatabase:CatalogDatabase", f"catalog-{z}")
-                            for z in ("bronze", "silver", "gold")})
+                            for z in ("bronze", "silver", "gold") + ("raw",) * crawled})
 
 
 def test_every_taggable_resource_carries_the_stack_tags_in_its_inputs(stack):
@@ -140,14 +154,25 @@ def test_every_aws_resource_uses_the_stack_provider(stack):
 def test_one_alert_topic_and_a_failure_and_a_late_rule_per_job_targeting_it(stack):
     name, ev = stack
     [topic] = ev.of_type("aws:sns/topic:Topic")
-    targets = ev.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    cfg = load_stack_config(name)
+    all_targets = ev.of_type("aws:cloudwatch/eventTarget:EventTarget")
+    targets = [t for t in all_targets if t.inputs["arn"] == topic.outputs["arn"]]
+    # every job (the synthesized `maintain` jobs too) has a failure and a late rule on the topic
     rules = sorted(f"lakehouse-{name}-{p.name}-{j.name.replace('_', '-')}-{kind}"
-                   for p in load_stack_config(name).pipelines for j in p.jobs for kind in ("failed", "late"))
+                   for p in cfg.pipelines for j in p.jobs for kind in ("failed", "late"))
     assert sorted(t.inputs["rule"] for t in targets) == rules
-    assert {t.inputs["arn"] for t in targets} == {topic.outputs["arn"]}
+    assert {f"{p.name}.maintain" for p in cfg.pipelines} <= {j.key for p in cfg.pipelines for j in p.jobs}
+    # the only other targets: each step_functions pipeline's start rule (SCHEDULED / EVENT stacks) -> its machine
+    machines = [p.name for p in cfg.pipelines if p.orchestrator == "step_functions"]
+    starts = machines if cfg.workflow.start_mode in ("SCHEDULED", "EVENT") else []
+    others = sorted((t.inputs["rule"], t.inputs["arn"]) for t in all_targets if t not in targets)
+    assert others == sorted((f"lakehouse-{name}-{m}-start",
+                             ev.get("aws:sfn/stateMachine:StateMachine", m).outputs["arn"]) for m in starts)
     # the topic admits exactly these rules, so every job's failure reaches it
     [policy] = ev.of_type("aws:sns/topicPolicy:TopicPolicy")
-    [publish] = [st for st in json.loads(policy.inputs["policy"])["Statement"] if st["Effect"] == "Allow"]
+    # (CloudWatch has its own statement for the monitoring alarms: tests/components/test_lake_monitoring.py)
+    [publish] = [st for st in json.loads(policy.inputs["policy"])["Statement"]
+                 if st["Effect"] == "Allow" and st["Principal"] == {"Service": "events.amazonaws.com"}]
     assert sorted(publish["Condition"]["ArnLike"]["aws:SourceArn"]) == [
         f"arn:aws:events:{stack_file_values(name)['aws:region']}:{ACCOUNT}:rule/{r}" for r in rules]
     [library] = [o for o in ev.of_type("aws:s3/bucketObjectv2:BucketObjectv2") if o.inputs["key"].startswith("lib/")]
@@ -234,17 +259,29 @@ def test_every_policy_document_of_the_stack_passes_parliament(stack):
     from component_support import parliament_findings
 
     name, ev = stack
-    linted = 0
+    linted, roles = 0, set()
     for r in ev:
         if r.type in DOCUMENTS:
             doc = json.loads(r.inputs[DOCUMENTS[r.type]])
             assert parliament_findings(doc, trust=r.type == "aws:iam/role:Role") == [], (r.type, r.name)
             linted += 1
+            if r.type == "aws:iam/role:Role":
+                roles.add(r.inputs["name"])
     cfg = load_stack_config(name)
-    jobs = sum(len(p.jobs) for p in cfg.pipelines)
+    jobs = sum(len(p.jobs) for p in cfg.pipelines)  # the synthesized `maintain` jobs included
+    crawled = [p.name for p in cfg.pipelines if p.crawler is not None]
+    machines = [p.name for p in cfg.pipelines if p.orchestrator == "step_functions"]
+    started = machines if cfg.workflow.start_mode in ("SCHEDULED", "EVENT") else []
     # job roles, job role policies, the analyst role and its policy, the VPC flow-log role and its policy (a
-    # created network), key, buckets, topic
-    assert linted == jobs + jobs + 2 + 2 * cfg.network.create + 1 + 7 + 1
+    # created network), key, buckets, topic; a role and its policy per crawler, per state machine and per
+    # state machine start rule
+    assert linted == (jobs + jobs + 2 + 2 * cfg.network.create + 1 + 7 + 1
+                      + 2 * len(crawled) + 2 * len(machines) + 2 * len(started))
+    # the new documents are among those linted: crawler, state machine, start and maintenance roles
+    o = {p.name: orchestration_names(cfg, p.name, f"lakehouse-{name}-jobs") for p in cfg.pipelines}
+    assert ({o[p].crawler_role for p in crawled} | {o[m].state_machine_role for m in machines}
+            | {o[m].start_role for m in started}) <= roles
+    assert {f"lakehouse-{name}-{p.name}-maintain" for p in cfg.pipelines} <= roles
 
 
 def test_jobs_declaring_a_connection_get_the_stack_jdbc_connection_and_only_they():
@@ -254,8 +291,10 @@ def test_jobs_declaring_a_connection_get_the_stack_jdbc_connection_and_only_they
     assert cfg.needs_connection is True  # the shipped prod stack deploys climate, whose jobs declare it
     declared = {f"{p.name}.{j.name}": j.connection for p in cfg.pipelines for j in p.jobs}
     [climate] = [p for p in cfg.pipelines if p.name == "climate"]
-    assert {k for k, c in declared.items() if c} == {j.key for j in climate.jobs}
-    assert {k for k, c in declared.items() if not c} == {"fhir.bronze", "fhir.silver", "fhir.gold"}
+    # climate's declared jobs read the database; the synthesized `maintain` jobs only touch the lake's tables
+    assert {k for k, c in declared.items() if c} == {j.key for j in climate.jobs if j.name != "maintain"}
+    assert {k for k, c in declared.items() if not c} == {j.key for p in cfg.pipelines for j in p.jobs
+                                                         if p.name != "climate" or j.name == "maintain"}
     ev = evaluate_stack("prod")
     [connection] = ev.of_type("aws:glue/connection:Connection")
     assert connection.inputs["name"] == "lakehouse-prod-postgres"
@@ -272,9 +311,13 @@ def test_jobs_declaring_a_connection_get_the_stack_jdbc_connection_and_only_they
             sids = [st["Sid"] for st in json.loads(policy.inputs["policy"])["Statement"]]
             # the connection's statements, known at preview, are in the job's one policy
             assert ("ReadConnection" in sids) == ("ReadConnectionSecret" in sids) == j.connection, j.key
+    # one policy per job role, plus one per crawler, state machine and state machine start rule
+    machines = [p for p in cfg.pipelines if p.orchestrator == "step_functions"]
+    orchestration = (sum(p.crawler is not None for p in cfg.pipelines) + len(machines)
+                     + len(machines) * (cfg.workflow.start_mode in ("SCHEDULED", "EVENT")))
     assert len([r for r in ev.of_type("aws:iam/rolePolicy:RolePolicy")
-                if r.name not in ("analytics-analyst-policy", "postgres-flow-logs")]) == len(declared)
-    assert sorted(ev.outputs["workflows"]) == ["climate", "fhir"]
+                if r.name not in ("analytics-analyst-policy", "postgres-flow-logs")]) == len(declared) + orchestration
+    assert sorted(ev.outputs["workflows"]) == sorted(p.name for p in cfg.pipelines if p.orchestrator == "glue_workflow")
     assert ev.outputs["connection"]["name"] == "lakehouse-prod-postgres"
     assert ev.outputs["database"]["name"] == "lakehouse"
     assert sorted(ev.outputs["jobs"]) == sorted(declared)
@@ -290,7 +333,8 @@ def test_a_stack_without_connection_jobs_makes_no_connection_network_or_database
     for typ in ("aws:glue/connection:Connection", "aws:rds/instance:Instance", "aws:ec2/vpc:Vpc",
                 "aws:ec2/securityGroup:SecurityGroup", "aws:ec2/vpcEndpoint:VpcEndpoint"):
         assert ev.of_type(typ) == [], typ
-    assert sorted(ev.outputs["jobs"]) == ["fhir.bronze", "fhir.gold", "fhir.silver"]
+    # fhir's declared jobs and the `maintain` job the model adds to every pipeline
+    assert sorted(ev.outputs["jobs"]) == ["fhir.bronze", "fhir.gold", "fhir.maintain", "fhir.silver"]
     assert all("connections" not in j.inputs for j in ev.of_type(JOB_TYPE))
 
 

@@ -359,22 +359,40 @@ def test_event_mode_stack_enables_eventbridge_on_the_raw_bucket_and_targets_the_
     (note,) = ev.of_type("aws:s3/bucketNotification:BucketNotification")  # one per bucket, shared by the workflows
     assert (note.inputs["bucket"], note.inputs["eventbridge"]) == (raw, True)
     declared = load_stack_config("dev").pipelines
-    # each workflow starts on objects under the raw prefixes its own jobs read
+    # each pipeline starts on objects under the raw prefixes its own jobs read: a Glue workflow through its
+    # EVENT trigger, a step_functions pipeline (orders) through its state machine's start rule
     prefixes = {"fhir": ["fhir/"],
-                "climate": ["climate/climate/", "climate/health/", "climate/hospital/", "climate/locations/"]}
+                "climate": ["climate/climate/", "climate/health/", "climate/hospital/", "climate/locations/"],
+                "orders": ["orders/"]}
     assert {p.name: sorted({x for j in p.jobs for a in j.reads if a.zone == "raw" for x in a.prefixes})
             for p in declared} == prefixes
+    orchestrator = {p.name: p.orchestrator for p in declared}
+    assert orchestrator["orders"] == "step_functions"
+    # the crawler's prefixes lie under those the start rule covers: new files of every crawled source start a run
+    [orders] = [p for p in declared if p.name == "orders"]
+    assert all(any(c.startswith(k) for k in prefixes["orders"]) for c in orders.crawler.prefixes)
     for name, keys in prefixes.items():
+        pattern = {"bucket": {"name": [raw]}, "object": {"key": [{"prefix": k} for k in keys]}}
+        if orchestrator[name] == "step_functions":
+            rule = ev.get("aws:cloudwatch/eventRule:EventRule", f"{name}-start")
+            assert json.loads(rule.inputs["eventPattern"])["detail"] == pattern
+            machine = ev.get("aws:sfn/stateMachine:StateMachine", name)
+            target = ev.get("aws:cloudwatch/eventTarget:EventTarget", f"{name}-start")
+            assert target.inputs["rule"] == rule.inputs["name"] == f"lakehouse-dev-{name}-start"
+            assert target.inputs["arn"] == machine.outputs["arn"] == \
+                f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:lakehouse-dev-{name}"
+            assert [w for w in ev.of_type(WORKFLOW) if w.name == name] == []  # no Glue workflow besides
+            continue
         rule = ev.get("aws:cloudwatch/eventRule:EventRule", f"{name}-raw-created")
-        assert json.loads(rule.inputs["eventPattern"])["detail"] == {
-            "bucket": {"name": [raw]}, "object": {"key": [{"prefix": k} for k in keys]}}
+        assert json.loads(rule.inputs["eventPattern"])["detail"] == pattern
         workflow = ev.get(WORKFLOW, name)
         target = ev.get("aws:cloudwatch/eventTarget:EventTarget", f"{name}-raw-created")
         assert target.inputs["arn"] == workflow.outputs["arn"] == \
             f"arn:aws:glue:{REGION}:{ACCOUNT}:workflow/lakehouse-dev-{name}"
         start = ev.get(TRIGGER, f"{name}-start").inputs
         assert (start["type"], start["eventBatchingConditions"]) == ("EVENT", [{"batchSize": 3, "batchWindow": 120}])
-    # the raw bucket's rules, and each job's failure and late rules
+    # the raw bucket's rules (one per pipeline), and each job's failure and late rules (`maintain` included)
     rules = ev.of_type("aws:cloudwatch/eventRule:EventRule")
     assert len(rules) == len(prefixes) + 2 * sum(len(p.jobs) for p in declared)
-    assert ev.outputs["workflows"] == {p.name: f"lakehouse-dev-{p.name}" for p in declared}
+    assert ev.outputs["workflows"] == {p.name: f"lakehouse-dev-{p.name}" for p in declared
+                                       if p.orchestrator == "glue_workflow"}

@@ -29,10 +29,12 @@ def _load(script: str):
     return module
 
 
-def test_the_entrypoints_are_the_eight_declared_scripts():
+def test_the_entrypoints_are_the_eight_declared_scripts_and_table_maintenance():
     assert ENTRYPOINTS == ["climate/calculate_derived_metrics.py", "climate/process_climate_data.py",
                            "climate/process_health_data.py", "climate/process_hospital_data.py",
-                           "climate/process_locations.py", "fhir/bronze.py", "fhir/gold.py", "fhir/silver.py"]
+                           "climate/process_locations.py", "fhir/bronze.py", "fhir/gold.py", "fhir/silver.py",
+                           "maintenance/maintain_tables.py", "orders/extract.py", "orders/load.py",
+                           "orders/transform.py"]
 
 
 @pytest.mark.parametrize("script", ENTRYPOINTS)
@@ -123,8 +125,8 @@ LAKELIB = REPO / "glue_scripts" / "lakelib"
 
 def test_the_library_root_holds_only_its_packages():
     assert sorted(p.name for p in LAKELIB.iterdir() if p.name != "__pycache__") == [
-        "__init__.py", "climate", "fhir", "io", "runtime"]
-    for pipeline in ("fhir", "climate"):
+        "__init__.py", "climate", "fhir", "io", "maintenance", "orders", "runtime"]
+    for pipeline in ("fhir", "climate", "orders"):
         names = {p.name for p in (LAKELIB / pipeline).glob("*.py")}
         assert {"__init__.py", "schemas.py", "rules.py", "jobs.py"} <= names, pipeline
 

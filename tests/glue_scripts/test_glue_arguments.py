@@ -19,6 +19,7 @@ from lakehouse.model.config import load_stack_config
 from lakehouse.model.names import job_names, lake_names
 from lakehouse.model.platform import deployed_arguments
 from lakelib.runtime.args import parse_argv, resolve
+from lakelib.runtime.quality import parse_rules
 
 REPO = Path(__file__).resolve().parents[2]
 AWSGLUE = REPO / ".cache" / "awsglue"
@@ -77,6 +78,8 @@ def test_every_job_parses_the_command_line_glue_sends(official_awsglue, stack, j
     resolved = resolve(args, spec)  # what the job's run() resolves: every required argument present
     assert resolved["catalog"] == "glue_catalog"
     assert resolved["JOB_RUN_ID"] == args["JOB_RUN_ID"]
+    # the data-quality rules arrive whole through getResolvedOptions (a JSON value with quotes and spaces)
+    assert [r.dqdl for r in parse_rules(resolved.get("quality_rules"))] == [r.dqdl for r in job.quality]
     if job.connection:  # the JDBC jobs: the Glue connection, and the CA bundle --extra-files puts beside them
         assert resolved["connection_name"] == STACKS[stack].resource_name("postgres")
         assert resolved["jdbc_ca_file"] == "rds-ca-bundle.pem"

@@ -23,7 +23,13 @@ GOLD_COLUMNS = {"cms_facility_monthly": FHIR_GOLD, "climate_daily_metrics": CLIM
 
 def test_the_shipped_pipelines_serve_their_gold_tables_and_every_headline_question():
     cfg = load_stack_config("prod")
-    assert gold_tables(cfg.pipelines) == ("climate_daily_metrics", "cms_facility_monthly")
+    # every gold table a declared job writes (orders' revenue and the data-quality results of jobs with
+    # `quality:` rules included), and the headline tables among them
+    assert gold_tables(cfg.pipelines) == tuple(sorted(
+        {t for p in cfg.pipelines for j in p.jobs for a in j.writes if a.zone == "gold" for t in a.tables}))
+    assert {"climate_daily_metrics", "cms_facility_monthly", "orders_daily_revenue", "dq_results"} <= set(
+        gold_tables(cfg.pipelines))
+    assert {"silver", "bronze"}.isdisjoint(gold_tables(cfg.pipelines))
     assert headline_queries(cfg.pipelines) == HEADLINE_QUERIES
     fhir_only = tuple(p for p in cfg.pipelines if p.name == "fhir")
     assert {q.table for q in headline_queries(fhir_only)} == {"cms_facility_monthly"}

@@ -255,8 +255,10 @@ def test_topological_order_and_waves_follow_the_dag(scripts_dir):
     spec = parse_pipeline({"name": "p", "jobs": [
         job("metrics", ["climate", "health"]), job("locations"), job("climate", ["locations"]),
         job("health", ["locations"])]}, "p.yaml")
-    assert [j.name for j in spec.topological_order()] == ["locations", "climate", "health", "metrics"]
-    assert [[j.name for j in w] for w in spec.waves()] == [["locations"], ["climate", "health"], ["metrics"]]
+    # the table-maintenance job the platform adds waits for the last job (model/test_maintenance.py)
+    assert [j.name for j in spec.topological_order()] == ["locations", "climate", "health", "metrics", "maintain"]
+    assert [[j.name for j in w] for w in spec.waves()] == [["locations"], ["climate", "health"], ["metrics"],
+                                                           ["maintain"]]
 
 
 def test_job_settings_in_a_pipeline_are_validated_per_stack(scripts_dir, monkeypatch, tmp_path):
@@ -361,7 +363,7 @@ def test_a_pipeline_entry_that_is_a_mapping_is_named_not_a_type_error():
 def test_a_pipeline_entry_is_a_name_in_pipelines_not_a_path(entry, monkeypatch):
     monkeypatch.chdir(pipelines_mod.REPO_ROOT)
     assert problems_of("dev", {**REQUIRED, "pipelines": [entry]}) == [
-        f"pipelines: got {entry!r}; allowed: one of the declared pipelines ['climate', 'fhir']"]
+        f"pipelines: got {entry!r}; allowed: one of the declared pipelines ['climate', 'fhir', 'orders']"]
 
 
 def pipelines_dir(tmp_path, monkeypatch, files: dict[str, dict]):
@@ -414,3 +416,37 @@ def test_arguments_that_load_code_from_outside_the_repository_are_refused(script
         f"p.yaml: jobs.a.arguments.{argument}: got 's3://elsewhere/x'; allowed: no argument that loads code "
         "from outside the repository"), found
     assert found[0].endswith("; jobs run only code under glue_scripts/ (lakelib ships with every job)")
+
+
+# --- issue 18: monitoring thresholds ---------------------------------------------------------
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("quarantineShareAlarmPercent", "0",
+     "glue-lakehouse:quarantineShareAlarmPercent: got 0; allowed: a whole number from 1 to 100"),
+    ("quarantineShareAlarmPercent", "101",
+     "glue-lakehouse:quarantineShareAlarmPercent: got 101; allowed: a whole number from 1 to 100"),
+    ("rdsCpuAlarmPercent", "0", "glue-lakehouse:rdsCpuAlarmPercent: got 0; allowed: a whole number from 1 to 100"),
+    ("rdsCpuAlarmPercent", "150", "glue-lakehouse:rdsCpuAlarmPercent: got 150; allowed: a whole number from 1 to 100"),
+    ("rdsFreeStorageAlarmGb", "0", "glue-lakehouse:rdsFreeStorageAlarmGb: got 0; allowed: a whole number from 1 to 19 "
+     "(below dbAllocatedStorageGb = 20"),
+    ("rdsFreeStorageAlarmGb", "20", "glue-lakehouse:rdsFreeStorageAlarmGb: got 20; allowed: a whole number from 1 "
+     "to 19 (below dbAllocatedStorageGb = 20"),
+])
+def test_monitoring_thresholds_out_of_range_name_key_value_and_range(key, value, expected):
+    found = problems_of("dev", {**REQUIRED, key: value})
+    assert any(p.startswith(expected) for p in found), found
+
+
+def test_the_free_storage_threshold_follows_the_allocated_storage():
+    cfg = parse_stack_config("dev", {**REQUIRED, "dbAllocatedStorageGb": "100", "rdsFreeStorageAlarmGb": "99"})
+    assert cfg.monitoring.rds_free_storage_gb == 99
+    found = problems_of("dev", {**REQUIRED, "dbAllocatedStorageGb": "100", "rdsFreeStorageAlarmGb": "100"})
+    assert any(p.startswith("glue-lakehouse:rdsFreeStorageAlarmGb: got 100; allowed: a whole number from 1 to 99")
+               for p in found), found
+
+
+def test_both_stack_files_set_the_monitoring_thresholds():
+    dev, prod = load_stack_config("dev").monitoring, load_stack_config("prod").monitoring
+    assert (dev.quarantine_share_percent, dev.rds_cpu_percent, dev.rds_free_storage_gb) == (20, 90, 4)
+    assert (prod.quarantine_share_percent, prod.rds_cpu_percent, prod.rds_free_storage_gb) == (5, 80, 15)
+    assert parse_stack_config("dev", REQUIRED).monitoring.quarantine_share_percent == 5  # Pulumi.yaml's default

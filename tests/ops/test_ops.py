@@ -19,9 +19,10 @@ from moto.moto_api import state_manager
 from rich.console import Console
 
 from lakehouse.model.config import WorkflowSettings, load_stack_config
-from lakehouse.model.names import job_names
+from lakehouse.model.names import job_names, orchestration_names
 from lakehouse.model.pipelines import JobSpec
 from lakehouse.model.platform import deployed_arguments, iceberg_conf
+from lakehouse.model.state_machine import definition
 from lakehouse.model.workflow_plan import TriggerPlan, trigger_plan
 from lakehouse.ops import aws as ops_aws
 from lakehouse.ops import cli as ops
@@ -86,7 +87,8 @@ def deploy(cfg):
                            "vpcId": "vpc-0123456789abcdef0", "subnetId": "subnet-0aaaaaaaaaaaaaaa1",
                            "securityGroupId": "sg-0123456789abcdef0"},
             "database": {"endpoint": endpoint, "name": cfg.database.name, "secretArn": secret}}
-    jobs, workflows = {}, {}
+    jobs, workflows, machines, crawlers = {}, {}, {}, {}
+    alerts = f"arn:aws:sns:{REGION}:{ACCOUNT}:{cfg.resource_name('alerts')}"
     for pipeline in cfg.pipelines:
         for job in pipeline.jobs:
             s = cfg.job_settings[job.key]
@@ -105,6 +107,25 @@ def deploy(cfg):
                 ExecutionProperty={"MaxConcurrentRuns": s.max_concurrent_runs}, SecurityConfiguration=sec,
                 **on_connection)
             jobs[job.key] = name
+        if pipeline.orchestrator == "step_functions":  # as PipelineStateMachine (and GlueCrawler) create it
+            n = orchestration_names(cfg, pipeline.name, sec)
+            if pipeline.crawler is not None:
+                glue.create_crawler(Name=n.crawler, Role=f"arn:aws:iam::{ACCOUNT}:role/{n.crawler_role}",
+                                    DatabaseName=n.raw_database, Targets={"S3Targets": [
+                                        {"Path": f"s3://{buckets['raw']}/{p}"} for p in pipeline.crawler.prefixes]})
+                crawlers[pipeline.name] = n.crawler
+            document = definition(pipeline, {j.name: jobs[j.key] for j in pipeline.jobs}, alerts,
+                                  crawlers.get(pipeline.name))
+            machines[pipeline.name] = sfn_client().create_state_machine(
+                name=n.state_machine, type="STANDARD", definition=json.dumps(document),
+                roleArn=f"arn:aws:iam::{ACCOUNT}:role/{n.state_machine_role}",
+                loggingConfiguration={"level": "ALL", "includeExecutionData": False, "destinations": [
+                    {"cloudWatchLogsLogGroup": {"logGroupArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:"
+                                                               f"{n.state_machine_log_group}:*"}}]},
+                tracingConfiguration={"enabled": True},
+                encryptionConfiguration={"type": "CUSTOMER_MANAGED_KMS_KEY", "kmsKeyId": key_arn,
+                                         "kmsDataKeyReusePeriodSeconds": 300})["stateMachineArn"]
+            continue
         workflow = cfg.resource_name(pipeline.name)
         glue.create_workflow(Name=workflow, MaxConcurrentRuns=cfg.workflow.max_concurrent_runs)
         for plan in trigger_plan(pipeline):
@@ -120,9 +141,13 @@ def deploy(cfg):
         workflows[pipeline.name] = workflow
     return {
         "region": REGION, "kmsKeyArn": key_arn, "buckets": buckets, "databases": databases, "jobs": jobs,
-        "securityConfiguration": sec, "workflows": workflows,
-        "alertsTopicArn": f"arn:aws:sns:{REGION}:{ACCOUNT}:{cfg.resource_name('alerts')}", **extra_outputs,
+        "securityConfiguration": sec, "workflows": workflows, "alertsTopicArn": alerts, **extra_outputs,
+        **({"stateMachines": machines} if machines else {}), **({"crawlers": crawlers} if crawlers else {}),
     }
+
+
+def sfn_client():
+    return boto3.client("stepfunctions", region_name=REGION)
 
 
 @pytest.fixture
@@ -337,7 +362,7 @@ def test_watch_workflow_run_shows_every_job_in_dag_order_until_it_completes(stac
     assert final == [["bronze", "SUCCEEDED", "0", "2m03s"], ["silver", "SUCCEEDED", "0", "2m03s"],
                      ["gold", "SUCCEEDED", "0", "2m03s"]]
     assert engine.fired == {"lakehouse-dev-fhir-start", "lakehouse-dev-fhir-after-silver",
-                            "lakehouse-dev-fhir-after-bronze"}
+                            "lakehouse-dev-fhir-after-bronze", "lakehouse-dev-fhir-after-gold"}  # gold -> maintain
     progress = [line for line in out.splitlines() if line.startswith("workflow lakehouse-dev-fhir: ")]
     assert [p.split(": ")[1] for p in progress if ": gold " in p] == [
         "gold NOT STARTED", "gold RUNNING", "gold SUCCEEDED"]
@@ -554,8 +579,9 @@ def test_unknown_output_names_the_missing_key_and_the_keys_present(stack, tmp_pa
     path.write_text(json.dumps(partial))
     code, out = run_cli("--outputs", str(path), "start", "fhir")
     assert code == 2
-    assert sorted(partial) == ["alertsTopicArn", "buckets", "connection", "database", "databases", "jobs", "kmsKeyArn",
-                               "region", "securityConfiguration"]  # dev deploys climate: connection and database too
+    assert sorted(partial) == ["alertsTopicArn", "buckets", "connection", "crawlers", "database", "databases", "jobs",
+                               "kmsKeyArn", "region", "securityConfiguration", "stateMachines"]
+    # dev deploys climate (connection and database) and orders (crawler, state machine) too
     assert f"error: stack outputs ({path}) have no 'workflows'; keys present: {', '.join(sorted(partial))}." in out
     code, out = run_cli("--outputs", str(path), "start", "fhir", "--job", "platinum")
     assert code == 2
@@ -748,3 +774,166 @@ def test_connection_jobs_run_on_the_stack_connection_and_others_on_none():
     assert connection_problems({}, plain, outputs) == []
     with pytest.raises(OpsError, match=r"stack outputs \(test\) have no 'connection'"):
         connection_problems(good, jdbc, StackOutputs({}, "test"))
+
+
+# --- pipelines run by a Step Functions state machine (orders: orchestrator step_functions) --------
+# moto creates state machines and executions but runs no glue .sync task: an execution stays RUNNING
+# until stopped (ABORTED), and its history is moto's static one, naming no task.
+
+def orders_machine(outputs):
+    return outputs["stateMachines"]["orders"]
+
+
+def test_start_orders_starts_an_execution_of_its_state_machine_not_a_workflow(stack):
+    cfg, outputs, path = stack
+    assert "orders" not in outputs["workflows"]
+    code, out = run_cli("--outputs", str(path), "start", "orders")
+    executions = sfn_client().list_executions(stateMachineArn=orders_machine(outputs))["executions"]
+    assert code == 0, out
+    assert [e["status"] for e in executions] == ["RUNNING"]
+    assert f"started lakehouse-dev-orders run {executions[0]['executionArn']}" in out
+    assert f"watch it: python -m lakehouse.ops watch orders {executions[0]['executionArn']}" in out
+
+
+def test_runs_lists_the_executions_of_orders_with_their_status(stack):
+    cfg, outputs, path = stack
+    assert run_cli("--outputs", str(path), "start", "orders")[0] == 0
+    assert run_cli("--outputs", str(path), "start", "orders")[0] == 0
+    sfn = sfn_client()
+    first, second = sorted(sfn.list_executions(stateMachineArn=orders_machine(outputs))["executions"],
+                           key=lambda e: e["startDate"])
+    sfn.stop_execution(executionArn=first["executionArn"])
+    code, out = run_cli("--outputs", str(path), "runs", "orders")
+    assert code == 0, out
+    assert "recent executions of state machine lakehouse-dev-orders" in out
+    status = {r[0]: r[2] for r in rows_of(out) if r[0].startswith("arn:aws:states:")}
+    assert status == {first["executionArn"]: "ABORTED", second["executionArn"]: "RUNNING"}
+
+
+def test_watch_orders_reports_an_aborted_execution_with_its_jobs_never_started(stack):
+    cfg, outputs, path = stack
+    assert run_cli("--outputs", str(path), "start", "orders")[0] == 0
+    sfn = sfn_client()
+    arn = sfn.list_executions(stateMachineArn=orders_machine(outputs))["executions"][0]["executionArn"]
+    sfn.stop_execution(executionArn=arn)
+    code, out = run_cli("--outputs", str(path), "watch", "orders", "--interval", "0")  # the latest execution
+    assert code == 1, out
+    assert [r[:2] for r in rows_of(out) if r[0] in ("extract", "transform", "load", "maintain")] == [
+        ["extract", "NOT STARTED"], ["transform", "NOT STARTED"], ["load", "NOT STARTED"], ["maintain", "NOT STARTED"]]
+    assert f"FAILED: state machine lakehouse-dev-orders run {arn} ended ABORTED; execution ABORTED" in out
+
+
+def glue_task_events(first_id, previous, job, run_id):
+    """The events of one glue startJobRun.sync task up to its submission, as GetExecutionHistory returns them."""
+    return [
+        {"id": first_id, "previousEventId": previous, "type": "TaskScheduled", "taskScheduledEventDetails": {
+            "resourceType": "glue", "resource": "startJobRun.sync", "region": REGION,
+            "parameters": json.dumps({"JobName": job})}},
+        {"id": first_id + 1, "previousEventId": first_id, "type": "TaskStarted",
+         "taskStartedEventDetails": {"resourceType": "glue", "resource": "startJobRun.sync"}},
+        {"id": first_id + 2, "previousEventId": first_id + 1, "type": "TaskSubmitted", "taskSubmittedEventDetails": {
+            "resourceType": "glue", "resource": "startJobRun.sync", "output": json.dumps({"JobRunId": run_id})}},
+    ]
+
+
+def test_job_runs_of_an_execution_follow_each_task_chain_and_the_latest_retry_wins():
+    from lakehouse.ops import state_machines
+    # two Parallel branches interleaved, then a retried task
+    a, b = glue_task_events(10, 9, "job-a", "jr_a"), glue_task_events(20, 9, "job-b", "jr_b")
+    events = [a[0], b[0], b[1], a[1], a[2], b[2]] + glue_task_events(30, 25, "job-b", "jr_b2")
+    events.append({"id": 40, "previousEventId": 39, "type": "TaskSubmitted", "taskSubmittedEventDetails": {
+        "resourceType": "sns", "resource": "publish", "output": "{}"}})
+    assert state_machines.job_run_ids(events) == {"job-a": "jr_a", "job-b": "jr_b2"}
+
+
+def test_watch_orders_shows_the_glue_job_runs_its_execution_started(stack, monkeypatch):
+    """moto runs no .sync task, so the history is what Step Functions records for the first task; the job
+    run it names is a real moto job run, which GetJobRun reads."""
+    from lakehouse.ops import state_machines
+    cfg, outputs, path = stack
+    glue = boto3.client("glue", region_name=REGION)
+    extract = outputs["jobs"]["orders.extract"]
+    run_id = glue.start_job_run(JobName=extract)["JobRunId"]
+    monkeypatch.setattr(state_machines, "fetch_history", lambda sfn, arn: glue_task_events(5, 4, extract, run_id))
+    assert run_cli("--outputs", str(path), "start", "orders")[0] == 0
+    arn = sfn_client().list_executions(stateMachineArn=orders_machine(outputs))["executions"][0]["executionArn"]
+    sfn_client().stop_execution(executionArn=arn)
+    code, out = run_cli("--outputs", str(path), "watch", "orders", arn, "--interval", "0")
+    assert code == 1
+    rows = {r[0]: r for r in rows_of(out) if r[0] in ("extract", "transform")}
+    assert rows["extract"][1] in ("RUNNING", "SUCCEEDED") and rows["extract"][5] == run_id
+    assert rows["transform"][1] == "NOT STARTED"
+
+
+def verify_rows(path):
+    code, out = run_cli("--outputs", str(path), "--stack", STACK, "verify")
+    return code, {(r[0], r[1]): r for r in rows_of(out)}, out
+
+
+def test_verify_checks_the_orders_state_machine_against_the_declaration(stack):
+    cfg, outputs, path = stack
+    code, rows, out = verify_rows(path)
+    assert code == 0, out
+    for check in ("state machine", "state machine definition", "state machine logging", "state machine tracing",
+                  "state machine encryption"):
+        assert rows[(check, "lakehouse-dev-orders")][2] == "PASS", check
+    assert ("workflow", "lakehouse-dev-orders") not in rows
+    assert rows[("workflow", "lakehouse-dev-fhir")][2] == "PASS"  # glue-workflow pipelines checked as before
+
+
+def test_verify_names_the_first_difference_of_a_drifted_definition_and_settings(stack):
+    cfg, outputs, path = stack
+    sfn = sfn_client()
+    arn = orders_machine(outputs)
+    document = json.loads(sfn.describe_state_machine(stateMachineArn=arn)["definition"])
+    document["States"]["Run transform"]["Retry"][1]["MaxAttempts"] = 3  # edited in the console
+    sfn.update_state_machine(stateMachineArn=arn, definition=json.dumps(document),
+                             loggingConfiguration={"level": "ERROR", "includeExecutionData": True, "destinations": [
+                                 {"cloudWatchLogsLogGroup": {"logGroupArn": f"arn:aws:logs:{REGION}:{ACCOUNT}:"
+                                                                            "log-group:/elsewhere:*"}}]},
+                             tracingConfiguration={"enabled": False})
+    code, rows, out = verify_rows(path)
+    assert code == 1
+    assert rows[("state machine definition", "lakehouse-dev-orders")][2:] == [
+        "FAIL", "$.States.Run transform.Retry[1].MaxAttempts is 3, expected 1"]
+    logging = rows[("state machine logging", "lakehouse-dev-orders")]
+    assert logging[2] == "FAIL" and logging[3] == (
+        "level 'ERROR', expected 'ALL'; includes execution data, expected not; destinations "
+        f"['arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/elsewhere:*'], expected the log group "
+        "/aws/vendedlogs/states/lakehouse-dev-orders")
+    assert rows[("state machine tracing", "lakehouse-dev-orders")][2:] == ["FAIL", "X-Ray tracing off, expected on"]
+    assert rows[("state machine encryption", "lakehouse-dev-orders")][2] == "PASS"
+
+
+def test_verify_reports_a_missing_state_machine_and_a_foreign_key(stack, tmp_path):
+    cfg, outputs, path = stack
+    other_key = boto3.client("kms", region_name=REGION).create_key(Description="other")["KeyMetadata"]["Arn"]
+    sfn_client().update_state_machine(stateMachineArn=orders_machine(outputs), encryptionConfiguration={
+        "type": "CUSTOMER_MANAGED_KMS_KEY", "kmsKeyId": other_key, "kmsDataKeyReusePeriodSeconds": 300})
+    code, rows, out = verify_rows(path)
+    assert code == 1
+    assert rows[("state machine encryption", "lakehouse-dev-orders")][3] == (
+        f"CUSTOMER_MANAGED_KMS_KEY with key '{other_key}', expected CUSTOMER_MANAGED_KMS_KEY with the stack key")
+    sfn_client().delete_state_machine(stateMachineArn=orders_machine(outputs))
+    code, rows, out = verify_rows(path)
+    assert code == 1
+    assert rows[("state machine", "lakehouse-dev-orders")][2:] == ["FAIL", f"not found in region {REGION}"]
+
+
+def test_first_difference_names_missing_extra_and_changed_values():
+    from lakehouse.ops.state_machines import first_difference
+    want = {"StartAt": "A", "States": {"A": {"Type": "Task", "Next": "B"}, "B": {"Type": "Succeed"}}}
+    assert first_difference(json.loads(json.dumps(want)), want) is None
+    assert first_difference({**want, "Comment": "x"}, want) == '$.Comment not declared (found "x")'
+    assert first_difference({"StartAt": "A", "States": {"A": {"Type": "Task", "Next": "B"}}}, want) == (
+        '$.States.B missing (expected {"Type": "Succeed"})')
+    assert first_difference({"l": [1, 2]}, {"l": [1]}) == "$.l has 2 items, expected 1"
+    assert first_difference({"n": 2.0}, {"n": 2}) is None  # one JSON number
+    assert first_difference({"n": True}, {"n": 1}) == "$.n is true, expected 1"
+
+
+def test_verify_expects_the_settings_the_state_machine_component_sets():
+    from components import pipeline_state_machine as component
+    from lakehouse.ops import state_machines
+    assert (state_machines.LOG_LEVEL, state_machines.DATA_KEY_REUSE_SECONDS) == (
+        component.LOG_LEVEL, component.DATA_KEY_REUSE_SECONDS)

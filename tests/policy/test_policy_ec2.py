@@ -107,9 +107,39 @@ def test_a_full_access_statement_without_condition_is_reported(statement):
     policy = json.loads(endpoint(rs, "glue").inputs["policy"])
     set_input(endpoint(rs, "glue"), "policy", doc(*policy["Statement"], statement))
     assert judged(rs, ENDPOINTS) == [(
-        "mandatory", "postgres-glue", "endpoint policy statement 'FullAccess' allows every action to Principal '*' "
-                                      f"without a Condition (full access to com.amazonaws.{REGION}.glue); "
+        "mandatory", "postgres-glue", f"endpoint policy statement 'FullAccess' gives full access to com.amazonaws."
+                                      f"{REGION}.glue: it allows every action to Principal '*' without a Condition; "
                                       f"{EXPECT_ENDPOINT}")]
+
+
+ADMITS_ANYONE = "with a condition that admits anyone"
+
+
+@pytest.mark.parametrize("condition, principal, why", [
+    ({"Bool": {"aws:SecureTransport": "true"}}, "Principal '*'",
+     f"{ADMITS_ANYONE} (aws:SecureTransport is a property of the request, not of who makes it)"),
+    ({"StringLike": {"aws:PrincipalAccount": "*"}}, "Principal '*'",
+     f"{ADMITS_ANYONE} (StringLike aws:PrincipalAccount '*' matches any value)"),
+    ({"StringEqualsIfExists": {"aws:PrincipalAccount": ACCOUNT}}, "Principal '*'",
+     f"{ADMITS_ANYONE} (StringEqualsIfExists aws:PrincipalAccount also holds when the request carries no "
+     "aws:PrincipalAccount)"),
+    ({"StringNotEquals": {"aws:PrincipalAccount": "999999999999"}, "Bool": {"aws:SecureTransport": "true"}},
+     "Principal '*'", f"{ADMITS_ANYONE} (StringNotEquals aws:PrincipalAccount admits every other value; "
+                      "aws:SecureTransport is a property of the request, not of who makes it)"),
+    (None, "everyone but its NotPrincipal", "without a Condition"),
+], ids=["secure-transport", "principal-account-like-star", "if-exists", "not-equals-and-tls", "not-principal"])
+def test_a_full_access_statement_whose_condition_admits_anyone_is_reported(condition, principal, why):
+    """Any Condition used to count as a restriction: only one restricting who calls does (_access.public_grant)."""
+    rs = shipped("prod")
+    st = {"Sid": "FullAccess", "Effect": "Allow", "Action": "*", "Resource": "*"}
+    st.update({"NotPrincipal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}} if principal.startswith("everyone")
+              else {"Principal": "*"})
+    if condition:
+        st["Condition"] = condition
+    set_input(endpoint(rs, "glue"), "policy", doc(st))
+    assert judged(rs, ENDPOINTS) == [(
+        "mandatory", "postgres-glue", f"endpoint policy statement 'FullAccess' gives full access to com.amazonaws."
+                                      f"{REGION}.glue: it allows every action to {principal} {why}; {EXPECT_ENDPOINT}")]
 
 
 def test_narrower_or_conditioned_policies_pass_and_gateway_load_balancer_endpoints_are_not_judged():
@@ -118,6 +148,10 @@ def test_narrower_or_conditioned_policies_pass_and_gateway_load_balancer_endpoin
                                                   "Resource": "*"}))
     set_input(endpoint(rs, "sts"), "policy", doc({"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*",
                                                   "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abc"}}}))
+    # every action, for this account's principals only (the shipped interface endpoints' policy), over TLS too
+    set_input(endpoint(rs, "glue"), "policy", doc({
+        "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "glue:*", "Resource": "*",
+        "Condition": {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}, "Bool": {"aws:SecureTransport": "true"}}}))
     rs.append(Resource(type=T.EC2_VPC_ENDPOINT, name="inspection", urn=urn("prod", T.EC2_VPC_ENDPOINT, "inspection"),
                        inputs={"vpcEndpointType": "GatewayLoadBalancer", "serviceName": "com.amazonaws.vpce.x"}))
     assert judged(rs, ENDPOINTS) == []

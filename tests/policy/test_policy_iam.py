@@ -184,7 +184,7 @@ def test_trust_policy_only_trusts_expected_services():
          "Action": "sts:AssumeRole"},
         {"Sid": "Anyone", "Effect": "Allow", "Principal": {"AWS": "*"}, "Action": "sts:AssumeRole"})
     tail = ("expected only the service principals glue.amazonaws.com, events.amazonaws.com, "
-            f"monitoring.rds.amazonaws.com, {OWN_ROOT_TAIL}")
+            f"monitoring.rds.amazonaws.com, vpc-flow-logs.amazonaws.com, states.amazonaws.com, {OWN_ROOT_TAIL}")
     assert single(s, TRUST) == [
         ("job-role", f"trust policy statement 'Anyone' trusts AWS principal '*'; {tail}"),
         ("job-role", f"trust policy statement 'Glue' trusts Service principal 'ec2.amazonaws.com'; {tail}"),
@@ -192,6 +192,33 @@ def test_trust_policy_only_trusts_expected_services():
     assert single(s, TRUST, {TRUST: {"allowedServicePrincipals": ["glue.amazonaws.com", "ec2.amazonaws.com"]}}) == [
         ("job-role", "trust policy statement 'Anyone' trusts AWS principal '*'; expected only the service principals "
                      f"glue.amazonaws.com, ec2.amazonaws.com, {OWN_ROOT_TAIL}")]
+
+
+def test_the_flow_log_service_is_trusted_by_default_and_an_unknown_service_is_not():
+    """The flow-log role GlueRdsConnection makes trusts vpc-flow-logs.amazonaws.com: a service of the stack's
+    own roles, in the policy's defaults (no pack config needed); ec2.amazonaws.com, which no role here is
+    made for, stays refused with the same empty config."""
+    flow_logs = {"Sid": "VpcFlowLogsAssumeRole", "Effect": "Allow", "Action": "sts:AssumeRole",
+                 "Principal": {"Service": "vpc-flow-logs.amazonaws.com"},
+                 "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}}}
+    s = happy_stack()
+    s.get("job-role").inputs["assumeRolePolicy"] = doc(flow_logs)
+    assert single(s, TRUST, {}) == []
+    s.get("job-role").inputs["assumeRolePolicy"] = doc(
+        flow_logs, {**flow_logs, "Sid": "Instances", "Principal": {"Service": "ec2.amazonaws.com"}})
+    assert single(s, TRUST, {}) == [
+        ("job-role", "trust policy statement 'Instances' trusts Service principal 'ec2.amazonaws.com'; expected only "
+                     "the service principals glue.amazonaws.com, events.amazonaws.com, monitoring.rds.amazonaws.com, "
+                     f"vpc-flow-logs.amazonaws.com, states.amazonaws.com, {OWN_ROOT_TAIL}")]
+
+
+def test_the_stack_configs_leave_the_trusted_services_to_the_policy():
+    """The pack's config files set no allowedServicePrincipals: the list lives in the policy alone."""
+    from policy.offline import POLICY_DIR
+
+    for stack in ("dev", "prod"):
+        raw = json.loads((POLICY_DIR / f"config.{stack}.json").read_text())
+        assert "allowedServicePrincipals" not in raw.get(TRUST, {}), stack
 
 
 @pytest.mark.parametrize("principal, condition, allowed", [

@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any, Callable
 
 import pytest
-from policy_support import KEY_ARN, Stack, add_database_side
+from policy_support import KEY_ARN, Stack, add_database_side, orchestration_side
 
 from policy.lakehouse_policies import types as T
 from policy.lakehouse_policies.taggable import is_taggable
@@ -32,6 +32,8 @@ def prod_resources() -> list[Resource]:
         extra = Stack("prod")
         add_database_side(extra)
         resources += [r for r in extra.resources if r.type not in have]
+    if not {T.SFN_STATE_MACHINE, T.GLUE_CRAWLER} <= have:  # no shipped pipeline with a crawler on Step Functions
+        resources += orchestration_side("prod")
     return resources
 
 
@@ -337,6 +339,12 @@ def m_trigger_invalid_schedule(rs):
     _set(_of(rs, T.GLUE_TRIGGER, lambda r: r.inputs.get("type") == "SCHEDULED"), "schedule", "cron(0 25 * * ? *)")
 
 
+def m_gold_table_without_ruleset(rs):
+    """The ruleset of gold.cms_facility_monthly is gone; the gold job still writes the table."""
+    rs.remove(_of(rs, T.GLUE_DATA_QUALITY_RULESET,
+                  lambda r: r.inputs["tags"].get("lakehouse:table") == "gold.cms_facility_monthly"))
+
+
 def m_trigger_starts_another_stack_job(rs):
     _set(_of(rs, T.GLUE_TRIGGER), "actions", [{"jobName": "lakehouse-staging-fhir-bronze"}])
 
@@ -384,7 +392,50 @@ def m_analyst_reads_silver(rs):
     _set(policy, "policy", json.dumps(doc))
 
 
+def m_alarm_without_ok_action(rs):
+    alarm = _of(rs, T.METRIC_ALARM)
+    _drop(alarm, "okActions")
+    alarm.property_dependencies.pop("okActions", None)  # an input never set depends on nothing
+
+
+def m_rds_cpu_alarm_removed(rs):
+    cpu = _of(rs, T.METRIC_ALARM, lambda r: r.inputs.get("metricName") == "CPUUtilization")
+    rs.remove(cpu)
+
+
+def m_crawler_deletes_from_catalog(rs):
+    crawler = _of(rs, T.GLUE_CRAWLER)
+    _set(crawler, "schemaChangePolicy", {"updateBehavior": "LOG", "deleteBehavior": "DELETE_FROM_DATABASE"})
+
+
+def m_state_machine_logging_off(rs):
+    machine = _of(rs, T.SFN_STATE_MACHINE)
+    _set(machine, "loggingConfiguration", {**copy.deepcopy(machine.inputs["loggingConfiguration"]), "level": "OFF"})
+
+
+def m_state_machine_tracing_off(rs):
+    _set(_of(rs, T.SFN_STATE_MACHINE), "tracingConfiguration", {"enabled": False})
+
+
+def m_state_machine_aws_owned_key(rs):
+    _set(_of(rs, T.SFN_STATE_MACHINE), "encryptionConfiguration", {"type": "AWS_OWNED_KEY"})
+
+
+def m_state_machine_runs_any_stack_job(rs):
+    policy, doc, st = _identity_policy(rs, lambda st: st.get("Sid") == "RunPipelineJobs")
+    st["Resource"] = "arn:aws:glue:us-east-1:123456789012:job/lakehouse-prod-*"
+    _set(policy, "policy", json.dumps(doc))
+
+
 MUTATIONS = [
+    ("crawler-deletes-from-catalog", "aws-glue-crawler-schema-change-never-deletes", m_crawler_deletes_from_catalog),
+    ("state-machine-logging-off", "aws-sfn-state-machine-enable-logging", m_state_machine_logging_off),
+    ("state-machine-tracing-off", "aws-sfn-state-machine-enable-tracing", m_state_machine_tracing_off),
+    ("state-machine-aws-owned-key", "aws-sfn-state-machine-enable-cmk", m_state_machine_aws_owned_key),
+    ("state-machine-runs-any-stack-job", "aws-sfn-state-machine-role-scope-actions",
+     m_state_machine_runs_any_stack_job),
+    ("alarm-without-ok-action", "aws-cloudwatch-metric-alarm-notify-stack-topic", m_alarm_without_ok_action),
+    ("rds-cpu-alarm-removed", "aws-cloudwatch-rds-instance-require-alarms", m_rds_cpu_alarm_removed),
     ("workgroup-not-enforced", "aws-athena-workgroup-enforce-configuration", m_workgroup_not_enforced),
     ("analyst-reads-silver", "aws-iam-analyst-role-reads-gold-only", m_analyst_reads_silver),
     ("drop-a-tag", "aws-resource-require-tags", m_drop_tag),
@@ -432,6 +483,7 @@ MUTATIONS = [
     ("trigger-invalid-schedule", "aws-glue-trigger-configure-valid-schedule", m_trigger_invalid_schedule),
     ("trigger-starts-another-stack-job", "aws-glue-trigger-start-stack-jobs", m_trigger_starts_another_stack_job),
     ("workflow-unbounded-runs", "aws-glue-workflow-limit-concurrent-runs", m_workflow_unbounded_runs),
+    ("gold-table-without-ruleset", "aws-glue-gold-table-require-data-quality-ruleset", m_gold_table_without_ruleset),
     ("event-rule-any-source", "aws-eventbridge-rule-restrict-event-pattern", m_event_rule_any_source),
     ("event-target-workflow-without-role", "aws-eventbridge-target-require-role", m_event_target_workflow_without_role),
     ("flow-log-rejects-only", "aws-ec2-vpc-enable-flow-logs", m_flow_log_rejects_only),

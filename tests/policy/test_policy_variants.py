@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 import pytest
-from policy_support import ACCOUNT, REGION, Stack, add_database_side
+from policy_support import ACCOUNT, REGION, Stack, add_database_side, orchestration_side
 
 from policy.lakehouse_policies import policies_by_name
 from policy.lakehouse_policies import types as T
@@ -38,6 +38,7 @@ INGRESS = "aws-ec2-security-group-disallow-public-ingress"
 RESOURCES = "aws-iam-disallow-wildcard-resources"
 ACTIONS = "aws-iam-disallow-wildcard-actions"
 WRITES = "aws-iam-job-role-restrict-writes-to-declared"
+ENDPOINT_POLICY = "aws-ec2-vpc-endpoint-restrict-policy"
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 INGRESS_RULE = "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule"
@@ -54,6 +55,8 @@ def prod_resources() -> list[Resource]:
         extra = Stack("prod")
         add_database_side(extra)
         resources += [r for r in extra.resources if r.type not in have]
+    if not {T.SFN_STATE_MACHINE, T.GLUE_CRAWLER} <= have:  # no shipped pipeline with a crawler on Step Functions
+        resources += orchestration_side("prod")
     return resources
 
 
@@ -282,6 +285,25 @@ def workflow_target_without_role(rs):
 
 FULL_ACCESS = json.dumps({"Version": "2012-10-17", "Statement": [
     {"Effect": "Allow", "Principal": "*", "Action": "*", "Resource": "*"}]})
+
+
+def endpoint_policy(condition: dict | None, principal: Any = "*", action: Any = "*") -> Callable:
+    """The Glue interface endpoint's policy replaced by one Allow of `action` to `principal` under `condition`."""
+    st: dict[str, Any] = {"Sid": "Shared", "Effect": "Allow", "Principal": principal, "Action": action,
+                          "Resource": "*"}
+    if condition is not None:
+        st["Condition"] = condition
+    return set_input(ENDPOINT, "postgres-glue", "policy", json.dumps({"Version": "2012-10-17", "Statement": [st]}))
+
+
+ENDPOINT_EXPECTED = ("expected a policy that limits who and what the endpoint serves (e.g. a Condition on "
+                     "aws:PrincipalAccount; for S3, the stack's buckets as Resource)")
+
+
+def endpoint_message(why: str) -> str:
+    """The whole message aws-ec2-vpc-endpoint-restrict-policy reports for the Glue endpoint's 'Shared' statement."""
+    return (f"endpoint policy statement 'Shared' gives full access to com.amazonaws.{REGION}.glue: it allows every "
+            f"action to Principal '*' with a condition that admits anyone ({why}); {ENDPOINT_EXPECTED}")
 BUCKET_VERSIONING = "aws:s3/bucketVersioning:BucketVersioning"
 OWNERSHIP = "aws:s3/bucketOwnershipControls:BucketOwnershipControls"
 TRIGGER = "aws:glue/trigger:Trigger"
@@ -306,7 +328,78 @@ class Variant:
     mutate: Callable[[list[Resource]], None]
 
 
+# --- a pipeline's crawler and state machine (by type: the shipped stack's, or orchestration_side's) ----------
+
+def _one(rs: list[Resource], rtype: str) -> Resource:
+    found = [r for r in rs if r.type == rtype]
+    assert found, f"the prod stack registers no {rtype}"
+    return found[0]
+
+
+def set_first(rtype: str, key: str, value: Any) -> Callable:
+    def mutate(rs):
+        _set(_one(rs, rtype), key, copy.deepcopy(value))
+    return mutate
+
+
+def edit_first(rtype: str, key: str, change: Callable[[Any], Any]) -> Callable:
+    def mutate(rs):
+        r = _one(rs, rtype)
+        _set(r, key, change(copy.deepcopy(r.inputs[key])))
+    return mutate
+
+
+def drop_crawler_tag(tag: str) -> Callable:
+    def mutate(rs):
+        crawler = _one(rs, T.GLUE_CRAWLER)
+        _set(crawler, "tags", {k: v for k, v in crawler.inputs["tags"].items() if k != tag})
+    return mutate
+
+
+def state_machine_role_statement(action: Any, resource: Any) -> Callable:
+    """A statement added to the policy of the role the state machine runs as."""
+    def mutate(rs):
+        machine = _one(rs, T.SFN_STATE_MACHINE)
+        (role,) = machine.property_dependencies["roleArn"]
+        policy = next(r for r in rs if r.type == T.IAM_ROLE_POLICY and role in r.property_dependencies.get("role", []))
+        doc = json.loads(policy.inputs["policy"])
+        doc["Statement"].append({"Sid": "Extra", "Effect": "Allow", "Action": action, "Resource": resource})
+        _set(policy, "policy", json.dumps(doc))
+    return mutate
+
+
+def logging(**change: Any) -> Callable[[Any], Any]:
+    return lambda config: {**config, **change}
+
+
 INSECURE = [
+    # a pipeline's crawler and state machine
+    Variant("crawler-without-security-configuration", "aws-glue-require-security-configuration",
+            "Glue crawler has no securityConfiguration", set_first(T.GLUE_CRAWLER, "securityConfiguration", "")),
+    Variant("crawler-without-owner-tag", "aws-resource-require-tags", "Owner", drop_crawler_tag("Owner")),
+    Variant("crawler-deletes-partitions", "aws-glue-crawler-schema-change-never-deletes", "DELETE_FROM_DATABASE",
+            set_first(T.GLUE_CRAWLER, "schemaChangePolicy", {"deleteBehavior": "DELETE_FROM_DATABASE"})),
+    Variant("crawler-delete-behavior-left-to-default", "aws-glue-crawler-schema-change-never-deletes",
+            "sets no schemaChangePolicy.deleteBehavior", set_first(T.GLUE_CRAWLER, "schemaChangePolicy",
+                                                                  {"updateBehavior": "LOG"})),
+    Variant("state-machine-logs-fatal-only", "aws-sfn-state-machine-enable-logging", "level is FATAL",
+            edit_first(T.SFN_STATE_MACHINE, "loggingConfiguration", logging(level="FATAL"))),
+    Variant("state-machine-logs-to-a-bucket", "aws-sfn-state-machine-enable-logging", "is not a log group's ARN",
+            edit_first(T.SFN_STATE_MACHINE, "loggingConfiguration",
+                       logging(logDestination=s3("logs")))),
+    Variant("state-machine-without-logging", "aws-sfn-state-machine-enable-logging", "no loggingConfiguration",
+            set_first(T.SFN_STATE_MACHINE, "loggingConfiguration", None)),
+    Variant("state-machine-tracing-unset", "aws-sfn-state-machine-enable-tracing", "tracing is off",
+            set_first(T.SFN_STATE_MACHINE, "tracingConfiguration", None)),
+    Variant("state-machine-aws-managed-key", "aws-sfn-state-machine-enable-cmk", "alias/aws/states",
+            set_first(T.SFN_STATE_MACHINE, "encryptionConfiguration",
+                      {"type": "CUSTOMER_MANAGED_KMS_KEY", "kmsKeyId": "alias/aws/states"})),
+    Variant("state-machine-starts-any-lakehouse-crawler", "aws-sfn-state-machine-role-scope-actions",
+            "crawler/lakehouse-*",
+            state_machine_role_statement("glue:StartCrawler", arn("glue", "crawler/lakehouse-*"))),
+    Variant("state-machine-starts-jobs-by-pattern", "aws-sfn-state-machine-role-scope-actions",
+            "job/lakehouse-prod-????", state_machine_role_statement(
+                ["glue:StartJobRun", "glue:GetJobRun"], arn("glue", "job/lakehouse-prod-????"))),
     # 1. a public Allow whose condition any caller satisfies (bucket policy)
     Variant("bucket-public-secure-transport", BUCKET_PUBLIC, "aws:SecureTransport is a property of the request",
             public_bucket_statement(SECURE)),
@@ -472,12 +565,31 @@ INSECURE = [
             set_input(FLOW_LOG, "postgres-flow-logs", "trafficType", "REJECT")),
     Variant("endpoint-full-access", "aws-ec2-vpc-endpoint-restrict-policy", "allows every action to Principal '*'",
             set_input(ENDPOINT, "postgres-glue", "policy", FULL_ACCESS)),
+    # ... a full-access endpoint policy whose condition any caller satisfies (the whole message)
+    Variant("endpoint-full-access-secure-transport", ENDPOINT_POLICY, endpoint_message(
+        "aws:SecureTransport is a property of the request, not of who makes it"), endpoint_policy(SECURE)),
+    Variant("endpoint-full-access-principal-account-like-star", ENDPOINT_POLICY, endpoint_message(
+        "StringLike aws:PrincipalAccount '*' matches any value"),
+        endpoint_policy({"StringLike": {"aws:PrincipalAccount": "*"}})),
+    Variant("endpoint-service-actions-own-account-if-exists", ENDPOINT_POLICY, endpoint_message(
+        "StringEqualsIfExists aws:PrincipalAccount also holds when the request carries no aws:PrincipalAccount"),
+        endpoint_policy({"StringEqualsIfExists": {"aws:PrincipalAccount": ACCOUNT}}, principal={"AWS": "*"},
+                        action="glue:*")),
+    Variant("endpoint-full-access-to-every-other-account", ENDPOINT_POLICY, endpoint_message(
+        "StringNotEquals aws:PrincipalAccount admits every other value"),
+        endpoint_policy({"StringNotEquals": {"aws:PrincipalAccount": "999999999999"}})),
     Variant("default-group-admits-its-members", "aws-ec2-vpc-default-security-group-restrict-all", "ingress",
             set_input(DEFAULT_SG, "postgres-default-sg", "ingress",
                       [{"protocol": "-1", "fromPort": 0, "toPort": 0, "self": True}])),
 ]
 
 COMPLIANT = [
+    ("crawler-deprecates-instead-of-logging", set_first(T.GLUE_CRAWLER, "schemaChangePolicy",
+                                                        {"updateBehavior": "LOG",
+                                                         "deleteBehavior": "DEPRECATE_IN_DATABASE"})),
+    ("state-machine-logs-errors-only", edit_first(T.SFN_STATE_MACHINE, "loggingConfiguration", logging(level="ERROR"))),
+    ("state-machine-reads-one-more-named-job", state_machine_role_statement(
+        "glue:GetJobRun", arn("glue", "job/lakehouse-prod-fhir-gold"))),
     ("every-key-by-alias", job_statement("fhir-gold", "kms:Decrypt", KEYS, ALIAS)),
     ("every-secret-by-literal-tag", job_statement(
         "fhir-gold", "secretsmanager:GetSecretValue", SECRETS,
@@ -507,6 +619,12 @@ COMPLIANT = [
     ("gold-reads-raw", job_statement("fhir-gold", "s3:GetObject", s3("raw", "fhir/*"))),
     ("gold-writes-its-temp-prefix", job_statement(
         "fhir-gold", "s3:PutObject", s3("temp", "lakehouse-prod-fhir-gold/extra/*"))),
+    ("endpoint-full-access-for-own-account", endpoint_policy(
+        {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}, principal={"AWS": "*"}, action="glue:*")),
+    ("endpoint-full-access-for-own-org-over-tls", endpoint_policy(
+        {"StringEquals": {"aws:PrincipalOrgID": "o-abc123def4"}, "Bool": {"aws:SecureTransport": "true"}})),
+    ("endpoint-full-access-for-own-account-roles", endpoint_policy(
+        {"ArnLike": {"aws:PrincipalArn": f"arn:aws:iam::{ACCOUNT}:role/lakehouse-*"}})),
 ]
 
 

@@ -279,12 +279,44 @@ def test_a_missing_jar_is_a_clear_error_not_a_traceback(monkeypatch, tiny_input,
 
 
 def test_sample_data_and_summaries_come_from_registries(monkeypatch, tmp_path, capsys):
-    with pytest.raises(LookupError, match="no sample data for pipeline 'nope'; available: climate, fhir"):
+    with pytest.raises(LookupError, match="no sample data for pipeline 'nope'; available: climate, fhir, orders"):
         sample_writer("nope")
     assert type(summaries.summary_for("fhir")) is summaries.FhirGoldSummary
     assert type(summaries.summary_for("climate")) is summaries.GoldSummary  # no entry: row counts
     monkeypatch.delitem(SAMPLE_WRITERS, "fhir")
     monkeypatch.chdir(tmp_path)  # no ./sample_data/fhir/: the runner would write the sample
     assert cli.main(["--warehouse", str(tmp_path / "wh")]) == cli.EXIT_USAGE
-    assert "--input: none given, and no sample data for pipeline 'fhir'; available: climate" in capsys.readouterr().err
+    assert "--input: none given, and no sample data for pipeline 'fhir'; available: climate, orders" in \
+        capsys.readouterr().err
     assert not (tmp_path / "sample_data").exists() and not (tmp_path / "wh").exists()
+
+
+def test_run_leaves_out_maintenance_and_maintain_runs_only_it_with_the_declared_arguments(monkeypatch, tiny_input,
+                                                                                          tmp_path, capsys):
+    calls: list = []
+    fake_jobs(monkeypatch, calls)
+    wh = tmp_path / "wh"
+    assert cli.main(["maintain", "--warehouse", str(wh)]) == cli.EXIT_USAGE  # nothing to maintain yet
+    assert "allowed: a warehouse with tables" in capsys.readouterr().err
+    (wh / "lakehouse_dev_bronze" / "fhir_patient" / "metadata").mkdir(parents=True)
+    (wh / "lakehouse_dev_bronze" / "fhir_patient" / "metadata" / "version-hint.text").write_text("1")
+    assert cli.main(["maintain", "--warehouse", str(wh), "--orphan-file-age-hours", "-1"]) == cli.EXIT_USAGE
+    assert "--orphan-file-age-hours: got '-1'; allowed: a whole number of hours >= 0" in capsys.readouterr().err
+    with state.WarehouseLock(wh):  # one run at a time, as for `run`
+        assert cli.main(["maintain", "--warehouse", str(wh)]) == cli.EXIT_LOCKED
+    assert calls == []
+
+    assert cli.main(["maintain", "--warehouse", str(wh), "--orphan-file-age-hours", "0"]) == 0
+    [(name, args)] = calls
+    declared = next(p for p in load_stack_config("dev").pipelines if p.name == "fhir").job("maintain")
+    assert name == "maintain"
+    assert {k: args[k] for k in declared.arguments} == {**declared.arguments, "--orphan_file_age_hours": "0"}
+    assert args["--bronze_database"] == "lakehouse_dev_bronze" and args["--gold_database"] == "lakehouse_dev_gold"
+    report = json.loads((wh / "_runs" / "latest.json").read_text())
+    assert report["command"] == "maintain" and [j["job"] for j in report["jobs"]] == ["maintain"]
+    assert not (wh / "_runs" / state.STATE_FILE).exists()  # maintenance changes no row: no run is recorded
+
+    calls.clear()
+    monkeypatch.setattr(executor, "read_table", lambda spark, fq: ([], []))
+    assert cli.main(["--input", str(tiny_input), "--warehouse", str(wh)]) == 0
+    assert [c[0] for c in calls] == ["bronze", "silver", "gold"]  # `run` leaves maintenance to `maintain`

@@ -16,7 +16,7 @@ from __future__ import annotations
 import pyspark.sql.functions as F
 from pyspark.sql import SparkSession
 
-from ..io import extracts, jdbc, raw_files
+from ..io import extracts, jdbc, quality, raw_files
 from ..io.tables import Lake
 from ..runtime.args import ArgSpec, base_uri, identifier
 from ..runtime.job import JobRun
@@ -38,7 +38,7 @@ from .schemas import (
 
 JDBC_ARGS = {"jdbc_url": None, "jdbc_secret_file": None, "jdbc_ca_file": None, "connection_name": None,
              "jdbc_database": None}
-COMMON_ARGS = {"run_id": None, "JOB_RUN_ID": None, "warehouse": None, **JDBC_ARGS}
+COMMON_ARGS = {"run_id": None, "JOB_RUN_ID": None, "warehouse": None, "quality_rules": None, **JDBC_ARGS}
 INGEST_ARGS = ArgSpec(required=("catalog", "raw_path", "bronze_database"), optional=COMMON_ARGS)
 METRICS_ARGS = ArgSpec(required=("catalog", "gold_path", "gold_database"), optional=COMMON_ARGS)
 
@@ -143,6 +143,8 @@ def run_metrics(spark: SparkSession, args: dict) -> dict:
         result = job.reconcile({"input": n_input, "accepted": n_rows, "quarantined": n_input - n_rows,
                                 "table": f"{gold}.{METRICS_TABLE}"})
         lake = Lake(spark, catalog, job.run_id, job.writes)
+        # before the refresh: a `fail` breach keeps the previous table and extracts
+        quality.check(lake, job, frames={METRICS_TABLE: daily})
         lake.replace_all(daily, lake.table(gold, METRICS_TABLE))  # full refresh in one snapshot
         result["extracts"] = extracts.write_csv_and_json(daily, gold_path, EXTRACTS_PREFIX, "daily_metrics",
                                                          job.writes)

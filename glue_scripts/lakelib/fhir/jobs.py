@@ -22,6 +22,7 @@ from pyspark import StorageLevel
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from ..io import quality
 from ..io.raw_files import check_gzip, list_all_files, read_lines
 from ..io.tables import Lake, Table
 from ..runtime.args import ArgSpec, base_uri, identifier, positive_int
@@ -51,7 +52,7 @@ from .schemas import (
     WAITING_TABLE,
 )
 
-_COMMON = {"run_id": None, "JOB_RUN_ID": None, "warehouse": None}
+_COMMON = {"run_id": None, "JOB_RUN_ID": None, "warehouse": None, "quality_rules": None}
 BRONZE_ARGS = ArgSpec(required=("catalog", "raw_path", "bronze_database"), optional=dict(_COMMON))
 # compaction: rewrite a silver data file once this many merge-on-read delete files point at it
 # max_waiting_runs: silver runs a record waits for its patient before unknown_patient (unset: until it arrives)
@@ -200,6 +201,7 @@ def run_silver(spark: SparkSession, args: Mapping[str, str]) -> dict:
         if upto is not None and upto != consumed.get(source.name):
             ranges[rt] = (source, consumed.get(source.name), upto)
     if not ranges:  # nothing new, so no held record can have found its patient either
+        quality.check(lake, job)  # the tables as they stand: a breach left by an earlier run still stops gold
         return job.finish({**metrics, "bronze_snapshots": {}, "compacted": {}})
     checkpoint_rows = [(SILVER_CONSUMER, source.name, upto, run_seq, run_id, None)
                        for source, _, upto in ranges.values()]
@@ -259,6 +261,8 @@ def run_silver(spark: SparkSession, args: Mapping[str, str]) -> dict:
         targets[rt].name: lake.compact(targets[rt], delete_file_threshold)["rewritten_data_files_count"]
         for rt in RESOURCE_TYPES if metrics["by_type"][rt]["accepted"]
     }
+    # after the commit (a MERGE cannot be checked before it): a `fail` breach fails the run, so gold does not start
+    quality.check(lake, job)
     return job.finish(metrics)
 
 
@@ -289,15 +293,15 @@ def run_gold(spark: SparkSession, args: Mapping[str, str]) -> dict:
     # the columns they use once
     encounters = lake.read(sources["Encounter"]).select(*G.ENCOUNTER_COLUMNS).persist(StorageLevel.MEMORY_AND_DISK)
     try:
-        metrics = _write_gold(lake, target, lake.read(sources["Patient"]), encounters,
+        metrics = _write_gold(lake, job, target, lake.read(sources["Patient"]), encounters,
                               lake.read(sources["Condition"]), hai, as_of)
     finally:
         encounters.unpersist()
     return job.finish({"run_id": run_id, **metrics})
 
 
-def _write_gold(lake: Lake, target: Table, patients: DataFrame, encounters: DataFrame, conditions: DataFrame,
-                hai: tuple[G.HaiCode, ...], as_of: dt.date | None) -> dict:
+def _write_gold(lake: Lake, job: JobRun, target: Table, patients: DataFrame, encounters: DataFrame,
+                conditions: DataFrame, hai: tuple[G.HaiCode, ...], as_of: dt.date | None) -> dict:
     stays = G.filter_inpatient_stays(encounters)
     seen = encounters.agg(
         F.count(F.lit(1)).alias("input"),
@@ -307,7 +311,13 @@ def _write_gold(lake: Lake, target: Table, patients: DataFrame, encounters: Data
         F.count(F.when(F.col("discharge_date").isNotNull(), 1)).alias("discharges"),
         F.max(F.greatest("admit_date", "discharge_date")).alias("latest_date"),
     ).first()
-    rows = lake.overwrite(G.to_cms_facility_monthly(patients, encounters, conditions, hai, as_of), target)
+    gold = G.to_cms_facility_monthly(patients, encounters, conditions, hai, as_of).persist(StorageLevel.MEMORY_AND_DISK)
+    try:
+        # before the overwrite: a `fail` breach keeps the previous gold for its readers
+        quality.check(lake, job, frames={target.name: gold})
+        rows = lake.overwrite(gold, target)
+    finally:
+        gold.unpersist()
     written = lake.read(target).agg(F.coalesce(F.sum("discharges"), F.lit(0)).alias("d")).first()["d"]
     if written != facts["discharges"]:
         raise ReconciliationError(f"fhir.gold: {facts['discharges']} discharges in silver but {written} in gold")

@@ -16,7 +16,7 @@ from typing import Iterable, Mapping
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
-from pyspark.sql.types import StructType
+from pyspark.sql.types import DataType, StructType
 
 from ..runtime.args import identifier
 from ..runtime.job import Writes
@@ -24,6 +24,10 @@ from ..runtime.job import Writes
 COMMIT_PROPERTY = "glue-lakehouse.commit-id"
 RUN_PROPERTY = "glue-lakehouse.run-id"
 DEFAULT_PROPERTIES = {"format-version": "2", "write.parquet.compression-codec": "zstd"}
+
+
+def _path(path: str) -> str:
+    return ".".join(f"`{identifier('column', p)}`" for p in path.split("."))
 
 
 def _tblprops(props: Mapping[str, str]) -> str:
@@ -95,6 +99,18 @@ class Lake:
             stale = {k: v for k, v in properties.items() if current.get(k) != v}
             if stale:
                 self.spark.sql(f"ALTER TABLE {table.sql} SET TBLPROPERTIES ({_tblprops(stale)})")
+
+    def add_column(self, table: Table, path: str, data_type: DataType) -> None:
+        """ALTER TABLE ADD COLUMN (a nested field by dotted path): Iceberg schema evolution, no data
+        rewritten; the rows written before read it as null."""
+        self._wrote(table)
+        self.spark.sql(f"ALTER TABLE {table.sql} ADD COLUMN {_path(path)} {data_type.simpleString()}")
+
+    def widen_column(self, table: Table, path: str, data_type: DataType) -> None:
+        """ALTER TABLE ALTER COLUMN ... TYPE: a widening Iceberg allows (int -> bigint, float -> double,
+        decimal precision); Iceberg refuses any other change."""
+        self._wrote(table)
+        self.spark.sql(f"ALTER TABLE {table.sql} ALTER COLUMN {_path(path)} TYPE {data_type.simpleString()}")
 
     def properties(self, table: Table) -> dict[str, str]:
         return {r["key"]: r["value"] for r in self.spark.sql(f"SHOW TBLPROPERTIES {table.sql}").collect()}
@@ -193,6 +209,16 @@ class Lake:
             self.spark.sql(f"MERGE INTO {table.sql} t USING {view} s ON {on} {clauses}")
         finally:
             self.spark.catalog.dropTempView(view)
+        self._wrote(table)
+
+    def delete_where_in(self, table: Table, column: str, values: Iterable[str]) -> None:
+        """DELETE the rows whose `column` is one of `values` (a retry removing what a run that died
+        before its log commit left behind)."""
+        values = list(values)
+        if not values:
+            return
+        listed = ", ".join("'" + v.replace("'", "''") + "'" for v in values)
+        self.spark.sql(f"DELETE FROM {table.sql} WHERE `{identifier('column', column)}` IN ({listed})")
         self._wrote(table)
 
     def insert_missing(self, df: DataFrame, table: Table, keys: Iterable[str]) -> None:

@@ -3,17 +3,24 @@
 Every job starts with `JobRun.start(name, args, spec)` and returns `run.finish(metrics)`:
 metrics checked (input = accepted + quarantined [+ waiting], else ReconciliationError) plus "writes",
 the sorted list of every store the run wrote. The io layer records each write in `run.writes`
-(lakelib.io: tables, jdbc, extracts); jobs never list them by hand.
+(lakelib.io: tables, jdbc, extracts); jobs never list them by hand. With `--metrics_namespace` set
+(the platform sets it on every deployed job), start publishes RunStarted and finish the reconciled
+row counts to CloudWatch, and the result gains "metrics_published" (lakelib.runtime.metrics).
+A job with data-quality rules (`--quality_rules`) evaluates them through lakelib.io.quality.check
+and its result gains "quality" (each rule's outcome); finish refuses a run that skipped them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Mapping
 
-from .args import ArgSpec, resolve
+from . import metrics as cloudwatch
+from .args import ArgSpec, normalise, resolve
+from .quality import Rule, parse_rules
 
 # the lake zones whose --<zone>_database / --<zone>_path arguments name where a write landed
 LAKE_ZONES = ("bronze", "silver", "gold")
@@ -86,15 +93,40 @@ class JobRun:
     args: dict[str, str | None]  # resolved against the job's ArgSpec (names without dashes)
     run_id: str
     writes: Writes
+    target: cloudwatch.MetricsTarget | None = None  # None: metrics publishing off
+    started: dict | None = None  # what publishing RunStarted did
+    quality: list[dict] = field(default_factory=list)  # every data-quality rule evaluated (lakelib.io.quality)
+    checked: set[tuple[str, str]] = field(default_factory=set)  # (zone, table) whose rules were evaluated
+
+    @cached_property
+    def rules(self) -> tuple[Rule, ...]:
+        """--quality_rules: the data-quality rules of the tables the job writes (JobArgumentError if malformed)."""
+        return parse_rules(self.args.get("quality_rules"))
 
     @classmethod
     def start(cls, job: str, args: Mapping[str, object], spec: ArgSpec) -> "JobRun":
         a = resolve(args, spec)
-        return cls(job, a, run_id(a), Writes(a))
+        target = cloudwatch.MetricsTarget.from_args(normalise(args), job)
+        started = None
+        if target is not None:
+            started = cloudwatch.publish(target, cloudwatch.started_data(target, cloudwatch.now()))
+        return cls(job, a, run_id(a), Writes(a), target, started)
 
     def reconcile(self, metrics: dict) -> dict:
         return reconcile(self.job, metrics)
 
     def finish(self, metrics: dict) -> dict:
-        """What run(spark, args) returns: the reconciled metrics plus "writes"."""
-        return {**self.reconcile(metrics), "writes": self.writes.sorted()}
+        """What run(spark, args) returns: the reconciled metrics plus "writes" (and, when publishing,
+        "metrics_published": what publishing RunStarted and the row counts did)."""
+        # a job whose declared data-quality rules were not evaluated fails rather than pass unchecked
+        unchecked = sorted({f"{r.zone}.{r.table}" for r in self.rules} - {f"{z}.{t}" for z, t in self.checked})
+        if unchecked:
+            raise RuntimeError(f"{self.job}: the data-quality rules of {unchecked} were not evaluated "
+                               "(lakelib.io.quality.check)")
+        result = {**self.reconcile(metrics), "writes": self.writes.sorted()}
+        if self.rules:
+            result["quality"] = self.quality  # each rule's outcome, for the run report
+        if self.target is not None:
+            rows = cloudwatch.publish(self.target, cloudwatch.row_data(self.target, result, cloudwatch.now()))
+            result["metrics_published"] = {"started": self.started, "rows": rows}
+        return result

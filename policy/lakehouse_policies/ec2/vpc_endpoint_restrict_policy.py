@@ -1,11 +1,14 @@
 """Every interface and gateway VPC endpoint has a `policy`, and none of its Allow statements grants every
-action (`*`, `<service>:*` or `NotAction`) to Principal `*` without a `Condition`; no policy at all is
-AWS's full-access default. Gateway Load Balancer endpoints take no policy and are not judged.
+action (`*`, `<service>:*` or `NotAction`) to anyone: Principal `*` (or `NotPrincipal`) without a
+condition restricting who calls, judged as the public-principal policies judge resource policies
+(`_access.public_grant`); no policy at all is AWS's full-access default. Gateway Load Balancer
+endpoints take no policy and are not judged.
 
 An endpoint with full access lets anything in the VPC reach any account's resources through it
-(copy data to someone else's bucket, use someone else's key); a condition such as
-aws:PrincipalAccount, and for S3 the stack's buckets as Resource, keeps it to the stack. A policy
-not known yet is not judged.
+(copy data to someone else's bucket, use someone else's key); a condition such as a literal
+aws:PrincipalAccount, and for S3 the stack's buckets as Resource, keeps it to the stack. A condition
+any caller satisfies (aws:SecureTransport, StringLike aws:PrincipalAccount "*", `...IfExists`, a
+negated operator) is no restriction. A policy not known yet is not judged.
 """
 
 from __future__ import annotations
@@ -13,12 +16,11 @@ from __future__ import annotations
 from pulumi_policy import ReportViolation, ResourceValidationArgs, Severity
 
 from .. import types as T
+from .._access import public_grant
 from .._common import (
     BadDocument,
     Settings,
     as_list,
-    has_wildcard_principal,
-    is_allow,
     known,
     policy_document,
     resource_policy,
@@ -51,14 +53,16 @@ def _check_endpoint_policy(args: ResourceValidationArgs, report: ReportViolation
         report(f"the {kind.lower()} endpoint for {service} has no policy (AWS's default: full access); {EXPECTED}")
         return
     for i, st in enumerate(statements(doc)):
-        if is_allow(st) and has_wildcard_principal(st) and _all_actions(st) and not st.get("Condition"):
-            report(f"endpoint policy {sid(st, i)} allows every action to Principal '*' without a Condition "
-                   f"(full access to {service}); {EXPECTED}")
+        grant = public_grant(st) if _all_actions(st) else None
+        if grant:
+            report(f"endpoint policy {sid(st, i)} gives full access to {service}: it allows every action to "
+                   f"{grant.who} {grant.explain()}; {EXPECTED}")
 
 
 POLICY = resource_policy(
     name="aws-ec2-vpc-endpoint-restrict-policy",
-    description="VPC endpoints carry a policy narrower than full access (no unconditioned Allow of * to *).",
+    description="VPC endpoints carry a policy narrower than full access (no Allow of every action to '*' without a "
+                "condition restricting who calls).",
     severity=Severity.MEDIUM,
     remediation="Pass policy= to the aws.ec2.VpcEndpoint: lakehouse.model.iam.vpc_endpoint_policy (this account's "
                 "principals) or s3_gateway_endpoint_policy (and only the stack's buckets), as GlueRdsConnection does.",

@@ -41,6 +41,23 @@ STAR_ONLY_ACTIONS = {
     "ec2:DescribeNetworkInterfaces": "",
     "ec2:DescribeVpcs": "",
     "ec2:DescribeVpcAttribute": "",
+    # A Step Functions state machine's log delivery to CloudWatch Logs: the Step Functions developer guide
+    # ("Logging Step Functions using CloudWatch Logs") grants these on "*"; vended-log delivery has no
+    # resource-level permissions.
+    "logs:CreateLogDelivery": "",
+    "logs:DeleteLogDelivery": "",
+    "logs:DescribeLogGroups": "",
+    "logs:DescribeResourcePolicies": "",
+    "logs:GetLogDelivery": "",
+    "logs:ListLogDeliveries": "",
+    "logs:PutResourcePolicy": "",
+    "logs:UpdateLogDelivery": "",
+    # X-Ray tracing of a state machine (Step Functions developer guide, "Trace Step Functions request data
+    # in AWS X-Ray"): the sending actions have no resource-level permissions.
+    "xray:GetSamplingRules": "",
+    "xray:GetSamplingTargets": "",
+    "xray:PutTelemetryRecords": "",
+    "xray:PutTraceSegments": "",
 }
 _STAR_ARN = re.compile(r"^arn:[^:]*:[^:]*:[^:]*:[^:]*:[*/]+$")
 

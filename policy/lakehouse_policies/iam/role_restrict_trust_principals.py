@@ -1,7 +1,8 @@
-"""Trust policies name only allowed service principals (default glue, events, monitoring.rds), or
-their own account's principals with MFA: an account root principal (`arn:aws:iam::<A>:root`, the
-account delegating to IAM) only in a statement whose conditions pin `aws:PrincipalAccount` to that
-same account A and require `aws:MultiFactorAuthPresent` (the analyst role); never another account."""
+"""Trust policies name only allowed service principals (default glue, events, monitoring.rds,
+vpc-flow-logs and states: the services of the roles the stack creates), or their own account's principals with
+MFA: an account root principal (`arn:aws:iam::<A>:root`, the account delegating to IAM) only in a
+statement whose conditions pin `aws:PrincipalAccount` to that same account A and require
+`aws:MultiFactorAuthPresent` (the analyst role); never another account."""
 
 from __future__ import annotations
 
@@ -21,7 +22,11 @@ from .._common import (
     statements,
 )
 
-TRUSTED_SERVICES = ["glue.amazonaws.com", "events.amazonaws.com", "monitoring.rds.amazonaws.com"]
+# The services the stack's own roles are made for: Glue jobs, EventBridge targets, RDS enhanced
+# monitoring, VPC Flow Logs (the flow-log role GlueRdsConnection makes with the VPC it creates), and
+# Step Functions (the role of a pipeline's state machine, PipelineStateMachine).
+TRUSTED_SERVICES = ["glue.amazonaws.com", "events.amazonaws.com", "monitoring.rds.amazonaws.com",
+                    "vpc-flow-logs.amazonaws.com", "states.amazonaws.com"]
 
 
 _ROOT = re.compile(r"^arn:aws[a-z-]*:iam::(\d{12}):root$")

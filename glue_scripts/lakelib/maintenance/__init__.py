@@ -1,0 +1,1 @@
+"""Table maintenance of every pipeline's Iceberg tables (docs/operations.md, "Table maintenance")."""
