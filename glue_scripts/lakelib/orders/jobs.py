@@ -53,7 +53,7 @@ from .schemas import (
     SOURCES,
 )
 
-_COMMON = {"run_id": None, "JOB_RUN_ID": None, "warehouse": None}
+_COMMON = {"run_id": None, "JOB_RUN_ID": None, "warehouse": None, "quality_rules": None}
 # raw_database: the raw zone's Glue database, where the crawler writes its tables (set by the platform
 # on AWS, lakehouse.model.platform); inferred_catalog: the folder of the local crawl records (set by the
 # runner, and preferred when given: a local run may carry the raw database's name too).
