@@ -22,9 +22,10 @@ NO_CHART = "<p>No gold rows.</p>"
 
 def gold_tables(pipeline: PipelineSpec, cfg: StackConfig) -> list[str]:
     """`<database>.<table>` of every gold table the pipeline writes (not its data-quality results, which
-    grow by every run's outcomes: the report lists those per job)."""
-    return [f"{cfg.database_name('gold')}.{t}" for j in pipeline.jobs for a in j.writes if a.zone == "gold"
-            for t in a.tables if t != RESULTS_TABLE]
+    grow by every run's outcomes: the report lists those per job), each once: the maintenance job
+    declares the tables it maintains as writes too."""
+    return list(dict.fromkeys(f"{cfg.database_name('gold')}.{t}" for j in pipeline.jobs for a in j.writes
+                              if a.zone == "gold" for t in a.tables if t != RESULTS_TABLE))
 
 
 class GoldSummary:

@@ -320,3 +320,13 @@ def test_run_leaves_out_maintenance_and_maintain_runs_only_it_with_the_declared_
     monkeypatch.setattr(executor, "read_table", lambda spark, fq: ([], []))
     assert cli.main(["--input", str(tiny_input), "--warehouse", str(wh)]) == 0
     assert [c[0] for c in calls] == ["bronze", "silver", "gold"]  # `run` leaves maintenance to `maintain`
+
+
+@pytest.mark.parametrize("name", ["fhir", "climate", "orders"])
+def test_each_gold_table_is_summarised_once_though_maintenance_also_writes_it(name):
+    cfg = load_stack_config("dev")
+    pipeline = executor.select_pipeline(cfg, name)
+    listed = summaries.gold_tables(pipeline, cfg)
+    declared = {t for j in pipeline.jobs if not j.is_maintenance for a in j.writes if a.zone == "gold"
+                for t in a.tables if t != "dq_results"}
+    assert sorted(listed) == sorted(f"{cfg.database_name('gold')}.{t}" for t in declared)
