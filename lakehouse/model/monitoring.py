@@ -37,7 +37,7 @@ from typing import Any, Mapping, Optional
 
 from .config import MonitoringSettings, StackConfig
 from .names import LakeNames, job_names
-from .schedule import CRON_FORM, FIELDS, cron_problems
+from .schedule import CRON_FORM, FIELDS, _plain_values, cron_problems
 
 GLUE_NAMESPACE = "Glue"
 RDS_NAMESPACE = "AWS/RDS"
@@ -67,19 +67,7 @@ def _values(index: int, text: str) -> Optional[set[int]]:
     f = FIELDS[index]
     if "#" in text or text.upper().endswith("L"):  # valid already (cron_problems): <day>#<n>, L, <day>L
         return None
-    out: set[int] = set()
-    for item in text.split(","):
-        base, _, step = item.partition("/")
-        if base == "*":
-            low, high = f.low, f.high
-        elif "-" in base:
-            a, _, b = base.partition("-")
-            low, high = f.value(a), f.value(b)
-        else:
-            low = f.value(base)
-            high = f.high if step else low
-        out.update(range(low, high + 1, int(step) if step else 1))
-    return out
+    return _plain_values(f, text)
 
 
 def start_check_period(expression: str) -> Optional[int]:
