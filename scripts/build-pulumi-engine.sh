@@ -118,10 +118,13 @@ else
   t0=$(date +%s)
   say "creating the policy pack's venv .cache/pulumi-engine/policy-venv from policy/requirements.txt"
   rm -rf "$POLICY_VENV"
-  python3 -m venv "$POLICY_VENV" || die "python3 -m venv $POLICY_VENV failed"
+  # uv (scripts/setup.sh installs it) resolves and installs in seconds where pip took over a minute.
   # policy/requirements.txt pins a setuptools older than 81: parliament imports pkg_resources.
-  "$POLICY_VENV/bin/python" -m pip install --quiet -r policy/requirements.txt ||
-    die "pip install -r policy/requirements.txt failed"
+  UV=$ROOT/.cache/uv/bin/uv
+  [ -x "$UV" ] || die "$UV is missing: run scripts/setup.sh (make setup) first"
+  "$UV" venv --quiet --python "$(command -v python3)" "$POLICY_VENV" || die "uv venv $POLICY_VENV failed"
+  "$UV" pip install --quiet --python "$POLICY_VENV/bin/python" -r policy/requirements.txt ||
+    die "uv pip install -r policy/requirements.txt failed"
   touch "$POLICY_VENV/$stamp_file"
   say "policy pack venv created in $(elapsed "$t0")"
 fi
