@@ -38,6 +38,7 @@ from components import (
 from components.glue_crawler import GlueCrawler, GlueCrawlerArgs
 from components.glue_rds_connection import vpc_flow_log_group
 from components.pipeline_state_machine import PipelineStateMachine, PipelineStateMachineArgs
+from components.table_optimizers import TableOptimizers, TableOptimizersArgs
 from lakehouse.model.analytics import gold_tables, headline_queries
 from lakehouse.model.config import StackConfig, parse_stack_config
 from lakehouse.model.iam import AnalystGrant, orchestration_key_statements
@@ -50,6 +51,8 @@ from lakehouse.model.names import (
     orchestration_names,
 )
 from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR
+from lakehouse.model.table_optimizers import ROLE_SUFFIX as OPTIMIZERS_ROLE_SUFFIX
+from lakehouse.model.table_optimizers import optimizer_log_groups
 from lakehouse.model.zones import LAKE_ZONES
 
 
@@ -100,7 +103,8 @@ def main() -> None:
                                                    log_groups=[orchestration[p.name].crawler_log_group
                                                                for p in crawled]
                                                    + [orchestration[p.name].state_machine_log_group
-                                                      for p in machines]))), opts)
+                                                      for p in machines]
+                                                   + list(optimizer_log_groups(cfg.table_optimizers))))), opts)
     after_lake = opts.merge(pulumi.ResourceOptions(depends_on=[lake]))
     catalog = LakeCatalog("catalog", LakeCatalogArgs(
         databases={**names.databases, **raw_database},
@@ -172,6 +176,12 @@ def main() -> None:
             job_names={j.name: jobs[j.key].name for j in pipeline.jobs}, settings=cfg.workflow, tags=cfg.tags,
             account_id=ctx.account_id, raw_bucket=lake.names["raw"], dns_suffix=ctx.dns_suffix,
             crawler_name=crawler.name if crawler else None), opts)
+    if cfg.table_optimizers:  # Iceberg tables the jobs have created by now (tableOptimizers)
+        TableOptimizers("table-optimizers", TableOptimizersArgs(
+            tables=cfg.table_optimizers, role_name=cfg.resource_name(OPTIMIZERS_ROLE_SUFFIX), aws=ctx,
+            buckets={z: names.buckets[z] for z in LAKE_ZONES}, databases=dict(names.databases),
+            key_alias=names.key_alias, kms_key_arn=lake.key_arn, log_retention_days=cfg.log_retention_days,
+            tags=cfg.tags, protect=protect), opts.merge(pulumi.ResourceOptions(depends_on=[lake, catalog])))
     if cfg.workflow.start_mode == "EVENT":
         enable_raw_eventbridge("raw-eventbridge", lake.names["raw"], after_lake)
 

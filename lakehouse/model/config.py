@@ -23,6 +23,8 @@ import yaml
 from .errors import ConfigError, Problems
 from .pipelines import REPO_ROOT, PipelineSpec, available_pipelines, load_pipeline
 from .schedule import cron_problems
+from .table_optimizers import CONFIG_KEY as TABLE_OPTIMIZERS_KEY
+from .table_optimizers import OptimizedTable, table_optimizer_problems
 
 PROJECT = "glue-lakehouse"
 PROJECT_FILE = REPO_ROOT / "Pulumi.yaml"
@@ -150,6 +152,8 @@ class StackConfig:
     network: NetworkSettings
     database: DatabaseSettings
     monitoring: MonitoringSettings = MonitoringSettings()
+    # existing Iceberg tables given Glue table optimizers (tableOptimizers; lakehouse.model.table_optimizers)
+    table_optimizers: tuple[OptimizedTable, ...] = ()
 
     @property
     def needs_connection(self) -> bool:
@@ -411,6 +415,11 @@ def parse_stack_config(stack: str, values: Mapping[str, Any], secret_keys: Colle
             if not jp.items and not unknown:
                 job_settings[job.key] = JobSettings(**{JOB_SETTING_KEYS[ck]: merged[ck] for ck in JOB_SETTING_KEYS})
 
+    # against the pipelines that loaded (a table of a pipeline file with problems is refused as well)
+    table_optimizers, optimizer_problems = table_optimizer_problems(k + TABLE_OPTIMIZERS_KEY,
+                                                                    v[TABLE_OPTIMIZERS_KEY], pipelines)
+    problems.extend(optimizer_problems)
+
     if any(j.connection for p in pipelines for j in p.jobs) and v["databaseMode"] == "none":
         users = [j.key for p in pipelines for j in p.jobs if j.connection]
         problems.add(k + "databaseMode", "none", f"create | existing: jobs {users} declare connection: true")
@@ -475,6 +484,7 @@ def parse_stack_config(stack: str, values: Mapping[str, Any], secret_keys: Colle
             rds_cpu_percent=v["rdsCpuAlarmPercent"],
             rds_free_storage_gb=v["rdsFreeStorageAlarmGb"],
         ),
+        table_optimizers=table_optimizers,
     )
 
 

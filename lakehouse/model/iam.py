@@ -34,6 +34,7 @@ from typing import Iterable, Mapping, Optional, Sequence
 from .names import AwsContext
 from .pipelines import Access
 from .platform import REAL_TIME_LOG_GROUPS, logs_in_real_time
+from .table_optimizers import TableOptimizerGrant
 from .zones import LAKE_ZONES
 
 VERSION = "2012-10-17"
@@ -1070,3 +1071,57 @@ def orchestration_key_statements(ctx: AwsContext, *, log_groups: Sequence[str],
             }},
         })
     return out
+
+
+# --- Glue table optimizers --------------------------------------------------------------------
+
+# What a table optimizer does with the role (AWS Glue developer guide, "Table optimization prerequisites"):
+# read and rewrite the table's objects, update its catalog entry (compaction, retention; orphan-file
+# deletion needs neither PutObject nor UpdateTable, but shares the role), write its runs' logs.
+OPTIMIZER_OBJECT_ACTIONS = ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"]
+OPTIMIZER_CATALOG_ACTIONS = ["glue:GetTable", "glue:UpdateTable"]
+OPTIMIZER_LOG_ACTIONS = ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"]
+# the same guide: decrypt SSE-KMS objects and generate data keys for the rewritten ones; Encrypt for the
+# encrypted Data Catalog's table entries (as the crawler's role)
+OPTIMIZER_KEY_ACTIONS = ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
+
+
+def table_optimizer_role_policy(ctx: AwsContext, grant: TableOptimizerGrant) -> dict:
+    """The inline policy of the table optimizers' role: the listed tables' objects (`<table>/` in their zone
+    bucket) and catalog entries, the lake key only through S3 and Glue, the optimizers' own log groups."""
+    if not grant.tables:
+        raise ValueError(f"{grant.role_name}: a table optimizer grant names at least one table")
+    by_bucket: dict[str, list[str]] = {}
+    for t in grant.tables:
+        by_bucket.setdefault(grant.buckets[t.zone], []).append(f"{t.table}/")
+    by_bucket = {b: sorted(set(p)) for b, p in sorted(by_bucket.items())}
+    zones = sorted({t.zone for t in grant.tables}, key=LAKE_ZONES.index)
+    return document(
+        {
+            "Sid": "RewriteTableObjects",
+            "Effect": "Allow",
+            "Action": OPTIMIZER_OBJECT_ACTIONS,
+            "Resource": _objects(ctx, by_bucket),
+        },
+        *_list_statements(ctx, by_bucket),
+        {
+            "Sid": "UpdateOptimizedTables",
+            "Effect": "Allow",
+            "Action": OPTIMIZER_CATALOG_ACTIONS,
+            "Resource": [ctx.arn("glue", "catalog")]
+            + [ctx.arn("glue", f"database/{grant.databases[z]}") for z in zones]
+            + sorted(ctx.arn("glue", f"table/{grant.databases[t.zone]}/{t.table}") for t in grant.tables),
+        },
+        {
+            "Sid": "UseLakeKey",
+            "Effect": "Allow",
+            "Action": OPTIMIZER_KEY_ACTIONS,
+            **lake_key_through(ctx, grant.key_alias, LAKE_KEY_SERVICES),
+        },
+        {
+            "Sid": "WriteOptimizerLogGroups",
+            "Effect": "Allow",
+            "Action": OPTIMIZER_LOG_ACTIONS,
+            "Resource": [ctx.arn("logs", f"log-group:{g}:*") for g in grant.log_groups],
+        },
+    )

@@ -28,6 +28,7 @@ GLUE_CATALOG_DATABASE = "aws:glue/catalogDatabase:CatalogDatabase"
 GLUE_CONNECTION = "aws:glue/connection:Connection"
 GLUE_RESOURCE_POLICY = "aws:glue/resourcePolicy:ResourcePolicy"
 GLUE_DATA_QUALITY_RULESET = "aws:glue/dataQualityRuleset:DataQualityRuleset"
+GLUE_TABLE_OPTIMIZER = "aws:glue/catalogTableOptimizer:CatalogTableOptimizer"
 
 RDS_INSTANCE = "aws:rds/instance:Instance"
 SNS_TOPIC = "aws:sns/topic:Topic"

@@ -257,6 +257,29 @@ def glue_crawler(p: Inputs, c: Ctx) -> list[Call]:
     })]
 
 
+def glue_table_optimizer(p: Inputs, c: Ctx) -> list[Call]:
+    def iceberg(b: Inputs, fields: tuple[str, ...]) -> dict:
+        return block(b.get("icebergConfiguration"), lambda i: {f: num(i.get(f)) for f in fields})
+
+    def configuration(b: Inputs) -> dict:
+        return {
+            "roleArn": b.get("roleArn"), "enabled": b.get("enabled"),
+            "compactionConfiguration": block(b.get("compactionConfiguration"), lambda k: {
+                "icebergConfiguration": iceberg(k, ("strategy", "minInputFiles", "deleteFileThreshold"))}),
+            "retentionConfiguration": block(b.get("retentionConfiguration"), lambda k: {
+                "icebergConfiguration": iceberg(k, ("snapshotRetentionPeriodInDays", "numberOfSnapshotsToRetain",
+                                                    "cleanExpiredFiles", "runRateInHours"))}),
+            "orphanFileDeletionConfiguration": block(b.get("orphanFileDeletionConfiguration"), lambda k: {
+                "icebergConfiguration": iceberg(k, ("orphanFileRetentionPeriodInDays", "location",
+                                                    "runRateInHours"))}),
+        }
+
+    return [("glue", "CreateTableOptimizer", {
+        "CatalogId": p.get("catalogId"), "DatabaseName": p.get("databaseName"), "TableName": p.get("tableName"),
+        "Type": p.get("type"), "TableOptimizerConfiguration": block(p.get("configuration"), configuration),
+    })]
+
+
 def glue_catalog_database(p: Inputs, c: Ctx) -> list[Call]:
     return [("glue", "CreateDatabase", {
         "CatalogId": p.get("catalogId") or c.account,
@@ -836,6 +859,7 @@ BUILDERS: dict[str, Callable[[Inputs, Ctx], list[Call]]] = {
     "aws:glue/workflow:Workflow": glue_workflow,
     "aws:glue/catalogDatabase:CatalogDatabase": glue_catalog_database,
     "aws:glue/crawler:Crawler": glue_crawler,
+    "aws:glue/catalogTableOptimizer:CatalogTableOptimizer": glue_table_optimizer,
     "aws:sfn/stateMachine:StateMachine": sfn_state_machine,
     "aws:glue/dataQualityRuleset:DataQualityRuleset": glue_data_quality_ruleset,
     "aws:glue/connection:Connection": glue_connection,

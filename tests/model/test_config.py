@@ -66,13 +66,15 @@ def test_dev_stack_file_parses_to_small_flex_jobs_that_may_be_destroyed():
     assert cfg.log_retention_days == 7
 
 
-def test_prod_stack_file_parses_to_big_autoscaling_standard_jobs_kept_on_destroy():
+def test_prod_stack_file_parses_to_autoscaling_flex_jobs_kept_on_destroy():
     cfg = load_stack_config("prod")
     assert cfg.buckets.force_destroy is False
-    assert {s.execution_class for s in cfg.job_settings.values()} == {"STANDARD"}
-    assert all(s.auto_scaling and s.worker_type == "G.2X" for s in cfg.job_settings.values())
-    assert cfg.job_settings["fhir.bronze"].number_of_workers == 10
-    assert cfg.job_settings["fhir.gold"].number_of_workers == 4  # per-stack override in fhir.yaml
+    # sized from the benchmark (docs/benchmarks.md, "Glue cost projection"; tests/model/test_cost.py)
+    assert {s.execution_class for s in cfg.job_settings.values()} == {"FLEX"}
+    assert all(s.auto_scaling and s.worker_type == "G.1X" for s in cfg.job_settings.values())
+    assert cfg.job_settings["fhir.bronze"].number_of_workers == 6  # per-stack overrides in fhir.yaml
+    assert cfg.job_settings["fhir.gold"].number_of_workers == 3
+    assert cfg.job_settings["fhir.maintain"].number_of_workers == 3  # the stack's default
     assert cfg.workflow.start_mode == "SCHEDULED" and cfg.workflow.schedule == "cron(0 2 * * ? *)"
     assert cfg.database.multi_az and cfg.database.deletion_protection
     assert cfg.log_retention_days == 365
