@@ -10,7 +10,11 @@ Metrics watched:
   configured workers x DPU per worker (an upper bound with auto scaling; the bill is per second of
   the whole run, start-up included, so it may be slightly more for short runs).
 - The jobs' own (lakelib.runtime.metrics), in the stack's namespace GlueLakehouse/<prefix>-<stack>,
-  dimensions Stack, Pipeline, Job: RunStarted and the reconciled row counts.
+  dimensions Stack, Pipeline, Job: RunStarted and the reconciled row counts. The table-maintenance job
+  (JobSpec.is_maintenance) reports RowsInput = RowsAccepted = the rows of the tables it maintained and
+  RowsQuarantined = 0 on every run (lakelib.maintenance.jobs): it reads no input and quarantines nothing,
+  so it has no quarantine alarm and no rows widget; its runs, failures, duration and DPU-hours are
+  watched like every job's.
 - AWS/RDS for the instance the stack creates (databaseMode create): CPUUtilization,
   DatabaseConnections, FreeStorageSpace (bytes).
 
@@ -18,6 +22,7 @@ Alarms (`alarm_specs`), each sending ALARM and OK to the alerts topic:
 - `<base>-<pipeline>-<job>-quarantine`: 100 * quarantined / input of one run-hour of the job above
   quarantineShareAlarmPercent (metric math; an hour without input is no breach). One per job, so the
   message names the job whose input went bad; the pipeline's jobs together are its quarantine view.
+  Not for the maintenance job (above): its share is 0 by construction.
 - `<base>-<pipeline>-not-started` (SCHEDULED workflows only): no RunStarted from the pipeline's first
   job within the longest gap between two scheduled starts plus START_GRACE_SECONDS; missing data is
   breaching. Derived from the cron (`start_check_period`) for schedules that repeat every week (every
@@ -100,6 +105,12 @@ class MonitoredJob:
     glue_name: str  # the Glue job: the JobName dimension of Glue's metrics
     worker_type: str
     number_of_workers: int
+    maintenance: bool = False  # the table-maintenance job: no row counts of its own (module docstring)
+
+    @property
+    def counts_rows(self) -> bool:
+        """Whether its RowsInput/RowsQuarantined describe rows it processed (a quarantine share can exist)."""
+        return not self.maintenance
 
 
 @dataclass(frozen=True)
@@ -124,13 +135,25 @@ def monitoring_plan(cfg: StackConfig, names: LakeNames, region: str, db_instance
     """What the stack watches. `db_instance`: the identifier of the RDS instance the stack creates, else None."""
     jobs = tuple(
         MonitoredJob(p.name, j.name, job_names(cfg, j).job, cfg.job_settings[j.key].worker_type,
-                     cfg.job_settings[j.key].number_of_workers)
+                     cfg.job_settings[j.key].number_of_workers, maintenance=j.is_maintenance)
         for p in cfg.pipelines for j in p.topological_order())
     return MonitoringPlan(
         stack=cfg.stack, base=names.base, region=region, namespace=names.metrics_namespace,
         dashboard=names.dashboard, jobs=jobs, first_jobs={p.name: p.topological_order()[0].name for p in cfg.pipelines},
         settings=cfg.monitoring, schedule=cfg.workflow.schedule if cfg.workflow.start_mode == "SCHEDULED" else None,
         db_instance=db_instance, pipelines=tuple(p.name for p in cfg.pipelines))
+
+
+def published_metrics(plan: MonitoringPlan) -> list[tuple[MonitoredJob, str]]:
+    """(job, metric name) of every custom metric the jobs publish (lakelib.runtime.metrics): one metric
+    per name and Stack/Pipeline/Job dimensions. RunStarted and the row counts; RowsWaiting counted for
+    every job but the maintenance job (only a job holding records back publishes it: a ceiling), which
+    reports input, accepted and quarantined but never waiting (lakelib.maintenance.jobs)."""
+    out = []
+    for j in plan.jobs:
+        rows = [name for key, name in ROW_METRICS.items() if j.counts_rows or key != "waiting"]
+        out += [(j, RUN_STARTED_METRIC)] + [(j, name) for name in rows]
+    return out
 
 
 # --- alarms ------------------------------------------------------------------------------------
@@ -216,9 +239,14 @@ def rds_alarms(plan: MonitoringPlan) -> list[AlarmSpec]:
 
 def alarm_specs(plan: MonitoringPlan) -> list[AlarmSpec]:
     """Every alarm of the stack (module docstring)."""
-    specs = [quarantine_alarm(plan, j) for j in plan.jobs]
+    specs = [quarantine_alarm(plan, j) for j in plan.jobs if j.counts_rows]
     specs += [a for p in plan.pipelines if (a := not_started_alarm(plan, p)) is not None]
     return specs + rds_alarms(plan)
+
+
+def alarm_metrics(spec: AlarmSpec) -> int:
+    """How many metrics the alarm watches (CloudWatch bills an alarm per metric it evaluates)."""
+    return 1 if spec.metric is not None else sum(1 for q in spec.queries if "metric" in q)
 
 
 def alarm_names(plan: MonitoringPlan) -> list[str]:
@@ -264,7 +292,7 @@ def _job_widgets(plan: MonitoringPlan, pipeline: str, y: int) -> list[dict]:
 
 def _row_widgets(plan: MonitoringPlan, pipeline: str, y: int) -> list[dict]:
     out = []
-    for i, j in enumerate(plan.jobs_of(pipeline)):
+    for i, j in enumerate([j for j in plan.jobs_of(pipeline) if j.counts_rows]):
         dims = [x for kv in metric_dimensions(plan.stack, j.pipeline, j.job).items() for x in kv]
         metrics = [[plan.namespace, name, *dims, {"label": key}] for key, name in ROW_METRICS.items()]
         out.append(_widget(f"{pipeline}.{j.job}: rows in / accepted / quarantined / waiting", metrics, plan,
@@ -292,7 +320,8 @@ def _text(markdown: str, y: int) -> dict:
 
 def dashboard_body(plan: MonitoringPlan) -> dict:
     """The dashboard's body (CloudWatch dashboard body structure): per pipeline its jobs' runs, failures,
-    duration and DPU-hours, then each job's rows; the created database's CPU, connections and storage."""
+    duration and DPU-hours, then each job's rows (not the maintenance job's); the created database's CPU,
+    connections and storage."""
     widgets, y = [], 0
     for pipeline in plan.pipelines:
         widgets.append(_text(f"## {pipeline}: jobs (Glue metrics) and rows (namespace {plan.namespace})", y))

@@ -81,7 +81,8 @@ def test_prod_alarms_cover_quarantine_per_job_missed_starts_per_pipeline_and_the
     plan = plan_of("prod")
     specs = {a.name: a for a in alarm_specs(plan)}
     cfg = load_stack_config("prod")
-    jobs = [(p.name, j.name) for p in cfg.pipelines for j in p.topological_order()]
+    # the table-maintenance jobs quarantine nothing: no quarantine alarm (test below)
+    jobs = [(p.name, j.name) for p in cfg.pipelines for j in p.topological_order() if not j.is_maintenance]
     # prod is SCHEDULED: every pipeline (a Glue workflow's or, for orders, a state machine's schedule rule) must start
     assert cfg.workflow.start_mode == "SCHEDULED" and "orders" in {p.name for p in cfg.pipelines}
     assert {f"lakehouse-prod-{p}-{j}-quarantine" for p, j in jobs} | {
@@ -115,6 +116,33 @@ def test_prod_alarms_cover_quarantine_per_job_missed_starts_per_pipeline_and_the
                                                                 if "metric" in x)
         limit = MAX_EVALUATION_SECONDS if period >= HOUR else DAY
         assert period * spec.evaluation_periods <= limit, spec.name
+
+
+@pytest.mark.parametrize("stack", ["dev", "prod"])
+def test_maintenance_jobs_get_no_quarantine_alarm_nor_row_widget_but_keep_their_run_widgets(stack):
+    """The maintenance job (lakelib.maintenance.jobs) reports input = accepted = the maintained tables'
+    rows and quarantined = 0 on every run: a quarantine alarm on it could never fire and its "rows in"
+    are table sizes, not rows processed. Its runs, failures, duration and DPU-hours are watched like
+    any other job's."""
+    cfg = load_stack_config(stack)
+    plan = plan_of(stack)
+    declared = {(p.name, j.name) for p in cfg.pipelines for j in p.jobs if j.is_maintenance}
+    # every pipeline of the stack writes Iceberg tables, so each has its maintenance job
+    assert sorted(p for p, _ in declared) == sorted(p.name for p in cfg.pipelines)
+    maintenance = [j for j in plan.jobs if (j.pipeline, j.job) in declared]
+    others = [j for j in plan.jobs if (j.pipeline, j.job) not in declared]
+    assert len(maintenance) == len(declared) and others
+    quarantine = {a.key for a in alarm_specs(plan) if a.key.endswith("-quarantine")}
+    assert quarantine == {f"{j.pipeline}-{j.job}-quarantine" for j in others}
+    body = dashboard_body(plan)
+    assert dashboard_problems(body) == []
+    row_titles = [w["properties"]["title"] for w in body["widgets"]
+                  if w["type"] == "metric" and ": rows in" in w["properties"]["title"]]
+    assert sorted(row_titles) == sorted(f"{j.pipeline}.{j.job}: rows in / accepted / quarantined / waiting"
+                                        for j in others)
+    for j in maintenance:
+        for title in ("job runs", "job failures", "longest run", "DPU-hours"):
+            assert any(j.glue_name in m for m in metric_rows(body, f"{j.pipeline}: {title}")), (j, title)
 
 
 def test_on_demand_stacks_have_no_missed_start_alarm_and_no_database_no_rds_alarms():
@@ -165,8 +193,10 @@ def test_the_dashboard_shows_each_jobs_runs_failures_duration_and_dpu_hours():
     dpu = metric_rows(body, "fhir: DPU-hours")
     silver_index = next(i for i, m in enumerate(dpu) if silver in m)
     assert dpu[silver_index][1] == "glue.driver.aggregate.elapsedTime"
-    # prod: 10 G.2X workers = 20 DPU; elapsed milliseconds -> hours
-    assert dpu[silver_index + 1][0]["expression"].endswith("/ 3600000 * 20")
+    # prod: 6 G.1X workers at most = 6 DPU (pipelines/fhir.yaml); elapsed milliseconds -> hours
+    s = load_stack_config("prod").job_settings["fhir.silver"]
+    assert (s.worker_type, s.number_of_workers) == ("G.1X", 6)
+    assert dpu[silver_index + 1][0]["expression"].endswith("/ 3600000 * 6")
     assert any(isinstance(m[0], dict) and m[0]["expression"].endswith("/ 60000")
                for m in metric_rows(body, "fhir: longest run"))
 

@@ -20,13 +20,19 @@ from policy.lakehouse_policies.taggable import is_taggable
 from policy.offline import POLICY_DIR, Resource, Violation, evaluate, load_pack_config, resources_from_program
 
 PROD_CONFIG = load_pack_config(POLICY_DIR / "config.prod.json")
+# Existing tables given Glue table optimizers (tableOptimizers, empty in Pulumi.prod.yaml): a checkpointed bronze
+# table (no retention optimizer) and others with all three, so the pack judges the optimizers and their role.
+OPTIMIZED_TABLES = ["bronze.fhir_patient", "bronze.orders_orders", "silver.encounters", "gold.cms_facility_monthly"]
 
 
 @pytest.fixture(scope="module")
 def prod_resources() -> list[Resource]:
+    from lakehouse.model.config import stack_file_values
     from lakehouse.offline import evaluate_stack
 
-    resources = resources_from_program(evaluate_stack("prod"))
+    values = stack_file_values("prod")
+    values["glue-lakehouse:tableOptimizers"] = values.get("glue-lakehouse:tableOptimizers") or OPTIMIZED_TABLES
+    resources = resources_from_program(evaluate_stack("prod", values))
     have = {r.type for r in resources}
     if not {T.RDS_INSTANCE, T.EC2_SECURITY_GROUP, T.GLUE_CONNECTION, T.SECRET} <= have:
         extra = Stack("prod")
@@ -427,6 +433,73 @@ def m_state_machine_runs_any_stack_job(rs):
     _set(policy, "policy", json.dumps(doc))
 
 
+def m_pipeline_without_table_maintenance(rs):
+    """fhir's maintenance job is gone, with the workflow trigger that started it after gold."""
+    rs.remove(_of(rs, T.GLUE_JOB, lambda r: r.inputs["name"] == "lakehouse-prod-fhir-maintain"))
+    rs.remove(_of(rs, T.GLUE_TRIGGER, lambda r: r.inputs["actions"] == [{"jobName": "lakehouse-prod-fhir-maintain"}]))
+
+
+def m_retention_optimizer_on_checkpointed_table(rs):
+    """The retention optimizer of bronze.orders_orders is pointed at fhir_patient, which silver reads
+    incrementally from fhir_checkpoints (fhir's maintenance job: --checkpoints silver.fhir_checkpoints=bronze)."""
+    _set(_of(rs, T.GLUE_TABLE_OPTIMIZER, lambda r: r.inputs["type"] == "retention"
+             and r.inputs["tableName"] == "orders_orders"), "tableName", "fhir_patient")
+
+
+def m_workflow_never_starts_maintenance(rs):
+    """The job stays; the trigger that started it is gone (nothing in the workflow runs it)."""
+    rs.remove(_of(rs, T.GLUE_TRIGGER, lambda r: r.inputs["actions"] == [{"jobName": "lakehouse-prod-fhir-maintain"}]))
+
+
+def m_state_machine_skips_maintenance(rs):
+    """orders' state machine goes from its last job straight to success, never running its maintenance job."""
+    machine = _of(rs, T.SFN_STATE_MACHINE)
+    definition = json.loads(machine.inputs["definition"])
+    states = definition["States"]
+    maintain = next(k for k, v in states.items() if v.get("Parameters", {}).get("JobName", "").endswith("-maintain"))
+    for state in states.values():
+        if state.get("Next") == maintain:
+            state["Next"] = states[maintain]["Next"]
+    del states[maintain]
+    _set(machine, "definition", json.dumps(definition))
+
+
+MAINTENANCE_EXPECTED = ("expected a Glue job running maintenance/maintain_tables.py for the pipeline, started after "
+                        "its last jobs by the same orchestration")
+
+
+@pytest.mark.parametrize("mutate, resource, message", [
+    (m_pipeline_without_table_maintenance, "fhir",
+     "pipeline 'fhir' writes Iceberg tables (Glue jobs 'lakehouse-prod-fhir-bronze', 'lakehouse-prod-fhir-gold', "
+     f"'lakehouse-prod-fhir-silver') and has no table-maintenance job; {MAINTENANCE_EXPECTED}"),
+    (m_workflow_never_starts_maintenance, "fhir",
+     "pipeline 'fhir' writes Iceberg tables (Glue jobs 'lakehouse-prod-fhir-bronze', 'lakehouse-prod-fhir-gold', "
+     "'lakehouse-prod-fhir-silver') but Glue workflow 'lakehouse-prod-fhir' starts none of its table-maintenance "
+     f"jobs ('lakehouse-prod-fhir-maintain'); {MAINTENANCE_EXPECTED}"),
+    (m_state_machine_skips_maintenance, "orders",
+     "pipeline 'orders' writes Iceberg tables (Glue jobs 'lakehouse-prod-orders-extract', "
+     "'lakehouse-prod-orders-load', 'lakehouse-prod-orders-transform') but state machine 'lakehouse-prod-orders' "
+     f"starts none of its table-maintenance jobs ('lakehouse-prod-orders-maintain'); {MAINTENANCE_EXPECTED}"),
+], ids=["job-removed", "workflow-never-starts-it", "state-machine-skips-it"])
+def test_a_pipeline_without_orchestrated_table_maintenance_is_named(prod_resources, mutate, resource, message):
+    resources = copy.deepcopy(prod_resources)
+    mutate(resources)
+    found = evaluate(resources, PROD_CONFIG)
+    assert [(v.policy, v.resource_name, v.message) for v in found] == [
+        ("aws-glue-pipeline-require-table-maintenance", resource, message)]
+
+
+def test_a_retention_optimizer_on_a_checkpointed_table_is_named(prod_resources):
+    resources = copy.deepcopy(prod_resources)
+    m_retention_optimizer_on_checkpointed_table(resources)
+    assert [(v.policy, v.resource_name, v.message) for v in evaluate(resources, PROD_CONFIG)] == [(
+        "aws-glue-table-optimizer-retention-keeps-checkpoints", "table-optimizers-bronze-orders-orders-retention",
+        "retention table optimizer on lakehouse_prod_bronze.fhir_patient, which Glue job "
+        "'lakehouse-prod-fhir-maintain' declares checkpointed (--checkpoints): it would expire snapshots an "
+        "incremental read still needs; expected no retention optimizer there (the maintenance job keeps every "
+        "checkpointed snapshot)")]
+
+
 MUTATIONS = [
     ("crawler-deletes-from-catalog", "aws-glue-crawler-schema-change-never-deletes", m_crawler_deletes_from_catalog),
     ("state-machine-logging-off", "aws-sfn-state-machine-enable-logging", m_state_machine_logging_off),
@@ -492,6 +565,10 @@ MUTATIONS = [
     ("public-topic-policy", "aws-iam-resource-policy-disallow-public-principal", m_public_topic_policy),
     ("job-deletes-in-an-undeclared-zone", "aws-iam-job-role-restrict-writes-to-declared",
      m_job_deletes_in_an_undeclared_zone),
+    ("pipeline-without-table-maintenance", "aws-glue-pipeline-require-table-maintenance",
+     m_pipeline_without_table_maintenance),
+    ("retention-optimizer-on-checkpointed-table", "aws-glue-table-optimizer-retention-keeps-checkpoints",
+     m_retention_optimizer_on_checkpointed_table),
 ]
 
 
