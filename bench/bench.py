@@ -45,10 +45,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
-GLUE_PRICE_PER_DPU_HOUR = 0.44  # us-east-1, Glue 2.0+ (reference.md)
+GLUE_PRICE_PER_DPU_HOUR = 0.44  # us-east-1 STANDARD, Glue 2.0+ (reference.md): seed 002's figure only
 SEED_DPU_HOURS = 5 * 2 * 0.83  # seed 002: 5 jobs x 2 DPU x 0.83 h per run
-DPU_PER_WORKER = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8, "G.025X": 0.25}
-VCPU_PER_DPU = 4
 
 
 # --- process measurement ---------------------------------------------------------------------
@@ -234,47 +232,36 @@ def median_jobs(runs: list[dict[str, float]]) -> dict[str, float]:
 
 
 def cost_projection(work_seconds: dict[str, float], local_cores: int) -> dict:
-    """One daily prod run on Glue from the prod stack's job settings and the measured per-job work."""
+    """One daily prod run of the FHIR pipeline on Glue from the prod stack's job settings and the work just
+    measured, by the one projection (lakehouse.model.cost.project_run; docs/benchmarks.md quotes it)."""
+    from lakehouse.model import cost
     from lakehouse.model.config import load_stack_config
 
     cfg = load_stack_config("prod")
-    jobs, total_dpu_h, total_dpu_h_small = {}, 0.0, 0.0
-    startup_s = 60.0
-    for key, s in sorted(cfg.job_settings.items()):
-        name = key.split(".", 1)[1]
-        if not key.startswith("fhir.") or name not in work_seconds:
-            continue
-        dpu = DPU_PER_WORKER[s.worker_type] * s.number_of_workers
-        local_core_s = work_seconds[name] * local_cores
-        # Glue workers: one is the driver; executors = workers - 1, each 4 vCPU per DPU
-        exec_cores = (s.number_of_workers - 1) * DPU_PER_WORKER[s.worker_type] * VCPU_PER_DPU
-        run_s = startup_s + local_core_s / (exec_cores * 0.5)  # 50% parallel efficiency
-        billed_s = max(60.0, run_s)  # per-second billing, 1-minute minimum
-        dpu_h = dpu * billed_s / 3600
-        # the same work on the smallest legal setting: 2 x G.1X (1 driver + 1 executor, 4 vCPU)
-        small_s = max(60.0, startup_s + local_core_s / (4 * 0.5))
-        small_dpu_h = 2 * small_s / 3600
-        total_dpu_h += dpu_h
-        total_dpu_h_small += small_dpu_h
-        jobs[name] = {"worker_type": s.worker_type, "workers": s.number_of_workers, "dpu": dpu,
-                      "auto_scaling": s.auto_scaling, "execution_class": s.execution_class,
-                      "local_seconds": round(work_seconds[name], 1), "projected_seconds": round(run_s, 1),
-                      "dpu_hours_at_max_workers": round(dpu_h, 3), "dpu_hours_on_2xG1X": round(small_dpu_h, 3)}
+    work = {f"fhir.{name}": s * local_cores for name, s in work_seconds.items()}
+    run = cost.project_run(cfg, ["fhir"], work)
+    everything = cost.project_run(cfg, work=work)  # every prod pipeline; the unbenchmarked at the start-up floor
+    # the same work on the smallest legal setting, 2 x G.1X (a driver and one executor), STANDARD
+    small = [cost.project_job(j.key, "G.1X", cost.MIN_WORKERS, "STANDARD", False, j.timeout_minutes,
+                              j.core_seconds, j.measured, cost.PRICE_TABLES["us-east-1"]["glue_dpu_hour_standard"])
+             for j in run.jobs]
+    jobs = {j.key.split(".", 1)[1]: {
+        "worker_type": j.worker_type, "workers": j.workers, "dpu": cost.DPU_PER_WORKER[j.worker_type] * j.workers,
+        "auto_scaling": j.auto_scaling, "execution_class": j.execution_class, "measured": j.measured,
+        "local_seconds": round(work_seconds.get(j.key.split(".", 1)[1], 0.0), 1),
+        "projected_seconds": round(j.run_seconds, 1), "projected_seconds_on_2_workers": round(j.slowest_run_seconds, 1),
+        "dpu_hours_at_max_workers": round(j.dpu_hours, 3), "usd": round(j.usd, 4),
+        "dpu_hours_on_2xG1X": round(s.dpu_hours, 3)} for j, s in zip(run.jobs, small)}
     return {
-        "jobs": jobs, "dpu_hours": round(total_dpu_h, 3), "usd": round(total_dpu_h * GLUE_PRICE_PER_DPU_HOUR, 3),
-        "dpu_hours_on_2xG1X": round(total_dpu_h_small, 3),
-        "usd_on_2xG1X": round(total_dpu_h_small * GLUE_PRICE_PER_DPU_HOUR, 3),
+        "jobs": jobs, "dpu_hours": round(run.dpu_hours, 3), "usd": round(run.usd, 3),
+        "dpu_hours_on_2xG1X": round(sum(s.dpu_hours for s in small), 3),
+        "usd_on_2xG1X": round(sum(s.usd for s in small), 3),
+        "prod_daily_run_all_pipelines": {"jobs": len(everything.jobs),
+                                         "benchmarked_jobs": sum(j.measured for j in everything.jobs),
+                                         "dpu_hours": round(everything.dpu_hours, 3), "usd": round(everything.usd, 3)},
         "seed_002_dpu_hours": SEED_DPU_HOURS, "seed_002_usd": round(SEED_DPU_HOURS * GLUE_PRICE_PER_DPU_HOUR, 3),
-        "assumptions": [
-            f"price ${GLUE_PRICE_PER_DPU_HOUR}/DPU-hour, per-second billing, 1-minute minimum per job run",
-            "work = measured local job seconds x local cores (all cores busy: an upper bound on CPU work)",
-            "Glue executors = workers - 1 (one worker is the driver), 4 vCPU per DPU, 50% parallel efficiency",
-            f"{startup_s:.0f} s start-up per job (Glue 5.0 start is usually well under a minute; billed)",
-            "auto scaling off in the projection: every configured worker billed for the whole run "
-            "(with auto scaling on, Glue bills only the executors it allocates, so this is the ceiling)",
-            "S3 instead of local disk and Glue's own JVM: not modelled; data read once per job as measured",
-            "one run per day; STANDARD execution class (FLEX would be up to 34% cheaper)",
-        ],
+        "assumptions": list(cost.GLUE_PROJECTION_ASSUMPTIONS)
+        + [f"prices: {cost.PRICE_TABLES['us-east-1']['source']}; one run per day"],
     }
 
 
@@ -411,8 +398,9 @@ def main(argv: list[str] | None = None) -> int:
         t = targets.get(k)
         print(f"{k:<18}{v:>8.3f}" + (f"   target <= {t}: {'met' if v <= t else 'MISSED'}" if t else ""))
     c = result["glue_cost"]
-    print(f"glue projection: {c['dpu_hours']} DPU-h (${c['usd']}) per run at the prod settings; "
-          f"{c['dpu_hours_on_2xG1X']} DPU-h on 2 x G.1X; seed 002: {c['seed_002_dpu_hours']:.1f} DPU-h")
+    print(f"glue projection: {c['dpu_hours']} DPU-h (${c['usd']}) per FHIR run at the prod settings; "
+          f"{c['dpu_hours_on_2xG1X']} DPU-h on 2 x G.1X; seed 002: {c['seed_002_dpu_hours']:.1f} DPU-h; "
+          f"the whole prod daily run (every pipeline): {c['prod_daily_run_all_pipelines']['dpu_hours']} DPU-h")
     print(f"gold equals the DuckDB reference in every run: {result['gold_equals_duckdb']}")
     print(f"written: {out}")
     if not a.keep:

@@ -2,16 +2,25 @@
 
 `estimate(cfg, region)` prices what the stack's declaration creates and runs:
 
-- Glue: every deployed job, per run, projected from the measured benchmark (`MEASURED_WORK`, the
-  model of docs/benchmarks.md "Glue cost projection": 60 s billed start-up, executors = workers - 1,
-  4 vCPU per DPU, 50% parallel efficiency, 1-minute minimum), at the job's worker type and count and
-  its execution class's price, times the workflow runs per month (the schedule's, counted by
+- Glue: every deployed job, per run, projected from the measured benchmark (`MEASURED_WORK`) by
+  `project_run`, the one projection (bench/bench.py and docs/benchmarks.md "Glue cost projection" use
+  it too; its assumptions are GLUE_PROJECTION_ASSUMPTIONS: 60 s billed start-up, executors = workers - 1,
+  4 vCPU per DPU, 50% parallel efficiency, 1-minute minimum, auto scaling's maximum billed for the whole
+  run), at the job's worker type and count and its execution class's price, times the workflow runs
+  per month (the schedule's, counted by
   lakehouse.model.schedule.fires_in_year, or `Workload.unscheduled_runs_per_month`).
 - RDS (databaseMode create, when a job needs the connection): instance-hours of the class, single
   or Multi-AZ, gp3 storage, and the secret RDS manages for the master password.
 - A created VPC (createNetwork, when a job needs the connection): the interface endpoints
   GlueRdsConnection creates (`INTERFACE_ENDPOINT_SERVICES`) in each of its AZs, their data, and the
   VPC flow logs.
+- Glue crawlers (a pipeline declaring `crawler:`): one crawl per run, DPU-hours per crawl from the
+  assumed crawler DPUs and crawl minutes, at least the crawler's billing minimum.
+- Step Functions (orchestrator step_functions): standard-workflow state transitions per execution,
+  counted from the state machine's definition (lakehouse.model.state_machine.transitions_per_execution),
+  times the runs a month.
+- CloudWatch: the alarms and the dashboard of lakehouse.model.monitoring (always there) and the custom
+  metrics the jobs publish (monitoring.published_metrics), billed for the hours they receive data.
 - S3, CloudWatch Logs, KMS, Athena, SNS: from the named data-volume assumptions of `Workload`.
 
 Prices come from a price table per region (`PRICE_TABLES`, or one read from YAML and checked by
@@ -21,13 +30,17 @@ known, never a silent default. Every line item says which assumption it rests on
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
-from typing import Any, Mapping
+from typing import Any, Collection, Mapping, Optional
 
 from .analytics import gold_tables
 from .config import StackConfig
 from .errors import ConfigError, Problems
+from .monitoring import alarm_metrics, alarm_specs, monitoring_plan, published_metrics
+from .names import lake_names
 from .schedule import fires_in_year
+from .state_machine import CRAWLER_POLL_SECONDS, definition, transitions_per_execution
 
 HOURS_PER_MONTH = 730  # AWS's own monthly-hours convention (pricing calculator)
 DAYS_PER_MONTH = 365 / 12
@@ -38,19 +51,45 @@ REFERENCE_YEAR = 2027  # runs per month = a schedule's fires in this (non-leap) 
 # Median job wall seconds of the full run at ~1M encounters (133,000 patients), local Spark
 # local[2], from docs/benchmarks.md "Latest figures" (commit 7559b42, 2026-11-26), produced by
 #   .venv/bin/python bench/bench.py --patients 133000 --runs 3 --work /tmp/bench-1m-work3
-# Work = these seconds x MEASURED_LOCAL_CORES (both cores busy: an upper bound on CPU work). The
-# projection below gives the prod stack 0.36 / 0.36 / 0.14 DPU-h per run, the table of
-# docs/benchmarks.md (tests/model/test_cost.py checks it). Jobs not listed were never benchmarked.
+# Work = these seconds x MEASURED_LOCAL_CORES (both cores busy: an upper bound on CPU work). The prod
+# settings are chosen from it (docs/benchmarks.md, "Glue cost projection", generated from `project_run`;
+# tests/model/test_cost.py checks the daily FHIR run's target). Jobs not listed were never benchmarked.
 MEASURED_WORK: Mapping[str, float] = {"fhir.bronze": 80.5, "fhir.silver": 82.4, "fhir.gold": 18.6}
 MEASURED_LOCAL_CORES = 2
 MEASURED_WITH = "bench/bench.py --patients 133000 --runs 3 (docs/benchmarks.md, commit 7559b42)"
 
-# The projection's model, as bench/bench.py's cost_projection applies it.
+# The projection's model: `job_run_dpu_hours` below is the one implementation (bench/bench.py calls
+# `project_run` with the work it has just measured). Its assumptions, GLUE_PROJECTION_ASSUMPTIONS:
 GLUE_STARTUP_SECONDS = 60.0  # billed start-up per job run
 GLUE_MIN_BILLED_SECONDS = 60.0  # Glue 2.0+: per-second billing, 1-minute minimum
 GLUE_PARALLEL_EFFICIENCY = 0.5
 VCPU_PER_DPU = 4
 DPU_PER_WORKER = {"G.1X": 1, "G.2X": 2, "G.4X": 4, "G.8X": 8}
+MIN_WORKERS = 2  # a Spark job's least: the driver and one executor (auto scaling never goes below)
+# Sizing headroom: the prod settings are chosen so that GROWTH x the measured work still finishes
+# within HEADROOM_MINUTES even when auto scaling never adds a worker (MIN_WORKERS), far inside the
+# jobs' timeoutMinutes (tests/model/test_cost.py checks both against the prod stack).
+GROWTH = 4
+HEADROOM_MINUTES = 10
+
+GLUE_PROJECTION_ASSUMPTIONS: tuple[str, ...] = (
+    "work = measured local job wall seconds x local cores (both cores busy all the time: an upper bound on "
+    "CPU work); a job never benchmarked is projected at Workload.unmeasured_job_core_seconds (default 0: "
+    "the start-up floor only, a lower bound)",
+    f"{GLUE_STARTUP_SECONDS:.0f} s of start-up per job run, billed (Glue 5.0 usually starts faster); a FLEX "
+    "run's wait for spare capacity before it starts is not modelled",
+    "executors = workers - 1 (one worker is the driver); "
+    f"{VCPU_PER_DPU} vCPU per DPU; {GLUE_PARALLEL_EFFICIENCY:.0%} parallel efficiency",
+    f"per-second billing with a {GLUE_MIN_BILLED_SECONDS / 60:g}-minute minimum per job run (Glue 2.0+)",
+    "auto scaling on: numberOfWorkers is the most Glue may allocate and Glue bills the workers it holds; "
+    "the projection bills that maximum for the whole run (a ceiling on DPU-hours, and the shortest run), "
+    f"and also gives the run at {MIN_WORKERS} workers (auto scaling never adding one: the longest run); "
+    "auto scaling off: every configured worker for the whole run, exactly",
+    "FLEX: the same DPU-hours at the FLEX price per DPU-hour; a run on spare capacity may start late and "
+    "take longer (not modelled)",
+    "S3 instead of local disk, Glue's own JVM and network: not modelled; data read once per job as measured",
+)
+
 
 # What GlueRdsConnection creates in a VPC it makes: one interface endpoint per service its jobs call
 # (components.glue_rds_connection.interface_endpoint_services; S3 has a free gateway endpoint) in
@@ -79,6 +118,9 @@ class Workload:
     athena_queries_per_month: int = 300
     athena_mb_scanned_per_query: float = 10.0  # Athena bills at least 10 MB per query
     alerts_per_month: int = 30  # SNS notifications: failed or late jobs
+    # a crawl of a pipeline's raw prefixes (Glue sizes crawlers itself; nothing here measured one)
+    crawler_dpus: float = 2.0
+    crawl_minutes: float = 5.0
 
 
 DEFAULT_WORKLOAD = Workload()
@@ -104,12 +146,22 @@ PRICE_KEYS: dict[str, str] = {  # price -> its unit, for messages and the table
     "athena_tb_scanned": "USD per TB scanned",
     "sns_publish_per_million": "USD per million publishes",
     "sns_email_per_100000": "USD per 100,000 e-mail deliveries",
+    "glue_crawler_dpu_hour": "USD per crawler DPU-hour",
+    "glue_crawler_min_billed_seconds": "seconds billed at least per crawl (the crawler's billing minimum)",
+    "sfn_standard_per_1000_transitions": "USD per 1,000 state transitions (standard workflows)",
+    "cloudwatch_alarm_metric_month": "USD per standard-resolution alarm metric-month",
+    "cloudwatch_dashboard_month": "USD per dashboard-month",
+    "cloudwatch_custom_metric_month": "USD per custom metric-month (first 10,000 metrics)",
 }
 
 # On-demand list prices, PostgreSQL for RDS. Source: the AWS pricing pages of each service (Glue,
 # RDS for PostgreSQL, PrivateLink, S3, CloudWatch, KMS, Athena, SNS, Secrets Manager), us-east-1, as
 # listed in 2025; written from those pages, not fetched by this code (no network here), and not
-# re-checked since: compare with the pages before relying on a figure.
+# re-checked since: compare with the pages before relying on a figure. The Glue crawler, Step
+# Functions and CloudWatch (alarms, dashboards, custom metrics) prices are us-east-1 list prices
+# recorded the same way from those services' pricing pages (crawlers: per DPU-hour, billed per
+# second with a 10-minute minimum per crawl; standard workflows: per state transition), not fetched:
+# there is no internet access here.
 PRICE_TABLES: dict[str, dict[str, Any]] = {
     "us-east-1": {
         "source": "AWS pricing pages, us-east-1 on-demand list prices as of 2025 (PostgreSQL for RDS)",
@@ -142,6 +194,12 @@ PRICE_TABLES: dict[str, dict[str, Any]] = {
         "athena_tb_scanned": 5.00,
         "sns_publish_per_million": 0.50,
         "sns_email_per_100000": 2.00,
+        "glue_crawler_dpu_hour": 0.44,
+        "glue_crawler_min_billed_seconds": 600,
+        "sfn_standard_per_1000_transitions": 0.025,
+        "cloudwatch_alarm_metric_month": 0.10,
+        "cloudwatch_dashboard_month": 3.00,
+        "cloudwatch_custom_metric_month": 0.30,
     },
 }
 
@@ -241,33 +299,128 @@ def runs_per_month(cfg: StackConfig, workload: Workload = DEFAULT_WORKLOAD,
                                                  f"(start mode {w.start_mode}: no schedule)")
 
 
+def job_run_seconds(worker_type: str, workers: int, core_seconds: float) -> float:
+    """Projected wall seconds of one job run doing `core_seconds` of measured local work on `workers`
+    workers: the billed start-up plus the work spread over the executors' vCPUs at the efficiency."""
+    if workers < MIN_WORKERS:
+        raise ValueError(f"workers: got {workers}; allowed: at least {MIN_WORKERS} (a driver and an executor)")
+    executor_cores = (workers - 1) * DPU_PER_WORKER[worker_type] * VCPU_PER_DPU  # one worker is the driver
+    return GLUE_STARTUP_SECONDS + core_seconds / (executor_cores * GLUE_PARALLEL_EFFICIENCY)
+
+
 def job_run_dpu_hours(worker_type: str, workers: int, core_seconds: float) -> tuple[float, float]:
     """(billed seconds, DPU-hours) of one job run doing `core_seconds` of measured local work, every
     configured worker billed for the whole run (with auto scaling, a ceiling)."""
-    dpu_per_worker = DPU_PER_WORKER[worker_type]
-    executor_cores = (workers - 1) * dpu_per_worker * VCPU_PER_DPU  # one worker is the driver
-    run_s = GLUE_STARTUP_SECONDS + core_seconds / (executor_cores * GLUE_PARALLEL_EFFICIENCY)
-    billed_s = max(GLUE_MIN_BILLED_SECONDS, run_s)
-    return billed_s, dpu_per_worker * workers * billed_s / 3600
+    billed_s = max(GLUE_MIN_BILLED_SECONDS, job_run_seconds(worker_type, workers, core_seconds))
+    return billed_s, DPU_PER_WORKER[worker_type] * workers * billed_s / 3600
+
+
+@dataclass(frozen=True)
+class JobProjection:
+    """One job run on Glue at its settings, from `core_seconds` of measured (or assumed) local work."""
+
+    key: str  # pipeline.job
+    worker_type: str
+    workers: int  # with auto scaling: the maximum
+    execution_class: str
+    auto_scaling: bool
+    timeout_minutes: int
+    core_seconds: float
+    measured: bool
+    run_seconds: float  # at `workers`: the shortest run
+    billed_seconds: float
+    dpu_hours: float  # at `workers` for the whole run: with auto scaling, a ceiling
+    dpu_hour_price: float  # USD, the execution class's
+
+    @property
+    def usd(self) -> float:
+        return self.dpu_hours * self.dpu_hour_price
+
+    @property
+    def slowest_run_seconds(self) -> float:
+        """With auto scaling, the run if Glue never adds a worker beyond the least (MIN_WORKERS)."""
+        low = MIN_WORKERS if self.auto_scaling else self.workers
+        return job_run_seconds(self.worker_type, low, self.core_seconds)
+
+    def at_growth(self, factor: float) -> "JobProjection":
+        """The same job doing `factor` x the work."""
+        return project_job(self.key, self.worker_type, self.workers, self.execution_class, self.auto_scaling,
+                           self.timeout_minutes, self.core_seconds * factor, self.measured, self.dpu_hour_price)
+
+
+def project_job(key: str, worker_type: str, workers: int, execution_class: str, auto_scaling: bool,
+                timeout_minutes: int, core_seconds: float, measured: bool, dpu_hour_price: float) -> JobProjection:
+    billed_s, dpu_h = job_run_dpu_hours(worker_type, workers, core_seconds)
+    return JobProjection(key, worker_type, workers, execution_class, auto_scaling, timeout_minutes, core_seconds,
+                         measured, job_run_seconds(worker_type, workers, core_seconds), billed_s, dpu_h,
+                         dpu_hour_price)
+
+
+@dataclass(frozen=True)
+class RunProjection:
+    """One run of some pipelines' jobs (each once), at the stack's settings and the region's prices."""
+
+    stack: str
+    jobs: tuple[JobProjection, ...]
+
+    @property
+    def dpu_hours(self) -> float:
+        return sum(j.dpu_hours for j in self.jobs)
+
+    @property
+    def usd(self) -> float:
+        return sum(j.usd for j in self.jobs)
+
+
+def measured_core_seconds() -> dict[str, float]:
+    """MEASURED_WORK as core-seconds by job key (local seconds x MEASURED_LOCAL_CORES)."""
+    return {k: s * MEASURED_LOCAL_CORES for k, s in MEASURED_WORK.items()}
+
+
+def dpu_hour_price(prices: Mapping[str, Any], execution_class: str) -> float:
+    return float(prices["glue_dpu_hour_flex" if execution_class == "FLEX" else "glue_dpu_hour_standard"])
+
+
+def project_run(cfg: StackConfig, pipelines: Optional[Collection[str]] = None,
+                work: Optional[Mapping[str, float]] = None, workload: Workload = DEFAULT_WORKLOAD,
+                region: str = "us-east-1", tables: Mapping[str, Any] = PRICE_TABLES) -> RunProjection:
+    """One daily run of `pipelines` (default: every deployed one), each job once in workflow order, from
+    `work` (core-seconds by job key; default the benchmark's, `measured_core_seconds()`); a job without
+    a figure is projected at workload.unmeasured_job_core_seconds and marked not measured."""
+    return _project(cfg, prices_for(region, tables), pipelines, work, workload)
+
+
+def _project(cfg: StackConfig, prices: Mapping[str, Any], pipelines: Optional[Collection[str]],
+             work: Optional[Mapping[str, float]], workload: Workload) -> RunProjection:
+    work = measured_core_seconds() if work is None else work
+    known = [p.name for p in cfg.pipelines]
+    unknown = sorted(set(pipelines or ()) - set(known))
+    if unknown:
+        raise ConfigError([f"pipelines: got {unknown}; allowed: the stack's pipelines {known}"])
+    jobs = []
+    for p in cfg.pipelines:
+        if pipelines is not None and p.name not in pipelines:
+            continue
+        for job in p.topological_order():
+            s = cfg.job_settings[job.key]
+            measured = job.key in work
+            core_s = work[job.key] if measured else workload.unmeasured_job_core_seconds
+            jobs.append(project_job(job.key, s.worker_type, s.number_of_workers, s.execution_class, s.auto_scaling,
+                                    s.timeout_minutes, core_s, measured, dpu_hour_price(prices, s.execution_class)))
+    return RunProjection(cfg.stack, tuple(jobs))
 
 
 def _glue_lines(cfg: StackConfig, prices: Mapping[str, Any], runs: float, workload: Workload) -> list[LineItem]:
     lines = []
-    for pipeline in cfg.pipelines:
-        for job in pipeline.topological_order():
-            s = cfg.job_settings[job.key]
-            measured = job.key in MEASURED_WORK
-            core_s = (MEASURED_WORK[job.key] * MEASURED_LOCAL_CORES if measured
-                      else workload.unmeasured_job_core_seconds)
-            billed_s, dpu_h = job_run_dpu_hours(s.worker_type, s.number_of_workers, core_s)
-            price = prices["glue_dpu_hour_flex" if s.execution_class == "FLEX" else "glue_dpu_hour_standard"]
-            work = (f"benchmark work {core_s:g} core-s" if measured else
-                    f"not benchmarked, {core_s:g} core-s assumed (unmeasured_job_core_seconds): a lower bound")
-            scaling = ", every worker billed (auto scaling on: a ceiling)" if s.auto_scaling else ""
-            lines.append(LineItem(
-                "Glue", f"{job.key} {s.number_of_workers} x {s.worker_type} {s.execution_class}",
-                dpu_h * runs, "DPU-hour", price,
-                f"{dpu_h:.3f} DPU-h x {runs:g} runs: {billed_s:.0f} s billed a run, {work}{scaling}"))
+    run = _project(cfg, prices, None, None, workload)
+    for j in run.jobs:
+        work = (f"benchmark work {j.core_seconds:g} core-s" if j.measured else
+                f"not benchmarked, {j.core_seconds:g} core-s assumed (unmeasured_job_core_seconds): a lower bound")
+        scaling = ", every worker billed (auto scaling on: a ceiling)" if j.auto_scaling else ""
+        lines.append(LineItem(
+            "Glue", f"{j.key} {j.workers} x {j.worker_type} {j.execution_class}",
+            j.dpu_hours * runs, "DPU-hour", dpu_hour_price(prices, j.execution_class),
+            f"{j.dpu_hours:.3f} DPU-h x {runs:g} runs: {j.billed_seconds:.0f} s billed a run, {work}{scaling}"))
     return lines
 
 
@@ -315,6 +468,65 @@ def _network_lines(cfg: StackConfig, prices: Mapping[str, Any], workload: Worklo
     ]
 
 
+def crawl_dpu_hours(prices: Mapping[str, Any], workload: Workload) -> tuple[float, float]:
+    """(billed seconds, DPU-hours) of one crawl: the assumed minutes, at least the billing minimum."""
+    billed_s = max(float(prices["glue_crawler_min_billed_seconds"]), workload.crawl_minutes * 60)
+    return billed_s, workload.crawler_dpus * billed_s / 3600
+
+
+def crawler_polls(workload: Workload) -> int:
+    """Polls of the state machine's crawler loop: one a CRAWLER_POLL_SECONDS until the crawl has ended."""
+    return max(1, math.ceil(workload.crawl_minutes * 60 / CRAWLER_POLL_SECONDS))
+
+
+def _orchestration_lines(cfg: StackConfig, prices: Mapping[str, Any], runs: float,
+                         workload: Workload) -> list[LineItem]:
+    lines = []
+    for p in cfg.pipelines:
+        if p.crawler is not None:  # crawled once a run, before its first jobs (workflow or state machine)
+            billed_s, dpu_h = crawl_dpu_hours(prices, workload)
+            lines.append(LineItem(
+                "Glue crawlers", f"{p.name} crawler", dpu_h * runs, "DPU-hour", prices["glue_crawler_dpu_hour"],
+                f"{dpu_h:.3f} DPU-h a crawl x {runs:g} crawls (one a run): assumed {workload.crawler_dpus:g} DPUs x "
+                f"{workload.crawl_minutes:g} min (crawler_dpus, crawl_minutes), billed at least "
+                f"{float(prices['glue_crawler_min_billed_seconds']) / 60:g} min: {billed_s:.0f} s"))
+        if p.orchestrator == "step_functions":
+            # names do not change the count: the pipeline's own job names stand in for the Glue ones
+            document = definition(p, {j.name: j.name for j in p.jobs}, "arn:aws:sns:::alerts",
+                                  "crawler" if p.crawler is not None else None)
+            polls = crawler_polls(workload) if p.crawler is not None else 0
+            transitions = transitions_per_execution(document, polls)
+            polled = f"; its crawler's poll loop {polls} times, for crawl_minutes" if polls else ""
+            lines.append(LineItem(
+                "Step Functions", f"{p.name} state machine (standard)", transitions * runs / 1000,
+                "1,000 transitions", prices["sfn_standard_per_1000_transitions"],
+                f"{transitions} transitions an execution x {runs:g} executions: every state of a run that succeeds "
+                f"at the first try{polled}; retries not counted, free tier not deducted"))
+    return lines
+
+
+def _cloudwatch_lines(cfg: StackConfig, region: str, prices: Mapping[str, Any], runs: float) -> list[LineItem]:
+    # the same plan the stack deploys (__main__.py); the account only shapes bucket names, not counts
+    db = "postgres" if cfg.needs_connection and cfg.database.mode == "create" else None
+    plan = monitoring_plan(cfg, lake_names(cfg, "000000000000"), region, db)
+    alarms = alarm_specs(plan)
+    watched = sum(alarm_metrics(a) for a in alarms)
+    metrics = len(published_metrics(plan))
+    hours = min(runs, HOURS_PER_MONTH)
+    return [
+        LineItem("CloudWatch", "alarms", watched, "alarm metric-month", prices["cloudwatch_alarm_metric_month"],
+                 f"the {len(alarms)} alarms of lakehouse.model.monitoring watch {watched} metrics (a metric-math "
+                 "alarm bills each metric it reads), standard resolution, always on; free tier not deducted"),
+        LineItem("CloudWatch", "dashboard", 1, "dashboard-month", prices["cloudwatch_dashboard_month"],
+                 "the stack's dashboard; free tier (3 dashboards) not deducted"),
+        LineItem("CloudWatch", "custom metrics", metrics * hours / HOURS_PER_MONTH, "metric-month",
+                 prices["cloudwatch_custom_metric_month"],
+                 f"{metrics} metrics, RunStarted and the row counts of {len(plan.jobs)} jobs (monitoring."
+                 f"published_metrics), billed for the hours with data: one a run each, {hours:g} of "
+                 f"{HOURS_PER_MONTH} h"),
+    ]
+
+
 def estimate(cfg: StackConfig, region: str, workload: Workload = DEFAULT_WORKLOAD,
              tables: Mapping[str, Any] = PRICE_TABLES, year: int = REFERENCE_YEAR) -> Estimate:
     """The stack's monthly line items at the region's prices."""
@@ -322,7 +534,8 @@ def estimate(cfg: StackConfig, region: str, workload: Workload = DEFAULT_WORKLOA
     runs, basis = runs_per_month(cfg, workload, year)
     job_runs = runs * len(cfg.job_settings)
     w = workload
-    lines = _glue_lines(cfg, prices, runs, w) + _database_lines(cfg, prices) + _network_lines(cfg, prices, w)
+    lines = _glue_lines(cfg, prices, runs, w) + _orchestration_lines(cfg, prices, runs, w)
+    lines += _database_lines(cfg, prices) + _network_lines(cfg, prices, w)
     log_gb = w.glue_log_mb_per_job_run * job_runs / 1024
     lines += [
         LineItem("S3", "Standard storage, all buckets", w.lake_storage_gb, "GB-month", prices["s3_standard_gb_month"],
@@ -352,6 +565,7 @@ def estimate(cfg: StackConfig, region: str, workload: Workload = DEFAULT_WORKLOA
                               f"assumed {w.athena_queries_per_month} queries x {mb:g} MB (10 MB minimum a query)"))
     lines.append(LineItem("SNS", "alert publishes", w.alerts_per_month / 1_000_000, "million publishes",
                           prices["sns_publish_per_million"], f"assumed {w.alerts_per_month} alerts a month"))
+    lines += _cloudwatch_lines(cfg, region, prices, runs)
     if cfg.alert_email:
         lines.append(LineItem("SNS", "e-mail deliveries", w.alerts_per_month / 100_000, "100,000 e-mails",
                               prices["sns_email_per_100000"], f"alertEmail subscribed; {w.alerts_per_month} alerts"))

@@ -219,3 +219,38 @@ def tasks(document: Mapping) -> list[tuple[str, dict]]:
         for branch in state.get("Branches", []):
             out.extend(tasks(branch))
     return out
+
+
+# the crawler's poll loop: one pass through each of these per poll
+CRAWLER_POLL_LOOP = (WAIT_CRAWLER_STATE, GET_CRAWLER_STATE, CRAWLER_READY_STATE)
+
+
+def _success_path_states(document: Mapping) -> int:
+    """States entered by an execution that succeeds at the first try: from StartAt along Next, the
+    first Choice rule (definition() puts the way forward first: READY, reported, SUCCEEDED; the
+    Default waits or fails), every branch of a Parallel state, up to Succeed or End."""
+    states, name, count, seen = document["States"], document["StartAt"], 0, set()
+    while name is not None:
+        if name in seen:
+            raise ValueError(f"the success path loops back to {name!r}")
+        seen.add(name)
+        state = states[name]
+        count += 1
+        count += sum(_success_path_states(b) for b in state.get("Branches", []))
+        if state["Type"] == "Choice":
+            name = state["Choices"][0]["Next"]
+        elif state["Type"] in ("Succeed", "Fail") or state.get("End"):
+            name = None
+        else:
+            name = state["Next"]
+    return count
+
+
+def transitions_per_execution(document: Mapping, crawler_polls: int = 1) -> int:
+    """State transitions of one standard-workflow execution that succeeds without retries: one per state
+    entered (Step Functions bills each step executed), the crawler's poll loop `crawler_polls` times
+    (a definition with a crawler; at least once)."""
+    count = _success_path_states(document)
+    if WAIT_CRAWLER_STATE in document["States"]:
+        count += (max(1, crawler_polls) - 1) * len(CRAWLER_POLL_LOOP)
+    return count

@@ -79,8 +79,9 @@ def test_the_requests_carry_what_the_provider_sends(stacks):
     calls, _ = build_requests(job.type, job.name, job.props, Ctx(job.name, job.id, **stack_context(ev)))
     [(service, operation, params)] = calls
     assert (service, operation) == ("glue", "CreateJob")
-    assert params["Name"] == "lakehouse-prod-fhir-silver" and params["WorkerType"] == "G.2X"
-    assert params["NumberOfWorkers"] == 10 and isinstance(params["NumberOfWorkers"], int)
+    assert params["Name"] == "lakehouse-prod-fhir-silver" and params["WorkerType"] == "G.1X"
+    assert params["NumberOfWorkers"] == 6 and isinstance(params["NumberOfWorkers"], int)  # pipelines/fhir.yaml
+    assert params["ExecutionClass"] == "FLEX"
     assert params["Command"]["Name"] == "glueetl" and params["ExecutionProperty"] == {"MaxConcurrentRuns": 1}
     assert params["Tags"]["Stack"] == "prod"  # the provider's default tags merged in
     log = ev.of_type(LOG_GROUP)[0]
@@ -217,3 +218,53 @@ def test_documented_enums_are_found_in_the_models():
     assert doc_enum("rds", "CreateDBInstance", "StorageType") == ("gp2", "gp3", "io1", "io2", "standard")
     retention = doc_enum("logs", "PutRetentionPolicy", "retentionInDays")
     assert {1, 3, 7, 365, 3653} <= set(retention) and 4 not in retention and len(retention) >= 20
+
+
+# ------------------------------------------------------- table optimizers (tableOptimizers, empty in both stacks)
+
+OPTIMIZER = "aws:glue/catalogTableOptimizer:CatalogTableOptimizer"
+
+
+@pytest.fixture(scope="module")
+def optimized_prod():
+    """prod with Glue table optimizers on existing tables: a checkpointed bronze table and two others."""
+    from lakehouse.model.config import stack_file_values
+
+    values = stack_file_values("prod")
+    values["glue-lakehouse:tableOptimizers"] = ["bronze.fhir_patient", "silver.encounters", "gold.dq_results"]
+    return evaluate_stack("prod", values)
+
+
+def test_table_optimizers_make_valid_create_table_optimizer_requests(optimized_prod):
+    ev = optimized_prod
+    assert request_errors(ev) == []
+    requests = {}
+    for r in ev.of_type(OPTIMIZER):
+        calls, unread = build_requests(r.type, r.name, r.props, Ctx(r.name, r.id, **stack_context(ev)))
+        [(service, operation, params)] = calls
+        assert (service, operation, unread) == ("glue", "CreateTableOptimizer", [])
+        requests[(params["TableName"], params["Type"])] = params
+    assert sorted(requests) == sorted([(t, k) for t in ("fhir_patient", "encounters", "dq_results")
+                                       for k in ("compaction", "orphan_file_deletion")]
+                                      + [("encounters", "retention"), ("dq_results", "retention")])
+    retention = requests[("encounters", "retention")]
+    assert retention["DatabaseName"] == "lakehouse_prod_silver" and retention["CatalogId"] == "123456789012"
+    assert retention["TableOptimizerConfiguration"]["retentionConfiguration"]["icebergConfiguration"][
+        "snapshotRetentionPeriodInDays"] == 7
+
+
+@pytest.mark.parametrize("change, expected", [
+    (set_key("type", "expiry"),
+     ["glue CreateTableOptimizer: Type: 'expiry' is not one of the allowed values",
+      "'compaction'", "'orphan_file_deletion'", "'retention'"]),
+    (lambda p: p["configuration"]["compactionConfiguration"]["icebergConfiguration"].__setitem__("strategy", "merge"),
+     ["TableOptimizerConfiguration.compactionConfiguration.icebergConfiguration.strategy: 'merge' is not one of"]),
+    (lambda p: p["configuration"].pop("roleArn") and p["configuration"].__setitem__("roleArn", "short"),
+     ["TableOptimizerConfiguration.roleArn, value: 5, valid min length: 20"]),
+    (lambda p: p.pop("tableName"), ['Missing required parameter in input: "TableName"']),
+    (lambda p: p["configuration"].__setitem__("vpcConfig", {}), ["input configuration.vpcConfig is mapped to no"]),
+])
+def test_a_bad_table_optimizer_input_fails(optimized_prod, change, expected):
+    resource, errors = errors_after(optimized_prod, OPTIMIZER, change, "table-optimizers-silver-encounters-compaction")
+    assert errors and all(e.startswith(resource) for e in errors), errors
+    assert any(all(part in e for part in expected) for e in errors), errors

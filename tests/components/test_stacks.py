@@ -98,13 +98,14 @@ def test_dev_is_small_flex_short_lived_and_destroyable():
     assert not any(r.protect for r in ev)
 
 
-def test_prod_is_bigger_auto_scaling_standard_long_lived_and_protected():
+def test_prod_is_auto_scaling_flex_sized_from_the_benchmark_long_lived_and_protected():
     ev = evaluate_stack("prod")
     sizes = {j.inputs["name"]: (j.inputs["executionClass"], j.inputs["workerType"], j.inputs["numberOfWorkers"])
              for j in ev.of_type(JOB_TYPE)}
-    # pipelines/fhir.yaml stacks.prod gives gold 4 workers; every other declared job takes the stack's 10
-    assert sizes == {f"lakehouse-prod-{p.name}-{j.name.replace('_', '-')}":
-                     ("STANDARD", "G.2X", 4 if j.key == "fhir.gold" else 10)
+    # pipelines/fhir.yaml stacks.prod: bronze and silver up to 6 x G.1X, gold 3 (docs/benchmarks.md, "Glue cost
+    # projection"); every other job (maintenance, climate, orders) takes the stack's 3 x G.1X FLEX
+    fhir = {"fhir.bronze": 6, "fhir.silver": 6}
+    assert sizes == {f"lakehouse-prod-{p.name}-{j.name.replace('_', '-')}": ("FLEX", "G.1X", fhir.get(j.key, 3))
                      for p in load_stack_config("prod").pipelines for j in p.jobs}
     assert {j.inputs["defaultArguments"]["--enable-auto-scaling"] for j in ev.of_type(JOB_TYPE)} == {"true"}
     assert {b.inputs["forceDestroy"] for b in ev.of_type("aws:s3/bucket:Bucket")} == {False}
