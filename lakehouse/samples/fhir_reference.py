@@ -2,6 +2,14 @@
 the FHIR NDJSON files. Tests compare the Spark pipeline's `cms_facility_monthly` with it row for
 row. It shares no code with glue_scripts/: the same rules, written down twice.
 
+Why it is fast (same results as the straightforward version, issue 21): each file is read once,
+into a table of (path, line number, text) per resource type, so the JSON work after it runs on both
+threads; each line is parsed as JSON at most three times (json_valid; one json_extract_string with
+the list of every path the rules read; for Condition one json_extract of its two arrays) instead of
+once per field; the costly strict-JSON blanking regex runs only on lines that could need it; the
+records keep only typed, narrow columns (never the text) for the version window and the metrics;
+and no query binds parameters (DuckDB's Python client would import pandas for that).
+
 `reference_rows(input_dir, as_of=None, hai_codes=None)` reads every file under `<input_dir>/fhir/`
 (recursively) named `<ResourceType>.ndjson` or `<ResourceType>.<part>.ndjson`, optionally `.gz`,
 for Patient, Encounter and Condition (other files are not input), and returns the gold rows as
@@ -87,6 +95,24 @@ DEFAULT_HAI_CODES = (
     (ICD10, "A04.71", False), (ICD10, "A04.72", False), (ICD10, "T81.4", True),
 )
 
+# What each file type's rules and metrics read: column -> JSON path. All of a line's text fields come
+# from one json_extract_string call with the list of paths (one parse of the line); JSON_FIELDS keep
+# a sub-document as JSON (one more parse) for what is read as an array.
+COMMON_FIELDS = {"rt": "$.resourceType", "rid": "$.id", "updated_raw": "$.meta.lastUpdated"}
+TEXT_FIELDS = {
+    "Patient": {"birth_raw": "$.birthDate", "deceased_raw": "$.deceasedDateTime"},
+    "Encounter": {
+        "status": "$.status", "class_code": "$.class.code", "subject_raw": "$.subject.reference",
+        "start_raw": "$.period.start", "end_raw": "$.period.end", "facility_raw": "$.serviceProvider.reference",
+        "disp_raw": "$.hospitalization.dischargeDisposition.coding[0].code",
+    },
+    "Condition": {
+        "status": "$.status", "subject_raw": "$.subject.reference", "encounter_raw": "$.encounter.reference",
+        "onset_raw": "$.onsetDateTime",
+    },
+}
+JSON_FIELDS = {"Condition": {"codings": "$.code.coding", "verification_codings": "$.verificationStatus.coding"}}
+
 
 def input_files(input_dir: str | Path) -> list[tuple[str, str, Path]]:
     """(path relative to fhir/, resource type, absolute path), sorted by relative path."""
@@ -101,19 +127,27 @@ def input_files(input_dir: str | Path) -> list[tuple[str, str, Path]]:
     return sorted(out)
 
 
-def _load_lines(con: duckdb.DuckDBPyConnection, files: list[tuple[str, str, Path]]) -> None:
-    con.execute("CREATE TEMP TABLE raw_lines (path VARCHAR, line_no BIGINT, file_type VARCHAR, text VARCHAR)")
-    for rel, rtype, path in files:
-        # One file at a time, read sequentially: row_number() over () is the line number.
-        # A delimiter that never occurs makes each line one column; a blank line reads as NULL.
-        con.execute(
-            """INSERT INTO raw_lines
-               SELECT ?, row_number() OVER (), ?, coalesce(line, '')
-               FROM read_csv(?, columns={'line': 'VARCHAR'}, delim=chr(1), quote='', escape='',
-                             header=false, auto_detect=false, parallel=false, compression='auto',
-                             strict_mode=false)""",
-            [rel, rtype, str(path)],
-        )
+def _sql_str(text: str) -> str:
+    """A SQL string literal. Values are inlined, not bound: DuckDB's Python client imports pandas on
+    the first query with parameters, which costs more than reading a small data set."""
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _read_lines(path: Path) -> str:
+    """SQL: one row per line of `path`: a delimiter that never occurs makes each line one column; a
+    blank line reads as NULL."""
+    return (f"read_csv({_sql_str(str(path))}, columns={{'line': 'VARCHAR'}}, delim=chr(1), quote='', escape='', "
+            "header=false, auto_detect=false, parallel=false, compression='auto', strict_mode=false)")
+
+
+def _lines_sql(files: list[tuple[str, str, Path]]) -> str:
+    """SQL: (path, line_no, text) of every line of `files`, read once. Each file is read sequentially
+    on its own, so row_number() OVER () is its line number."""
+    if not files:
+        return "SELECT NULL::VARCHAR AS path, NULL::BIGINT AS line_no, NULL::VARCHAR AS text WHERE false"
+    return "\nUNION ALL\n".join(
+        f"SELECT {_sql_str(rel)} AS path, row_number() OVER () AS line_no, coalesce(line, '') AS text "
+        f"FROM {_read_lines(path)}" for rel, _, path in files)
 
 
 def _ref(expr: str) -> str:
@@ -139,113 +173,149 @@ def _bad_date(expr: str, grammar: str) -> str:
 def _ts(expr: str) -> str:
     """SQL: a valid FHIR date/dateTime/instant -> UTC TIMESTAMP: a date-time's instant (fraction cut
     to microseconds, a leap second :60 read as :59), a day's midnight UTC; NULL for a year or a month."""
-    text = f"regexp_replace(regexp_replace({expr}, '^(.{{16}}):60', '\\1:59'), '(\\.[0-9]{{6}})[0-9]+', '\\1')"
+    fixed = f"regexp_replace(regexp_replace({expr}, '^(.{{16}}):60', '\\1:59'), '(\\.[0-9]{{6}})[0-9]+', '\\1')"
+    # the rewrites change only a text holding ':60' or 7+ fraction digits: the others skip them
+    text = f"CASE WHEN contains({expr}, ':60') OR regexp_matches({expr}, '\\.[0-9]{{7}}') THEN {fixed} ELSE {expr} END"
     return f"(CASE WHEN length({expr}) >= 10 THEN try_cast({text} AS TIMESTAMPTZ) AT TIME ZONE 'UTC' END)"
 
 
+_SUSPECT = "NaN|Infinity|,\\s*[]}]"  # what DuckDB's json_valid (yyjson) takes beyond RFC 8259
+
+
 def _strict_json(expr: str) -> str:
-    """RFC 8259 JSON. DuckDB's json_valid (yyjson) also takes NaN, Infinity and trailing commas:
-    lines holding any of those outside strings (strings blanked first) are not JSON."""
+    """SQL: RFC 8259 JSON. DuckDB's json_valid (yyjson) also takes NaN, Infinity and trailing commas:
+    a line holding any of those outside strings (strings blanked first) is not JSON. CASE evaluates a
+    branch only for the rows reaching it, so the costly blanking runs on suspect lines alone."""
     blanked = f"regexp_replace({expr}, '\"([^\"\\\\]|\\\\.)*\"', '\"\"', 'g')"
-    return (f"(json_valid({expr}) AND (NOT regexp_matches({expr}, 'NaN|Infinity|,\\s*[]}}]') "
-            f"OR NOT regexp_matches({blanked}, 'NaN|Infinity|,\\s*[]}}]')))")
+    return f"""(CASE WHEN NOT json_valid({expr}) THEN false
+        WHEN NOT (contains({expr}, 'NaN') OR contains({expr}, 'Infinity') OR regexp_matches({expr}, ',\\s*[]}}]'))
+          THEN true
+        ELSE NOT regexp_matches({blanked}, '{_SUSPECT}') END)"""
+
+
+# Silver, per type, on what bronze accepted: the first failing check is the reason (unknown_patient,
+# which needs every type's outcome, comes after). Columns are those of TEXT_FIELDS / JSON_FIELDS and
+# the *_ts columns of _SILVER_TS.
+_SILVER_TS = {"Patient": ("updated", "deceased"), "Encounter": ("updated", "start", "end"),
+              "Condition": ("updated", "onset")}
+_SILVER_CHECKS = {
+    "Patient": f"""
+        WHEN {_bad_date('updated_raw', 'instant')} OR {_bad_date('birth_raw', 'date')}
+          OR {_bad_date('deceased_raw', 'dateTime')} THEN 'invalid_date'""",
+    "Encounter": f"""
+        WHEN patient_id IS NULL OR class_code IS NULL OR start_raw IS NULL THEN 'missing_required_field'
+        WHEN {_bad_date('updated_raw', 'instant')} OR {_bad_date('start_raw', 'dateTime')}
+          OR {_bad_date('end_raw', 'dateTime')} THEN 'invalid_date'
+        WHEN length(start_raw) < 10 OR length(end_raw) < 10 THEN 'partial_date'
+        WHEN end_raw IS NOT NULL AND (CASE
+            WHEN length(start_raw) > 10 AND length(end_raw) > 10 THEN end_ts < start_ts
+            ELSE CAST(end_ts AS DATE) < CAST(start_ts AS DATE) END) THEN 'end_before_start'""",
+    "Condition": f"""
+        WHEN patient_id IS NULL OR coalesce(json_array_length(codings), 0) = 0 THEN 'missing_required_field'
+        WHEN {_bad_date('updated_raw', 'instant')} OR {_bad_date('onset_raw', 'dateTime')} THEN 'invalid_date'""",
+}
+
+
+# What a record keeps (besides path, line_no, id, reason, updated_ts): what the metrics read.
+_KEEP = {
+    "Patient": "CAST(deceased_ts AS DATE) AS deceased_date",
+    "Encounter": ("patient_id, status, class_code, facility_ref, disp_raw, "
+                  "CAST(start_ts AS DATE) AS adm_date, CAST(end_ts AS DATE) AS dis_date"),
+    "Condition": ("patient_id, status, encounter_id, codings, verification_codings, "
+                  "CAST(onset_ts AS DATE) AS onset_date"),
+}
+
+
+def _records_sql(rtype: str, lines: str) -> str:
+    """SQL: one row per line of the table `lines` (`rtype`'s files) with its quarantine reason (NULL =
+    accepted) and, for an accepted record, the typed fields the metrics read. A line is parsed as JSON
+    three times at most (validity, the text fields, the JSON fields), whatever the number of fields."""
+    text_fields = {**COMMON_FIELDS, **TEXT_FIELDS[rtype]}
+    json_fields = JSON_FIELDS.get(rtype, {})
+
+    def extract(fn: str, fields: dict[str, str]) -> str:
+        paths = ", ".join(f"'{p}'" for p in fields.values())
+        return f"{fn}(obj, [{paths}])"
+
+    cols = [f"t[{i}] AS {name}" for i, name in enumerate(text_fields, 1)]
+    cols += [f"j[{i}] AS {name}" for i, name in enumerate(json_fields, 1)]
+    json_list = f", {extract('json_extract', json_fields)} AS j" if json_fields else ""
+    refs = {"subject_raw": "patient_id", "facility_raw": "facility_ref", "encounter_raw": "encounter_id"}
+    resolved = "".join(f", {_ref(raw)} AS {name}" for raw, name in refs.items() if raw in text_fields)
+    stamps = "".join(f", {_ts(f'{f}_raw')} AS {f}_ts" for f in _SILVER_TS[rtype])
+    sql = f"""
+        WITH strict AS (  -- JSON functions only ever see valid JSON (CASE runs a branch only where it applies)
+          SELECT path, line_no, CASE WHEN {_strict_json('text')} THEN text END AS text FROM {lines}
+        ), obj AS (  -- valid JSON starting with '{{' is an object; anything else asks json_type
+          SELECT path, line_no, CASE WHEN text IS NULL THEN false WHEN starts_with(text, '{{') THEN true
+                                     ELSE coalesce(json_type(text) = 'OBJECT', false) END AS is_obj, text
+          FROM strict
+        ), parsed AS (
+          SELECT path, line_no, is_obj, CASE WHEN is_obj THEN text END AS obj FROM obj
+        ), extracted AS (
+          SELECT path, line_no, is_obj, {extract('json_extract_string', text_fields)} AS t{json_list} FROM parsed
+        ), fields AS (
+          SELECT path, line_no, is_obj, {', '.join(cols)} FROM extracted
+        ), bronze AS (  -- rt: any JSON value, as its text (a number cannot match a type)
+          SELECT *,
+            CASE WHEN NOT is_obj THEN 'invalid_json'
+                 WHEN rt IS NULL OR trim(rt) = '' THEN 'missing_resource_type'
+                 WHEN rt <> '{rtype}' THEN 'resource_type_mismatch'
+                 WHEN rid IS NULL OR trim(rid) = '' THEN 'missing_id'
+                 WHEN NOT regexp_full_match(rid, '{FHIR_ID}') THEN 'invalid_id'
+            END AS bronze_reason
+          FROM fields
+        ), typed AS (
+          SELECT * EXCLUDE (is_obj, rt){resolved}{stamps} FROM bronze
+        )
+        SELECT path, line_no, rid AS id, updated_ts, {_KEEP[rtype]},
+          CASE WHEN bronze_reason IS NOT NULL THEN bronze_reason {_SILVER_CHECKS[rtype]}
+          END AS reason
+        FROM typed"""
+    return sql
+
+
+def _table(rtype: str) -> str:
+    return f"{rtype.lower()}_records"
 
 
 def _build(con: duckdb.DuckDBPyConnection, input_dir: str | Path) -> None:
     con.execute("SET TimeZone = 'UTC'")
-    _load_lines(con, input_files(input_dir))
-    valid_json = _strict_json('text')
-    con.execute(f"""
-        CREATE TEMP TABLE bronze AS
-        WITH v AS (  -- JSON functions only ever see valid JSON (DuckDB does not short-circuit AND)
-          SELECT * EXCLUDE (text), text AS raw_text, CASE WHEN {valid_json} THEN text END AS text FROM raw_lines
-        ), j AS (
-          SELECT *, coalesce(json_type(text) = 'OBJECT', false) AS is_obj FROM v
-        ), f AS (
-          SELECT *,
-            text->>'$.resourceType' AS rt,  -- any JSON value, as its text (a number cannot match a type)
-            text->>'$.id' AS rid
-          FROM j
-        )
-        SELECT path, line_no, file_type, CASE WHEN is_obj THEN text END AS text, rt, rid,
-          CASE WHEN NOT is_obj THEN 'invalid_json'
-               WHEN rt IS NULL OR trim(rt) = '' THEN 'missing_resource_type'
-               WHEN rt <> file_type THEN 'resource_type_mismatch'
-               WHEN rid IS NULL OR trim(rid) = '' THEN 'missing_id'
-               WHEN NOT regexp_full_match(rid, '{FHIR_ID}') THEN 'invalid_id'
-          END AS reason
-        FROM f""")
-    # Flatten what the metrics need, per type, from the records bronze accepted.
-    con.execute(f"""
-        CREATE TEMP TABLE flat AS
-        SELECT path, line_no, file_type AS rtype, rid AS id,
-          text->>'$.meta.lastUpdated' AS updated_raw,
-          text->>'$.status' AS status,
-          text->>'$.birthDate' AS birth_raw,
-          text->>'$.deceasedDateTime' AS deceased_raw,
-          text->>'$.class.code' AS class_code,
-          {_ref("(text->>'$.subject.reference')")} AS patient_id,
-          text->>'$.period.start' AS start_raw,
-          text->>'$.period.end' AS end_raw,
-          {_ref("(text->>'$.serviceProvider.reference')")} AS facility_ref,
-          text->>'$.hospitalization.dischargeDisposition.coding[0].code' AS disp_raw,
-          {_ref("(text->>'$.encounter.reference')")} AS encounter_id,
-          text->>'$.onsetDateTime' AS onset_raw,
-          coalesce(json_array_length(text, '$.code.coding'), 0) AS n_codings,
-          list_contains(coalesce(
-            CAST(json_extract_string(text, '$.verificationStatus.coding[*].code') AS VARCHAR[]), []),
-            'entered-in-error') AS verification_eie,
-          text
-        FROM bronze WHERE reason IS NULL""")
-    con.execute(f"""
-        CREATE TEMP TABLE checked AS
-        SELECT *,
-          CASE
-            WHEN (rtype = 'Encounter' AND (patient_id IS NULL OR class_code IS NULL OR start_raw IS NULL))
-              OR (rtype = 'Condition' AND (patient_id IS NULL OR n_codings = 0))
-              THEN 'missing_required_field'
-            WHEN {_bad_date('updated_raw', 'instant')}
-              OR (rtype = 'Patient' AND ({_bad_date('birth_raw', 'date')} OR {_bad_date('deceased_raw', 'dateTime')}))
-              OR (rtype = 'Encounter' AND ({_bad_date('start_raw', 'dateTime')} OR {_bad_date('end_raw', 'dateTime')}))
-              OR (rtype = 'Condition' AND {_bad_date('onset_raw', 'dateTime')})
-              THEN 'invalid_date'
-            WHEN rtype = 'Encounter' AND (length(start_raw) < 10 OR length(end_raw) < 10)
-              THEN 'partial_date'
-            WHEN rtype = 'Encounter' AND end_raw IS NOT NULL AND (CASE
-                WHEN length(start_raw) > 10 AND length(end_raw) > 10 THEN {_ts('end_raw')} < {_ts('start_raw')}
-                ELSE CAST({_ts('end_raw')} AS DATE) < CAST({_ts('start_raw')} AS DATE) END)
-              THEN 'end_before_start'
-          END AS reason
-        FROM flat""")
-    con.execute("""
-        UPDATE checked SET reason = 'unknown_patient'
-        WHERE reason IS NULL AND rtype IN ('Encounter', 'Condition')
-          AND patient_id NOT IN (SELECT id FROM checked WHERE rtype = 'Patient' AND reason IS NULL)""")
-    con.execute(f"""
-        CREATE TEMP TABLE current AS
-        SELECT * EXCLUDE (rn) FROM (
-          SELECT *, {_ts('updated_raw')} AS updated,
-            row_number() OVER (PARTITION BY rtype, id
-                               ORDER BY {_ts('updated_raw')} DESC NULLS LAST, path DESC, line_no DESC) AS rn
-          FROM checked WHERE reason IS NULL)
-        WHERE rn = 1""")
+    files = input_files(input_dir)
+    for rtype in RESOURCE_TYPES:
+        # Reading is sequential per file (for the line numbers); the table lets the JSON work run in parallel.
+        con.execute(f"CREATE TEMP TABLE lines AS {_lines_sql([f for f in files if f[1] == rtype])}")
+        con.execute(f"CREATE TEMP TABLE {_table(rtype)} AS {_records_sql(rtype, 'lines')}")
+        con.execute("DROP TABLE lines")
+    for rtype in ("Encounter", "Condition"):
+        con.execute(f"""
+            UPDATE {_table(rtype)} SET reason = 'unknown_patient'
+            WHERE reason IS NULL
+              AND patient_id NOT IN (SELECT id FROM patient_records WHERE reason IS NULL)""")
+
+
+def _versions(con: duckdb.DuckDBPyConnection) -> None:
+    """current_<type>: the version kept per id. A quarantined record is never a version."""
+    for rtype in RESOURCE_TYPES:
+        con.execute(f"""
+            CREATE TEMP TABLE current_{rtype.lower()} AS
+            SELECT * EXCLUDE (path, line_no, updated_ts, reason) FROM {_table(rtype)} WHERE reason IS NULL
+            QUALIFY row_number() OVER (PARTITION BY id
+                                       ORDER BY updated_ts DESC NULLS LAST, path DESC, line_no DESC) = 1""")
 
 
 def _metrics_sql(as_of: date | None) -> str:
     return f"""
     WITH patients AS (
-      SELECT id, CAST({_ts('deceased_raw')} AS DATE) AS deceased_date FROM current WHERE rtype = 'Patient'
+      SELECT id, deceased_date FROM current_patient
     ), inpatient AS (
       SELECT id, patient_id,
-        coalesce(facility_ref, 'unknown') AS facility_id,
-        CAST({_ts('start_raw')} AS DATE) AS adm_date,
-        CAST({_ts('end_raw')} AS DATE) AS dis_date,
+        coalesce(facility_ref, 'unknown') AS facility_id, adm_date, dis_date,
         CASE WHEN disp_raw = 'exp' THEN '20'
              WHEN regexp_full_match(disp_raw, '[0-9]') THEN '0' || disp_raw
              ELSE disp_raw END AS disposition
-      FROM current
-      WHERE rtype = 'Encounter' AND class_code IN ('IMP', 'ACUTE')
-        AND coalesce(status, '') NOT IN ('entered-in-error', 'cancelled')
+      FROM current_encounter
+      WHERE class_code IN ('IMP', 'ACUTE') AND coalesce(status, '') NOT IN ('entered-in-error', 'cancelled')
     ), as_of AS (
       SELECT {f"DATE '{as_of.isoformat()}' AS d" if as_of else
               "max(greatest(adm_date, coalesce(dis_date, adm_date))) AS d FROM inpatient"}
@@ -267,11 +337,12 @@ def _metrics_sql(as_of: date | None) -> str:
         AND d.dis_date + 30 <= as_of.d
     ), hai AS (
       SELECT d.facility_id, d.month, count(DISTINCT c.id) AS hai_count
-      FROM current c JOIN discharges d ON d.id = c.encounter_id
-      WHERE c.rtype = 'Condition'
-        AND coalesce(c.status, '') <> 'entered-in-error' AND NOT c.verification_eie
-        AND CAST({_ts('c.onset_raw')} AS DATE) BETWEEN d.adm_date + 2 AND d.dis_date
-        AND EXISTS (SELECT 1 FROM unnest(CAST(json_extract(c.text, '$.code.coding[*]') AS JSON[])) AS t(coding)
+      FROM current_condition c JOIN discharges d ON d.id = c.encounter_id
+      WHERE coalesce(c.status, '') <> 'entered-in-error'
+        AND NOT list_contains(coalesce(CAST(json_extract_string(c.verification_codings, '$[*].code') AS VARCHAR[]), []),
+                              'entered-in-error')
+        AND c.onset_date BETWEEN d.adm_date + 2 AND d.dis_date
+        AND EXISTS (SELECT 1 FROM unnest(CAST(json_extract(c.codings, '$[*]') AS JSON[])) AS t(coding)
                     JOIN hai_codes h ON h.system = (coding->>'$.system')
                      AND ((coding->>'$.code') = h.code OR (h.is_prefix AND starts_with(coding->>'$.code', h.code))))
       GROUP BY ALL
@@ -300,8 +371,8 @@ def _connect(input_dir: str | Path, hai_codes: Iterable[tuple[str, str, bool]] |
     con = duckdb.connect()
     con.execute("SET threads = 2")
     con.execute("SET enable_progress_bar = false")
-    con.execute("CREATE TEMP TABLE hai_codes (system VARCHAR, code VARCHAR, is_prefix BOOLEAN)")
-    con.executemany("INSERT INTO hai_codes VALUES (?, ?, ?)", [tuple(c) for c in (hai_codes or DEFAULT_HAI_CODES)])
+    codes = ", ".join(f"({_sql_str(s)}, {_sql_str(c)}, {bool(p)})" for s, c, p in (hai_codes or DEFAULT_HAI_CODES))
+    con.execute(f"CREATE TEMP TABLE hai_codes AS SELECT * FROM (VALUES {codes}) AS t(system, code, is_prefix)")
     _build(con, input_dir)
     return con
 
@@ -313,6 +384,7 @@ def reference_rows(input_dir: str | Path, as_of: date | str | None = None,
         as_of = date.fromisoformat(as_of)
     con = _connect(input_dir, hai_codes)
     try:
+        _versions(con)
         rows = con.execute(_metrics_sql(as_of)).fetchall()
     finally:
         con.close()
@@ -329,20 +401,25 @@ def quarantine_counts(input_dir: str | Path) -> dict[tuple[str, str], int]:
     """{(resource type of the file, reason): records} over bronze and silver checks."""
     con = _connect(input_dir, None)
     try:
-        rows = con.execute("""
-            SELECT file_type, reason, count(*) FROM bronze WHERE reason IS NOT NULL GROUP BY ALL
-            UNION ALL
-            SELECT rtype, reason, count(*) FROM checked WHERE reason IS NOT NULL GROUP BY ALL""").fetchall()
+        rows = con.execute(" UNION ALL ".join(
+            f"SELECT '{t}', reason, count(*) FROM {_table(t)} WHERE reason IS NOT NULL GROUP BY ALL"
+            for t in RESOURCE_TYPES)).fetchall()
     finally:
         con.close()
     return {(t, r): int(n) for t, r, n in rows}
 
 
 def line_counts(input_dir: str | Path) -> dict[str, int]:
-    """Records (non-empty lines) per resource type of the file: bronze's input."""
+    """Records (lines, a blank one too) per resource type of the file: bronze's input."""
+    files = input_files(input_dir)
     con = duckdb.connect()
     try:
-        _load_lines(con, input_files(input_dir))
-        return {t: int(n) for t, n in con.execute("SELECT file_type, count(*) FROM raw_lines GROUP BY 1").fetchall()}
+        con.execute("SET threads = 2")
+        counts: dict[str, int] = {}
+        for _, rtype, path in files:
+            [(n,)] = con.execute(f"SELECT count(*) FROM {_read_lines(path)}").fetchall()
+            if n:  # a type whose files hold no line has no entry
+                counts[rtype] = counts.get(rtype, 0) + int(n)
+        return counts
     finally:
         con.close()
