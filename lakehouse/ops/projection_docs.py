@@ -11,14 +11,13 @@ run by pipeline, and the model's assumptions. Only the text between the markers 
 
 from __future__ import annotations
 
-import argparse
-import difflib
 import sys
 from pathlib import Path
 from typing import Sequence
 
 from lakehouse.model import cost
 from lakehouse.model.config import load_stack_config
+from lakehouse.ops import generated_docs
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "benchmarks.md"
@@ -86,38 +85,14 @@ def section() -> str:
 
 def render(text: str) -> str:
     """`text` (docs/benchmarks.md) with the part between the markers replaced by the generated section."""
-    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
-        raise ValueError(f"expected one {START} ... {END} section")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{NOTE}\n\n{section()}\n\n{END}{tail}"
+    return generated_docs.replace_section(text, START, END, NOTE, section())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lakehouse.ops.projection_docs",
-                                     description=__doc__.split("\n\n")[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--write", action="store_true", help="rewrite the section in the doc")
-    mode.add_argument("--check", action="store_true", help="exit 1 when the doc's section is not the generated one")
-    parser.add_argument("--doc", type=Path, default=DOC, help="the document (default docs/benchmarks.md)")
-    args = parser.parse_args(argv)
-    if not (args.write or args.check):
-        print(section())
-        return 0
-    text = args.doc.read_text(encoding="utf-8")
-    wanted = render(text)
-    if args.write:
-        if wanted != text:
-            args.doc.write_text(wanted, encoding="utf-8")
-        print(f"{args.doc}: {'rewritten' if wanted != text else 'up to date'}")
-        return 0
-    if wanted == text:
-        return 0
-    sys.stdout.writelines(difflib.unified_diff(text.splitlines(keepends=True), wanted.splitlines(keepends=True),
-                                               str(args.doc), "generated"))
-    print(f"{args.doc} is not the projection the code gives: run .venv/bin/python -m lakehouse.ops.projection_docs "
-          "--write", file=sys.stderr)
-    return 1
+    return generated_docs.run(
+        argv, prog="python -m lakehouse.ops.projection_docs", description=__doc__.split("\n\n")[0], doc=DOC,
+        section=section, render=render,
+        stale="is not the projection the code gives: run .venv/bin/python -m lakehouse.ops.projection_docs --write")
 
 
 if __name__ == "__main__":
