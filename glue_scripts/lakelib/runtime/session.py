@@ -16,7 +16,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import sys
+import tempfile
+import time
 from pathlib import Path
 from typing import Callable, Iterator, Mapping, Sequence
 
@@ -44,6 +47,53 @@ JOB_SQL_CONF = {
 
 class MissingJarError(RuntimeError):
     pass
+
+
+class JvmLaunchError(RuntimeError):
+    """The local driver JVM exited before it started, twice; the message carries what was free then."""
+
+
+JVM_RELAUNCH_DELAY_S = 5.0
+
+
+def jvm_launch_conditions() -> str:
+    """What a JVM needs to start, as free on this machine now: PySpark only says the JVM exited
+    (its own stderr goes to the console), and a starved machine (disk, memory) is the usual cause."""
+    tmp = tempfile.gettempdir()
+    free_gb = shutil.disk_usage(tmp).free / 1e9
+    mem = "unknown"
+    with contextlib.suppress(OSError):
+        lines = Path("/proc/meminfo").read_text().splitlines()
+        kb = next(int(line.split()[1]) for line in lines if line.startswith("MemAvailable:"))
+        mem = f"{kb / 1e6:.1f} GB"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg()) if hasattr(os, "getloadavg") else "unknown"
+    java = shutil.which("java", path=os.path.join(os.environ["JAVA_HOME"], "bin")) if os.environ.get("JAVA_HOME") \
+        else shutil.which("java")
+    return (f"free disk in {tmp}: {free_gb:.1f} GB; memory available: {mem}; load average: {load}; "
+            f"java: {java or 'not found (JAVA_HOME or PATH)'}")
+
+
+def _get_or_create(builder, delay_s: float):
+    """builder.getOrCreate(), launching the JVM a second time when the first exited at start: one
+    transient failure (seen once in CI) must not fail every test sharing the session."""
+    from pyspark.errors import PySparkRuntimeError
+
+    try:
+        return builder.getOrCreate()
+    except PySparkRuntimeError as first:
+        if first.getErrorClass() != "JAVA_GATEWAY_EXITED":
+            raise
+        print(f"lakehouse: the Spark driver JVM exited at start ({jvm_launch_conditions()}); "
+              f"launching it again in {delay_s:.0f}s", file=sys.stderr, flush=True)
+        time.sleep(delay_s)
+        try:
+            return builder.getOrCreate()
+        except PySparkRuntimeError as second:
+            if second.getErrorClass() != "JAVA_GATEWAY_EXITED":
+                raise
+            raise JvmLaunchError(
+                f"the Spark driver JVM exited before it started, twice ({jvm_launch_conditions()}); "
+                "its own error is printed above") from second
 
 
 def awsglue_available() -> bool:
@@ -124,7 +174,7 @@ def local_spark_session(
     )
     for k, v in {**JOB_SQL_CONF, **(extra_conf or {})}.items():
         builder = builder.config(k, v)
-    session = builder.getOrCreate()
+    session = _get_or_create(builder, JVM_RELAUNCH_DELAY_S)
     session.sparkContext.setLogLevel("WARN")
     return session
 
