@@ -430,7 +430,8 @@ def machine() -> dict:
             "python": platform.python_version(), "java": java[0] if java else None,
             "load_average_at_end": load,
             "spark_master": os.environ.get("LAKEHOUSE_SPARK_MASTER", "local[2]"),
-            "driver_memory": os.environ.get("LAKEHOUSE_DRIVER_MEMORY", "2g")}
+            "driver_memory": os.environ.get("LAKEHOUSE_DRIVER_MEMORY", "2g"),
+            "driver_java_options": os.environ.get("LAKEHOUSE_DRIVER_JAVA_OPTIONS", "")}
 
 
 if __name__ == "__main__":

@@ -37,3 +37,13 @@ def test_a_jvm_that_cannot_start_is_retried_once_then_fails_with_the_machines_fr
     assert "the Spark driver JVM exited before it started, twice" in message
     for fact in ("free disk in ", "memory available: ", "load average: ", "java: not found (JAVA_HOME or PATH)"):
         assert fact in message, fact
+
+
+def test_the_driver_jvm_runs_with_the_options_of_lakehouse_driver_java_options(spark):
+    from lakelib.runtime.session import driver_java_options
+
+    wanted = driver_java_options()
+    assert wanted == ["-XX:TieredStopAtLevel=1"]  # tests/conftest.py's default
+    jvm_args = list(spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
+    assert "-Duser.timezone=UTC" in jvm_args
+    assert set(wanted) <= set(jvm_args), jvm_args

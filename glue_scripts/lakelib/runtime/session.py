@@ -115,6 +115,13 @@ def local_jars(jars_dir: Path = JARS_DIR) -> list[str]:
     return [str(iceberg)] + [str(jars_dir / j) for j in OPTIONAL_JARS if (jars_dir / j).is_file()]
 
 
+def driver_java_options() -> list[str]:
+    """Extra options for the local driver JVM, from LAKEHOUSE_DRIVER_JAVA_OPTIONS (space-separated).
+    The tests set `-XX:TieredStopAtLevel=1`: their JVMs live for seconds on tiny data, where the C2
+    compiler burned a third of the CPU (tests/conftest.py); runs and benchmarks keep the JVM's default."""
+    return os.environ.get("LAKEHOUSE_DRIVER_JAVA_OPTIONS", "").split()
+
+
 def _warehouse_uri(warehouse_dir: str | os.PathLike) -> str:
     text = str(warehouse_dir)
     if "://" in text:
@@ -170,7 +177,7 @@ def local_spark_session(
         # (see lakelib.io.tables.Lake._reader); off for every local read, tests and runner included
         .config("spark.sql.iceberg.vectorization.enabled", "false")
         .config("spark.driver.memory", os.environ.get("LAKEHOUSE_DRIVER_MEMORY", "2g"))
-        .config("spark.driver.extraJavaOptions", "-Duser.timezone=UTC")
+        .config("spark.driver.extraJavaOptions", " ".join(["-Duser.timezone=UTC", *driver_java_options()]))
     )
     for k, v in {**JOB_SQL_CONF, **(extra_conf or {})}.items():
         builder = builder.config(k, v)
