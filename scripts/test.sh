@@ -2,8 +2,9 @@
 # `make test` after `make setup`: the lint, then every test, in the least wall time 2 cores allow.
 # The real Pulumi engine (scripts/build-pulumi-engine.sh: about 10 minutes of Go build when its caches
 # are cold, seconds when warm) builds in the background while the tests that do not need it run on
-# both cores (pytest-xdist, whole files a worker so a module's Spark fixtures are built once); the
-# engine tests run last. Every test runs even when an earlier group fails; the exit code says if any did.
+# both cores (pytest-xdist, whole files a worker so a module's Spark fixtures are built once; the heaviest
+# files first: tests/conftest.py orders them, --no-loadscope-reorder keeps that order); the engine tests
+# run last. Every test runs even when an earlier group fails; the exit code says if any did.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,7 +21,7 @@ status=0
 say "ruff"
 .venv/bin/ruff check . || status=1
 say "the tests that do not need the engine, on 2 workers"
-.venv/bin/python -m pytest -n 2 --dist loadfile --ignore=tests/engine || status=1
+.venv/bin/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --ignore=tests/engine || status=1
 
 say "waiting for the engine build"
 if wait "$engine_pid"; then

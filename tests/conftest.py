@@ -29,6 +29,23 @@ if str(GLUE_SCRIPTS) not in sys.path:
     sys.path.insert(0, str(GLUE_SCRIPTS))
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "heavy(minutes): a module of whole minutes of Spark (about `minutes` of one CI worker); run first")
+
+
+def pytest_collection_modifyitems(config, items):
+    """The heaviest modules first, longest first. scripts/test.sh runs xdist with --dist loadfile
+    --no-loadscope-reorder, so workers take whole files in this order: a long file started last
+    would leave one worker running it alone (xdist's default order, by test count, puts the
+    one-test benchmark and the few-test fault-tolerance files last)."""
+    def weight(item) -> float:
+        mark = item.get_closest_marker("heavy")
+        return -float(mark.kwargs.get("minutes", 1)) if mark else 0.0
+
+    items.sort(key=weight)  # stable: within a module and among light modules the collection order stays
+
+
 @pytest.fixture(scope="session")
 def spark(tmp_path_factory):
     from lakelib.runtime.session import local_spark_session

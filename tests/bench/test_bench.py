@@ -10,7 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parents[2]
+pytestmark = pytest.mark.heavy(minutes=11)
 FIGURES = {"floor", "full", "noop", "noop_force", "incremental", "incremental_warm", "warm_up", "duckdb"}
 
 

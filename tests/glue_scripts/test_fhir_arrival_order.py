@@ -33,6 +33,8 @@ from lakelib.fhir import silver as S
 from lakelib.runtime.args import JobArgumentError
 from lakelib.runtime.session import local_spark_session
 
+pytestmark = pytest.mark.heavy(minutes=3)
+
 
 def _args(raw: Path, **extra: str) -> dict[str, str]:
     return {"--catalog": "local", "--raw_path": raw.resolve().as_uri() + "/", "--bronze_database": "lake_bronze",

@@ -30,6 +30,8 @@ from lakelib.maintenance import jobs as M
 from lakelib.runtime.args import JobArgumentError
 from lakelib.runtime.session import local_spark_session
 
+pytestmark = pytest.mark.heavy(minutes=3)
+
 CFG = load_stack_config("dev")
 FHIR = load_pipeline("fhir")
 DB = {z: CFG.database_name(z) for z in ("bronze", "silver", "gold")}
