@@ -73,7 +73,13 @@ def parse_rules(value: str | None) -> tuple[Rule, ...]:
     return rules
 
 
-# --- one pure function per rule type ----------------------------------------------------------
+# --- one pure function per rule type -------------------------------------------------------------
+# The rules that need only column aggregates (row counts, nulls, bounds, key completeness) share one
+# aggregate over the table: on tiny and large tables alike one scan, not one query per rule (the FHIR
+# silver job alone has 14 rules). Uniqueness and primary keys add one group-by each.
+
+Row = dict  # a rule's aggregates, by name
+
 
 def _fraction(part: int, whole: int) -> float:
     return 1.0 if whole == 0 else part / whole  # an empty table breaches no per-row rule
@@ -83,22 +89,28 @@ def _fmt(v: float | None) -> str:
     return "none" if v is None else (str(int(v)) if float(v).is_integer() else f"{v:.6g}")
 
 
-def row_count(df: DataFrame, r: Rule) -> Outcome:
-    n = df.count()
+def row_count_aggregates(r: Rule) -> dict:
+    return {"n": F.count(F.lit(1))}
+
+
+def row_count(df: DataFrame, r: Rule, row: Row) -> Outcome:
+    n = row["n"]
     ok = (r.min is None or n >= r.min) and (r.max is None or n <= r.max)
     return Outcome(r, ok, float(n), f"{n} rows")
 
 
-def completeness(df: DataFrame, r: Rule) -> Outcome:
+def completeness_aggregates(r: Rule) -> dict:
+    return {"n": F.count(F.lit(1)), "present": F.count(F.col(r.columns[0]))}
+
+
+def completeness(df: DataFrame, r: Rule, row: Row) -> Outcome:
     """IsComplete (every value present) and Completeness (at least `min` of the values present)."""
-    c = r.columns[0]
-    row = df.agg(F.count(F.lit(1)).alias("n"), F.count(F.col(c)).alias("present")).first()
     observed = _fraction(row["present"], row["n"])
     ok = row["present"] == row["n"] if r.rule == "IsComplete" else observed >= r.min
     return Outcome(r, ok, observed, f"{row['n'] - row['present']} of {row['n']} rows null")
 
 
-def uniqueness(df: DataFrame, r: Rule) -> Outcome:
+def uniqueness(df: DataFrame, r: Rule, row: Row) -> Outcome:
     """IsUnique and Uniqueness: the fraction of the non-null values that occur exactly once."""
     c = r.columns[0]
     counts = df.where(F.col(c).isNotNull()).groupBy(c).count()
@@ -111,47 +123,70 @@ def uniqueness(df: DataFrame, r: Rule) -> Outcome:
                                     f"{row['n']} non-null rows")
 
 
-def primary_key(df: DataFrame, r: Rule) -> Outcome:
-    """IsPrimaryKey: every row's key complete and no key on two rows. Observed: the fraction of rows
-    whose key is complete and occurs once."""
+def _key_complete(r: Rule):
     complete = F.lit(True)
     for c in r.columns:
         complete = complete & F.col(c).isNotNull()
-    keyed = df.select(*r.columns, complete.alias("_complete"))
-    counts = keyed.where("_complete").groupBy(*r.columns).count()
+    return complete
+
+
+def primary_key_aggregates(r: Rule) -> dict:
+    return {"n": F.count(F.lit(1)), "incomplete": F.count(F.when(~_key_complete(r), 1))}
+
+
+def primary_key(df: DataFrame, r: Rule, row: Row) -> Outcome:
+    """IsPrimaryKey: every row's key complete and no key on two rows. Observed: the fraction of rows
+    whose key is complete and occurs once."""
+    counts = df.where(_key_complete(r)).groupBy(*r.columns).count()
     once = counts.agg(F.coalesce(F.sum(F.when(F.col("count") == 1, 1)), F.lit(0)).alias("once"),
                       F.count(F.when(F.col("count") > 1, 1)).alias("repeated")).first()
-    row = keyed.agg(F.count(F.lit(1)).alias("n"), F.count(F.when(~F.col("_complete"), 1)).alias("incomplete")).first()
     observed = _fraction(once["once"], row["n"])
     return Outcome(r, once["once"] == row["n"], observed,
                    f"{row['incomplete']} of {row['n']} rows with a null key column, {once['repeated']} keys repeated")
 
 
-def column_values(df: DataFrame, r: Rule) -> Outcome:
+def _meets(r: Rule):
+    """ColumnValues' condition on a present value, and how a breach is described."""
+    c = F.col(r.columns[0])
+    if r.values:
+        return c.isin(*r.values), f"not in {list(r.values)}"
+    meets = F.lit(True)
+    if r.min is not None:
+        meets = meets & (c >= F.lit(r.min))
+    if r.max is not None:
+        meets = meets & (c <= F.lit(r.max))
+    lo = _fmt(r.min) if r.min is not None else "-inf"
+    return meets, f"outside [{lo}, {_fmt(r.max) if r.max is not None else 'inf'}]"
+
+
+def column_values_aggregates(r: Rule) -> dict:
+    c = F.col(r.columns[0])
+    meets, _ = _meets(r)
+    # with nulls allowed only the values present count; otherwise a NULL is a row that fails
+    n = F.count(c) if r.nulls_allowed else F.count(F.lit(1))
+    return {"n": n, "ok": F.count(F.when(F.coalesce(meets, F.lit(False)), 1)), "lo": F.min(c), "hi": F.max(c)}
+
+
+def column_values(df: DataFrame, r: Rule, row: Row) -> Outcome:
     """ColumnValues: the fraction of rows whose value meets the rule (inclusive bounds, or one of
     `values`); a NULL fails it unless nulls are allowed, then only the values present count."""
-    c = F.col(r.columns[0])
-    rows = df.where(c.isNotNull()) if r.nulls_allowed else df
-    if r.values:
-        meets, what = c.isin(*r.values), f"not in {list(r.values)}"
-    else:
-        meets = F.lit(True)
-        if r.min is not None:
-            meets = meets & (c >= F.lit(r.min))
-        if r.max is not None:
-            meets = meets & (c <= F.lit(r.max))
-        lo = _fmt(r.min) if r.min is not None else "-inf"
-        what = f"outside [{lo}, {_fmt(r.max) if r.max is not None else 'inf'}]"
-    row = rows.agg(F.count(F.lit(1)).alias("n"), F.count(F.when(F.coalesce(meets, F.lit(False)), 1)).alias("ok"),
-                   F.min(c).alias("lo"), F.max(c).alias("hi")).first()
+    _, what = _meets(r)
     bad = row["n"] - row["ok"]
     seen = "" if r.values else f"; min {_fmt(row['lo'])}, max {_fmt(row['hi'])}"
     return Outcome(r, bad == 0, _fraction(row["ok"], row["n"]), f"{bad} of {row['n']} rows {what}{seen}")
 
 
-EVALUATORS: dict[str, Callable[[DataFrame, Rule], Outcome]] = {
-    "RowCount": row_count, "IsComplete": completeness, "Completeness": completeness, "IsUnique": uniqueness,
-    "Uniqueness": uniqueness, "IsPrimaryKey": primary_key, "ColumnValues": column_values,
+def _no_aggregates(r: Rule) -> dict:
+    return {}
+
+
+# per rule type: (its column aggregates, computed in the one shared pass; the judgement from them)
+EVALUATORS: dict[str, tuple[Callable[[Rule], dict], Callable[[DataFrame, Rule, Row], Outcome]]] = {
+    "RowCount": (row_count_aggregates, row_count),
+    "IsComplete": (completeness_aggregates, completeness), "Completeness": (completeness_aggregates, completeness),
+    "IsUnique": (_no_aggregates, uniqueness), "Uniqueness": (_no_aggregates, uniqueness),
+    "IsPrimaryKey": (primary_key_aggregates, primary_key),
+    "ColumnValues": (column_values_aggregates, column_values),
 }
 
 
@@ -163,7 +198,10 @@ def evaluate(df: DataFrame, rules: tuple[Rule, ...] | list[Rule], name: str) -> 
     if missing:
         raise QualityError(f"{name}: data-quality rules name columns {missing} the table does not have; "
                            f"its columns: {sorted(have)}")
-    return [EVALUATORS[r.rule](df, r) for r in rules]
+    wanted = [EVALUATORS[r.rule][0](r) for r in rules]
+    exprs = [e.alias(f"r{i}_{k}") for i, aggs in enumerate(wanted) for k, e in aggs.items()]
+    shared = df.agg(*exprs).first().asDict() if exprs else {}
+    return [EVALUATORS[r.rule][1](df, r, {k: shared[f"r{i}_{k}"] for k in wanted[i]}) for i, r in enumerate(rules)]
 
 
 def breaches(outcomes: list[Outcome], severity: str) -> list[Outcome]:
