@@ -62,16 +62,17 @@ def is_valid(raw: Column, grammar: str) -> Column:
     return matches(raw, grammar) & (~has_day(raw) | day_exists)
 
 
-def utc_timestamp(raw: Column, grammar: str) -> Column:
+def utc_timestamp(raw: Column, grammar: str, valid: Column | None = None) -> Column:
     """The UTC instant of a valid value that names a day (midnight UTC for a date-only value);
-    null for an invalid one, a year or a month."""
+    null for an invalid one, a year or a month. `valid`: is_valid(raw, grammar) when the caller
+    has computed it already (the grammar match is the costly part of a parse)."""
     text = F.regexp_replace(F.regexp_replace(raw, *LEAP_SECOND), *FRACTION)
-    return F.when(is_valid(raw, grammar) & has_day(raw), F.try_to_timestamp(text))
+    return F.when((is_valid(raw, grammar) if valid is None else valid) & has_day(raw), F.try_to_timestamp(text))
 
 
-def first_day(raw: Column, grammar: str) -> Column:
+def first_day(raw: Column, grammar: str, valid: Column | None = None) -> Column:
     """The first day of the period a valid value names: `1950` -> 1950-01-01, `1950-06` ->
     1950-06-01, a day -> itself, a date-time -> its date as written (no zone shift); null when
     invalid."""
     padded = F.substring(F.concat(raw, F.lit("-01-01")), 1, DAY_LENGTH)
-    return F.when(is_valid(raw, grammar), F.to_date(F.try_to_timestamp(padded)))
+    return F.when(is_valid(raw, grammar) if valid is None else valid, F.to_date(F.try_to_timestamp(padded)))

@@ -76,7 +76,7 @@ def _bad_dates(fields: dict[str, tuple[str, str]]) -> tuple[Column, str, Column]
     """One invalid_date check over several date fields, each given as (raw text, FHIR type);
     detail names the first bad one. The grammar is matched here; the typed columns
     (dates.utc_timestamp) are null for an invalid value, so they never need checking again."""
-    bad = [(name, F.col(raw).isNotNull() & ~D.is_valid(F.col(raw), grammar), F.col(raw))
+    bad = [(name, F.col(raw).isNotNull() & ~F.col(valid_column(raw)), F.col(raw))
            for name, (raw, grammar) in fields.items()]
     is_bad = F.lit(False)
     detail = F.lit(None).cast("string")
@@ -129,10 +129,33 @@ def _checks(resource_type: str) -> list[tuple[Column, str, Column]]:
     return [CHECK_BUILDERS[check](fields) for check, fields in SILVER_CHECKS[resource_type]]
 
 
-def _parse(bronze: DataFrame, schema) -> DataFrame:
+def valid_column(raw: str) -> str:
+    """The column holding dates.is_valid of the date field at JSON path `raw` (see _parse)."""
+    return "_valid_" + raw.replace(".", "_")
+
+
+def _dates_checked(resource_type: str) -> dict[str, str]:
+    """The date fields of the invalid_date check: JSON path -> FHIR type."""
+    return {raw: grammar for check, fields in SILVER_CHECKS[resource_type] if check == "invalid_date"
+            for raw, grammar in fields.values()}
+
+
+def _valid(raw: str) -> Column:
+    return F.col(valid_column(raw))
+
+
+def _parse(bronze: DataFrame, schema, resource_type: str) -> DataFrame:
     # PERMISSIVE from_json returns partial results: a field of the wrong JSON shape reads as
     # absent (so a required one is then missing_required_field), like a JSON path would.
-    return bronze.withColumn("j", F.from_json("raw", schema))
+    parsed = bronze.withColumn("j", F.from_json("raw", schema))
+    # Each checked date's grammar match, once per row in a projection of its own: the typed column
+    # and the invalid_date check both use it (matching it in each of them was most of silver's parse)
+    return parsed.select("*", *[D.is_valid(F.col(raw), grammar).alias(valid_column(raw))
+                                for raw, grammar in _dates_checked(resource_type).items()])
+
+
+def _validity(df: DataFrame) -> list[str]:
+    return [c for c in df.columns if c.startswith("_valid_")]
 
 
 # bronze rows retried from silver.fhir_waiting (with_held) carry when they first waited; parse_*
@@ -159,44 +182,40 @@ def _finish(df: DataFrame, resource_type: str) -> DataFrame:
 
 
 def parse_patients(bronze: DataFrame) -> DataFrame:
-    df = _parse(bronze, PATIENT_JSON)
-    deceased = D.utc_timestamp(F.col("j.deceasedDateTime"), "dateTime")
+    df = _parse(bronze, PATIENT_JSON, "Patient")
     df = df.select(
         F.col("resource_id").alias("patient_id"),
         F.col("j.gender").alias("gender"),
-        D.first_day(F.col("j.birthDate"), "date").alias("birth_date"),  # 1950 -> 1950-01-01
-        deceased.alias("deceased_at"),  # null for a year or a month: it names no day
-        F.to_date(deceased).alias("deceased_date"),
-        D.utc_timestamp(F.col("j.meta.lastUpdated"), "instant").alias("last_updated"),
-        "ingest_seq", "source_file", "line_number", "raw", "j", *_carried(df),
-    )
+        D.first_day(F.col("j.birthDate"), "date", _valid("j.birthDate")).alias("birth_date"),  # 1950 -> 1950-01-01
+        # null for a year or a month: it names no day
+        D.utc_timestamp(F.col("j.deceasedDateTime"), "dateTime", _valid("j.deceasedDateTime")).alias("deceased_at"),
+        D.utc_timestamp(F.col("j.meta.lastUpdated"), "instant", _valid("j.meta.lastUpdated")).alias("last_updated"),
+        "ingest_seq", "source_file", "line_number", "raw", "j", *_carried(df), *_validity(df),
+    ).withColumn("deceased_date", F.to_date("deceased_at"))  # from the parsed column: one parse
     return _finish(df, "Patient")
 
 
 def parse_encounters(bronze: DataFrame) -> DataFrame:
-    df = _parse(bronze, ENCOUNTER_JSON)
-    start = D.utc_timestamp(F.col("j.period.start"), "dateTime")
-    end = D.utc_timestamp(F.col("j.period.end"), "dateTime")
+    df = _parse(bronze, ENCOUNTER_JSON, "Encounter")
     df = df.select(
         F.col("resource_id").alias("encounter_id"),
         resolve_reference(F.col("j.subject.reference")).alias("patient_id"),
         F.col("j.status").alias("status"),
         F.col("j.class.code").alias("class_code"),
-        start.alias("period_start"),
-        end.alias("period_end"),
-        F.to_date(start).alias("admit_date"),
-        F.to_date(end).alias("discharge_date"),
+        D.utc_timestamp(F.col("j.period.start"), "dateTime", _valid("j.period.start")).alias("period_start"),
+        D.utc_timestamp(F.col("j.period.end"), "dateTime", _valid("j.period.end")).alias("period_end"),
         resolve_reference(F.col("j.serviceProvider.reference")).alias("facility_id"),
         normalise_disposition(first_code(F.col("j.hospitalization.dischargeDisposition"))).alias("discharge_disposition"),
-        D.utc_timestamp(F.col("j.meta.lastUpdated"), "instant").alias("last_updated"),
-        "ingest_seq", "source_file", "line_number", "raw", "j", *_carried(df),
-    )
+        D.utc_timestamp(F.col("j.meta.lastUpdated"), "instant", _valid("j.meta.lastUpdated")).alias("last_updated"),
+        "ingest_seq", "source_file", "line_number", "raw", "j", *_carried(df), *_validity(df),
+    )  # the dates from the parsed columns: one parse each
+    df = df.withColumn("admit_date", F.to_date("period_start")).withColumn("discharge_date", F.to_date("period_end"))
     return _finish(df, "Encounter")
 
 
 def parse_conditions(bronze: DataFrame) -> DataFrame:
-    df = _parse(bronze, CONDITION_JSON)
-    onset = D.utc_timestamp(F.col("j.onsetDateTime"), "dateTime")  # null for a year or a month: no HAI
+    df = _parse(bronze, CONDITION_JSON, "Condition")
+    onset = D.utc_timestamp(F.col("j.onsetDateTime"), "dateTime", _valid("j.onsetDateTime"))  # a year/month: null
     codes = F.col("j.code.coding")  # an empty list counts as missing
     df = df.select(
         F.col("resource_id").alias("condition_id"),
@@ -204,15 +223,14 @@ def parse_conditions(bronze: DataFrame) -> DataFrame:
         resolve_reference(F.col("j.encounter.reference")).alias("encounter_id"),
         F.when(F.size(codes) > 0, codes).alias("codes"),
         onset.alias("onset_at"),
-        F.to_date(onset).alias("onset_date"),
         D.utc_timestamp(F.col("j.abatementDateTime"), "dateTime").alias("abatement_at"),
         D.utc_timestamp(F.col("j.recordedDate"), "dateTime").alias("recorded_at"),
         first_code(F.col("j.clinicalStatus")).alias("clinical_status"),
         F.col("j.status").alias("status"),
         verification_status(F.col("j.verificationStatus")).alias("verification_status"),
-        D.utc_timestamp(F.col("j.meta.lastUpdated"), "instant").alias("last_updated"),
-        "ingest_seq", "source_file", "line_number", "raw", "j", *_carried(df),
-    )
+        D.utc_timestamp(F.col("j.meta.lastUpdated"), "instant", _valid("j.meta.lastUpdated")).alias("last_updated"),
+        "ingest_seq", "source_file", "line_number", "raw", "j", *_carried(df), *_validity(df),
+    ).withColumn("onset_date", F.to_date("onset_at"))  # from the parsed column: one parse
     return _finish(df, "Condition")
 
 
