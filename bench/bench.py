@@ -283,6 +283,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None, help="JSON result (default bench/results/bench-<patients>.json)")
     ap.add_argument("--event-logs", default=None, help="write Spark event logs of every run to this folder")
     ap.add_argument("--keep", action="store_true", help="keep the warehouses (default: removed)")
+    ap.add_argument("--scaling", action="store_true",
+                    help="only floor, duckdb and full (time, peak memory, gold check): a row of the scaling table")
     a = ap.parse_args(argv)
     if a.patients < 1 or a.runs < 1:
         ap.error(f"--patients and --runs: got {a.patients}, {a.runs}; allowed: whole numbers >= 1")
@@ -330,6 +332,10 @@ def main(argv: list[str] | None = None) -> int:
         gold_ok.append(same_gold(gold_rows(wh), json.loads(ref_file.read_text())))
         say(f"run {i + 1}/{a.runs}: full {s:.1f}s, peak {peak / 2**30:.2f} GiB, jobs {jobs_full[-1]}, "
             f"gold == duckdb: {gold_ok[-1]}")
+        if a.scaling:
+            if not a.keep and i < a.runs - 1:
+                shutil.rmtree(wh, ignore_errors=True)
+            continue
         s, _ = timed(runner_cmd(base, wh), env, log)
         fig["noop"].append(s)
         s, _ = timed(runner_cmd(base, wh, "--force"), env, log)
@@ -364,15 +370,16 @@ def main(argv: list[str] | None = None) -> int:
             if i < a.runs - 1:
                 shutil.rmtree(wh, ignore_errors=True)
 
+    fig = {k: v for k, v in fig.items() if v}  # --scaling measures floor, duckdb and full only
     med = {k: round(median(v), 2) for k, v in fig.items()}
-    med_jobs, med_jobs_inc, med_jobs_warm = median_jobs(jobs_full), median_jobs(jobs_inc), median_jobs(jobs_warm)
-    ratios = {"full/floor": med["full"] / med["floor"], "full/duckdb": med["full"] / med["duckdb"],
-              "noop/full": med["noop"] / med["full"], "noop_force/full": med["noop_force"] / med["full"],
-              "incremental/full": med["incremental"] / med["full"],
-              "incremental_warm/full": med["incremental_warm"] / med["full"],
-              "warm_up/full": med["warm_up"] / med["full"]}
+    med_jobs = median_jobs(jobs_full)
+    med_jobs_inc = median_jobs(jobs_inc) if jobs_inc else {}
+    med_jobs_warm = median_jobs(jobs_warm) if jobs_warm else {}
+    ratios = {f"{k}/{d}": med[k] / med[d] for k, d in (
+        ("full", "floor"), ("full", "duckdb"), ("noop", "full"), ("noop_force", "full"), ("incremental", "full"),
+        ("incremental_warm", "full"), ("warm_up", "full")) if k in med}
     ratios = {k: round(v, 3) for k, v in ratios.items()}
-    targets = {"full/floor": 15, "full/duckdb": 8, "noop/full": 0.10, "incremental/full": 0.20}
+    targets = {"full/floor": 15, "full/duckdb": 4, "noop/full": 0.10, "incremental/full": 0.25}  # issue 21
     peak_gib = max(peaks) / 2**30
     result = {
         "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -383,7 +390,8 @@ def main(argv: list[str] | None = None) -> int:
         "incremental_warm_jobs_seconds_median": med_jobs_warm,
         "peak_memory_bytes": max(peaks), "peak_memory_gib": round(peak_gib, 2),
         "ratios": ratios,
-        "targets_met": {**{k: ratios[k] <= v for k, v in targets.items()}, "peak_memory<=6GB": peak_gib * 2**30 <= 6e9},
+        "targets_met": {**{k: ratios[k] <= v for k, v in targets.items() if k in ratios},
+                        "peak_memory<=6GB": peak_gib * 2**30 <= 6e9},
         "gold_equals_duckdb": all(gold_ok),
         "glue_cost": cost_projection(med_jobs, os.cpu_count() or 2),
     }

@@ -39,3 +39,20 @@ def test_the_benchmark_runs_and_writes_consistent_figures(tmp_path):
     for figure in FIGURES - {"warm_up"}:
         assert figure in proc.stdout  # the printed table
     assert not any((tmp_path / "work").glob("wh-*"))  # warehouses removed without --keep
+
+
+def test_the_scaling_mode_measures_floor_duckdb_and_full_only(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "bench/bench.py", "--patients", "20", "--runs", "1", "--scaling", "--work",
+         str(tmp_path / "work"), "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=1800,  # a hang guard, as above
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result["gold_equals_duckdb"] is True
+    assert set(result["seconds_median"]) == {"floor", "duckdb", "full"}
+    assert set(result["ratios"]) == {"full/floor", "full/duckdb"}
+    assert result["peak_memory_bytes"] > 0 and set(result["full_jobs_seconds_median"]) == {"bronze", "silver", "gold"}
+    assert not [ln for ln in proc.stdout.splitlines() if ln.startswith(("noop", "incremental", "warm_up"))]
+    assert not any((tmp_path / "work").glob("wh-*"))
