@@ -14,6 +14,7 @@ xdist workers can run them side by side; each module builds its own clean baseli
 from __future__ import annotations
 
 import json
+import signal
 import sys
 from collections import Counter
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ import pytest
 
 from lakehouse.model.config import load_stack_config
 from lakehouse.runner import cli, crash, pg_local
+from lakehouse.runner.state import LOCK_FILE
 from lakehouse.samples.climate import write_sample
 from lakehouse.samples.fhir import write_batch
 
@@ -166,6 +168,22 @@ def fhir(spark, tmp_path_factory):
     assert clean["gold"] and clean[f"{BRONZE}.quarantine"] and clean[f"{SILVER}.quarantine"]
     assert clean["silver.fhir_waiting"]  # records whose patient never comes
     return {"root": root, "input": root / "in", "clean": clean}
+
+
+def killed_run_then_rerun_equals_a_clean_run(fhir: dict, point: Point, tmp_path: Path) -> None:
+    """One FHIR scenario: the run killed at `point`, its lock left behind and taken over by a rerun
+    that succeeds, and the warehouse then equal to the clean run's."""
+    wh = tmp_path / "wh"
+    killed = crash.kill_at(runner_cmd(fhir["input"], wh), lambda: point.reached(wh), tmp_path / "killed.log",
+                           env=ENV, cwd=REPO)
+    log = killed.log.read_text(errors="replace")[-3000:]
+    assert killed.reached and killed.returncode == -signal.SIGKILL, log
+    assert point.before(wh), f"the kill landed after the next commit: {log}"
+    assert (wh / LOCK_FILE).exists()  # the dead run's lock is left behind ...
+    assert cli.main(["run", "--input", str(fhir["input"]), "--warehouse", str(wh)]) == 0  # ... and taken over
+    report = json.loads((wh / "_runs" / "latest.json").read_text())
+    assert report["status"] == "succeeded"
+    assert_recovered(fhir_state(wh), fhir["clean"])
 
 
 # --- climate (PostgreSQL loads) --------------------------------------------------------------

@@ -4,16 +4,15 @@ And one run at a time per warehouse."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
 import time
 
 import pytest
-from fault_support import BRONZE_POINTS, ENV, REPO, assert_recovered, fhir, fhir_state, runner_cmd  # noqa: F401
+from fault_support import BRONZE_POINTS, ENV, REPO, fhir, killed_run_then_rerun_equals_a_clean_run, runner_cmd  # noqa: F401
 
-from lakehouse.runner import cli, crash
+from lakehouse.runner import cli
 from lakehouse.runner.state import LOCK_FILE
 
 pytestmark = pytest.mark.heavy(minutes=10)
@@ -21,17 +20,7 @@ pytestmark = pytest.mark.heavy(minutes=10)
 
 @pytest.mark.parametrize("point", BRONZE_POINTS, ids=str)
 def test_killed_run_then_rerun_equals_a_clean_run(fhir, point, tmp_path):  # noqa: F811  (fixture)
-    wh = tmp_path / "wh"
-    killed = crash.kill_at(runner_cmd(fhir["input"], wh), lambda: point.reached(wh), tmp_path / "killed.log",
-                           env=ENV, cwd=REPO)
-    log = killed.log.read_text(errors="replace")[-3000:]
-    assert killed.reached and killed.returncode == -signal.SIGKILL, log
-    assert point.before(wh), f"the kill landed after the next commit: {log}"
-    assert (wh / LOCK_FILE).exists()  # the dead run's lock is left behind ...
-    assert cli.main(["run", "--input", str(fhir["input"]), "--warehouse", str(wh)]) == 0  # ... and taken over
-    report = json.loads((wh / "_runs" / "latest.json").read_text())
-    assert report["status"] == "succeeded"
-    assert_recovered(fhir_state(wh), fhir["clean"])
+    killed_run_then_rerun_equals_a_clean_run(fhir, point, tmp_path)
 
 
 def test_a_second_run_on_an_active_warehouse_is_refused(fhir, tmp_path):  # noqa: F811  (fixture)
