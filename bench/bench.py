@@ -25,6 +25,9 @@ It checks that every full and incremental run's gold (warm runs too) equals the 
 and the ratios full/floor, full/duckdb, noop/full, incremental/full, a Glue cost projection from the
 prod stack's job settings, and writes everything as JSON (`--out`, default bench/results/).
 `--event-logs DIR` turns on Spark event logs (through SPARK_CONF_DIR, no code change) for profiling.
+`--minimum` measures instead floor, duckdb and a lower bound of any Spark pipeline that keeps this
+lake's layers (cmd_minimum: every line copied to a bronze table, then parsed into typed silver
+rows, nothing else), so that full/duckdb can be judged against what Spark needs at the least.
 """
 
 from __future__ import annotations
@@ -159,6 +162,49 @@ def cmd_floor(input_dir: str) -> None:
     print(json.dumps({"lines": n}))
 
 
+def cmd_minimum(input_dir: str, out: str) -> None:
+    """A lower bound of any Spark pipeline that keeps this lake's layers, in the runner's session:
+    bronze_min copies every NDJSON line (text and file name) into an Iceberg table per resource
+    type; silver_min parses those lines with `from_json` against the silver job's own schemas and
+    writes the typed rows to Iceberg. No classification, validation, quarantine, dedup, lineage,
+    audit or gold: the real jobs do all of that on top. silver_min_files is the alternative parse
+    (Spark's JSON file source reading the NDJSON files against the same schemas), for comparison."""
+    sys.path.insert(0, str(REPO / "glue_scripts"))
+    from pyspark.sql import functions as F
+
+    from lakelib.fhir.schemas import BRONZE_TABLES, CONDITION_JSON, ENCOUNTER_JSON, PATIENT_JSON, STRICT_JSON
+    from lakelib.runtime.session import LOCAL_CATALOG, local_spark_session
+
+    json_schema = {"Patient": PATIENT_JSON, "Encounter": ENCOUNTER_JSON, "Condition": CONDITION_JSON}
+    files = {t: sorted(str(p) for p in (Path(input_dir) / "fhir").rglob(f"{t}.*ndjson*")) for t in BRONZE_TABLES}
+    stages: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as wh:
+        t0 = time.monotonic()
+        spark = local_spark_session(wh, app_name="bench-minimum")
+        stages["session"] = time.monotonic() - t0
+
+        def stage(name: str, write) -> None:
+            t = time.monotonic()
+            for rtype, table in BRONZE_TABLES.items():
+                write(rtype, f"{LOCAL_CATALOG}.bench_{name}.{table}")
+            stages[name] = time.monotonic() - t
+
+        stage("bronze_min", lambda rtype, fq: spark.read.text(files[rtype])
+              .select(F.col("value").alias("raw"), F.input_file_name().alias("source_file"))
+              .writeTo(fq).using("iceberg").create())
+        stage("silver_min", lambda rtype, fq: spark.table(f"{LOCAL_CATALOG}.bench_bronze_min.{BRONZE_TABLES[rtype]}")
+              .select(F.from_json("raw", json_schema[rtype], STRICT_JSON).alias("r")).select("r.*")
+              .writeTo(fq).using("iceberg").create())
+        minimum_done = time.monotonic()  # what follows is for comparison, not part of the minimum
+        stage("silver_min_files", lambda rtype, fq: spark.read.options(**STRICT_JSON).schema(json_schema[rtype])
+              .json(files[rtype]).writeTo(fq).using("iceberg").create())
+        rows = {rtype: spark.table(f"{LOCAL_CATALOG}.bench_silver_min.{t}").count()
+                for rtype, t in BRONZE_TABLES.items()}
+        spark.stop()
+    stages["after_minimum"] = time.monotonic() - minimum_done
+    Path(out).write_text(json.dumps({"seconds": {k: round(v, 2) for k, v in stages.items()}, "rows": rows}))
+
+
 def cmd_warm(input_dir: str, out: str, *warehouses: str) -> None:
     """The same 1% batch on copies of one warehouse, one after another in this one process (one
     driver JVM): the first run pays the JVM's warm-up (class loading, JIT, Spark's code
@@ -270,6 +316,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["_floor"]:
         cmd_floor(argv[1])
         return 0
+    if argv[:1] == ["_minimum"]:
+        cmd_minimum(argv[1], argv[2])
+        return 0
     if argv[:1] == ["_warm"]:
         cmd_warm(*argv[1:])
         return 0
@@ -283,8 +332,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--out", default=None, help="JSON result (default bench/results/bench-<patients>.json)")
     ap.add_argument("--event-logs", default=None, help="write Spark event logs of every run to this folder")
     ap.add_argument("--keep", action="store_true", help="keep the warehouses (default: removed)")
-    ap.add_argument("--scaling", action="store_true",
-                    help="only floor, duckdb and full (time, peak memory, gold check): a row of the scaling table")
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--scaling", action="store_true",
+                      help="only floor, duckdb and full (time, peak memory, gold check): a row of the scaling table")
+    mode.add_argument("--minimum", action="store_true",
+                      help="only floor, duckdb and the Spark minimum (bronze copy + typed silver, nothing else): "
+                           "the lower bound of full/duckdb")
     a = ap.parse_args(argv)
     if a.patients < 1 or a.runs < 1:
         ap.error(f"--patients and --runs: got {a.patients}, {a.runs}; allowed: whole numbers >= 1")
@@ -310,6 +363,8 @@ def main(argv: list[str] | None = None) -> int:
         f"{data['bytes_uncompressed']:,} uncompressed); incremental batch {data['incremental_lines']} lines "
         f"({100 * data['incremental_share']:.2f}%) in {time.monotonic() - t0:.0f}s")
     base, inc = work / "input", work / "input_inc"
+    if a.minimum:
+        return run_minimum(a, argv, work, out, data, env, log, say)
     fig: dict[str, list[float]] = {k: [] for k in ("floor", "full", "noop", "noop_force", "incremental",
                                                    "incremental_warm", "warm_up", "duckdb")}
     peaks, jobs_full, jobs_inc, jobs_warm, gold_ok = [], [], [], [], []
@@ -414,6 +469,50 @@ def main(argv: list[str] | None = None) -> int:
     if not a.keep:
         shutil.rmtree(work / f"wh-{a.runs - 1}", ignore_errors=True)
     return 0 if result["gold_equals_duckdb"] else 1
+
+
+def run_minimum(a, argv: list[str], work: Path, out: Path, data: dict, env: dict, log: Path, say) -> int:
+    """`--minimum`: floor, duckdb and the Spark minimum (cmd_minimum), each a fresh process, and
+    minimum/duckdb: when that alone exceeds 4, no full run (which does all of it and more) can meet
+    issue 21's full/duckdb <= 4 on this machine."""
+    base = work / "input"
+    fig: dict[str, list[float]] = {"floor": [], "duckdb": [], "minimum": []}
+    stage_runs = []
+    for i in range(a.runs):
+        fig["floor"].append(timed([PY, __file__, "_floor", str(base)], env, log)[0])
+        fig["duckdb"].append(timed([PY, __file__, "_duckdb", str(base), str(work / "duckdb-gold.json")], env, log)[0])
+        s, _ = timed([PY, __file__, "_minimum", str(base), str(work / "minimum.json")], env, log)
+        stage_runs.append(json.loads((work / "minimum.json").read_text()))
+        fig["minimum"].append(s - stage_runs[-1]["seconds"]["after_minimum"])  # the process up to silver_min's end
+        say(f"run {i + 1}/{a.runs}: floor {fig['floor'][-1]:.1f}s, duckdb {fig['duckdb'][-1]:.1f}s, "
+            f"minimum {fig['minimum'][-1]:.1f}s {stage_runs[-1]['seconds']}")
+    med = {k: round(median(v), 2) for k, v in fig.items()}
+    stages = {k: round(median([r["seconds"][k] for r in stage_runs]), 2) for k in stage_runs[0]["seconds"]}
+    rows = stage_runs[-1]["rows"]
+    ratios = {"minimum/duckdb": round(med["minimum"] / med["duckdb"], 3),
+              "minimum/floor": round(med["minimum"] / med["floor"], 3)}
+    result = {
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([".venv/bin/python", "bench/bench.py", *argv]),
+        "machine": machine(), "data": data, "runs": a.runs,
+        "seconds_median": med, "seconds_all": {k: [round(x, 2) for x in v] for k, v in fig.items()},
+        "minimum_stages_seconds_median": stages, "minimum_rows": rows,
+        # every line becomes a typed row (PERMISSIVE: a bad line is a row of nulls), none lost
+        "minimum_rows_equal_lines": rows == data["lines"],
+        "ratios": ratios, "full/duckdb<=4 reachable": ratios["minimum/duckdb"] <= 4,
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print()
+    for k in fig:
+        print(f"{k:<14}{med[k]:>10.2f}   {', '.join(f'{x:.1f}' for x in fig[k])}")
+    print("minimum stages (s, in its process): " + ", ".join(f"{k} {v}" for k, v in stages.items()))
+    for k, v in ratios.items():
+        print(f"{k:<18}{v:>8.3f}")
+    print(f"verdict: full/duckdb <= 4 reachable on this machine: {result['full/duckdb<=4 reachable']} "
+          f"(the full run does at least the minimum's work)")
+    print(f"written: {out}")
+    return 0 if result["minimum_rows_equal_lines"] else 1
 
 
 def machine() -> dict:

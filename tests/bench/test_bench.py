@@ -56,3 +56,25 @@ def test_the_scaling_mode_measures_floor_duckdb_and_full_only(tmp_path):
     assert result["peak_memory_bytes"] > 0 and set(result["full_jobs_seconds_median"]) == {"bronze", "silver", "gold"}
     assert not [ln for ln in proc.stdout.splitlines() if ln.startswith(("noop", "incremental", "warm_up"))]
     assert not any((tmp_path / "work").glob("wh-*"))
+
+
+def test_the_minimum_mode_bounds_full_over_duckdb_from_below(tmp_path):
+    out = tmp_path / "bench.json"
+    proc = subprocess.run(
+        [sys.executable, "bench/bench.py", "--patients", "20", "--runs", "1", "--minimum", "--work",
+         str(tmp_path / "work"), "--out", str(out)],
+        cwd=REPO, capture_output=True, text=True, timeout=1800,  # a hang guard, as above
+    )
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    med = result["seconds_median"]
+    assert set(med) == {"floor", "duckdb", "minimum"}
+    # every generated line reached the typed silver table, per resource type
+    assert result["minimum_rows"] == result["data"]["lines"] and result["minimum_rows_equal_lines"] is True
+    stages = result["minimum_stages_seconds_median"]
+    assert set(stages) == {"session", "bronze_min", "silver_min", "silver_min_files", "after_minimum"}
+    # the figure is the process up to the end of silver_min: it holds the stages, not the comparison after them
+    assert med["minimum"] >= stages["session"] + stages["bronze_min"] + stages["silver_min"]
+    assert result["ratios"]["minimum/duckdb"] == round(med["minimum"] / med["duckdb"], 3)
+    assert result["full/duckdb<=4 reachable"] == (result["ratios"]["minimum/duckdb"] <= 4)
+    assert not [ln for ln in proc.stdout.splitlines() if ln.startswith(("full", "noop", "incremental"))]
