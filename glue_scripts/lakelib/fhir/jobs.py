@@ -63,6 +63,11 @@ GOLD_ARGS = ArgSpec(
     optional={"as_of": None, "hai_codes": DEFAULT_HAI_CODES, **_COMMON},
 )
 SILVER_CONSUMER = "fhir.silver"
+# Bronze's classified lines and silver's parsed batch are read a few times, then dropped. Kept in
+# memory (MEMORY_AND_DISK) they exhausted the local 2 GiB driver heap at 4M encounters: a gzip file
+# is one partition, and Spark unrolls a partition's column batches before it accounts for them
+# (docs/benchmarks.md, issue 21's scaling). On disk they stream in constant memory at any size.
+WORKING_SET = StorageLevel.DISK_ONLY
 
 
 # --- bronze ------------------------------------------------------------------------------
@@ -114,7 +119,7 @@ def run_bronze(spark: SparkSession, args: Mapping[str, str]) -> dict:
             _append_log(spark, lake, log_t, log_rows)
         return job.finish(metrics)
 
-    classified = B.with_line_classification(read_lines(spark, pending)).persist(StorageLevel.MEMORY_AND_DISK)
+    classified = B.with_line_classification(read_lines(spark, pending)).persist(WORKING_SET)
     try:
         per_file = {r["source_file"]: r for r in B.count_by_file(classified).collect()}  # one row per file
         for f in pending:
@@ -227,7 +232,7 @@ def run_silver(spark: SparkSession, args: Mapping[str, str]) -> dict:
             if rt != "Patient":
                 parsed = S.with_patient_reference(parsed, lake.read(targets["Patient"]).select("patient_id"),
                                                   run_seq, max_waiting_runs)
-            parsed = S.with_raw_of_quarantined_only(parsed).persist(StorageLevel.MEMORY_AND_DISK)
+            parsed = S.with_raw_of_quarantined_only(parsed).persist(WORKING_SET)
             persisted.append(parsed)
             c = {**S.count_outcomes(parsed).first().asDict(),
                  "retried": held_counts.get(rt, 0) if held is not None else 0}
