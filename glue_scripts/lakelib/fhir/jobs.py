@@ -64,9 +64,9 @@ GOLD_ARGS = ArgSpec(
 )
 SILVER_CONSUMER = "fhir.silver"
 # Bronze's classified lines and silver's parsed batch are read a few times, then dropped. Kept in
-# memory (MEMORY_AND_DISK) they exhausted the local 2 GiB driver heap at 4M encounters: a gzip file
-# is one partition, and Spark unrolls a partition's column batches before it accounts for them
-# (docs/benchmarks.md, issue 21's scaling). On disk they stream in constant memory at any size.
+# memory (MEMORY_AND_DISK), their cached blocks shared the local 2 GiB driver heap with the column
+# builder of the next partition, and bronze ran out of heap at 4M encounters (a gzip file is one
+# partition); on disk the same run passed at the same time cost (docs/benchmarks.md, third round).
 WORKING_SET = StorageLevel.DISK_ONLY
 
 
