@@ -437,10 +437,7 @@ def main(argv: list[str] | None = None) -> int:
     targets = {"full/floor": 15, "full/duckdb": 4, "noop/full": 0.10, "incremental/full": 0.25}  # issue 21
     peak_gib = max(peaks) / 2**30
     result = {
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join([".venv/bin/python", "bench/bench.py", *argv]),
-        "machine": machine(), "data": data, "runs": a.runs,
-        "seconds_median": med, "seconds_all": {k: [round(x, 2) for x in v] for k, v in fig.items()},
+        **result_head(argv, data, a.runs, fig, med),
         "full_jobs_seconds_median": med_jobs, "incremental_jobs_seconds_median": med_jobs_inc,
         "incremental_warm_jobs_seconds_median": med_jobs_warm,
         "peak_memory_bytes": max(peaks), "peak_memory_gib": round(peak_gib, 2),
@@ -471,6 +468,16 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if result["gold_equals_duckdb"] else 1
 
 
+def result_head(argv: list[str], data: dict, runs: int, fig: dict[str, list[float]], med: dict) -> dict:
+    """What every result JSON starts with: when, the command, the machine, the data, the figures."""
+    return {
+        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "command": " ".join([".venv/bin/python", "bench/bench.py", *argv]),
+        "machine": machine(), "data": data, "runs": runs,
+        "seconds_median": med, "seconds_all": {k: [round(x, 2) for x in v] for k, v in fig.items()},
+    }
+
+
 def run_minimum(a, argv: list[str], work: Path, out: Path, data: dict, env: dict, log: Path, say) -> int:
     """`--minimum`: floor, duckdb and the Spark minimum (cmd_minimum), each a fresh process, and
     minimum/duckdb: when that alone exceeds 4, no full run (which does all of it and more) can meet
@@ -492,10 +499,7 @@ def run_minimum(a, argv: list[str], work: Path, out: Path, data: dict, env: dict
     ratios = {"minimum/duckdb": round(med["minimum"] / med["duckdb"], 3),
               "minimum/floor": round(med["minimum"] / med["floor"], 3)}
     result = {
-        "when": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        "command": " ".join([".venv/bin/python", "bench/bench.py", *argv]),
-        "machine": machine(), "data": data, "runs": a.runs,
-        "seconds_median": med, "seconds_all": {k: [round(x, 2) for x in v] for k, v in fig.items()},
+        **result_head(argv, data, a.runs, fig, med),
         "minimum_stages_seconds_median": stages, "minimum_rows": rows,
         # every line becomes a typed row (PERMISSIVE: a bad line is a row of nulls), none lost
         "minimum_rows_equal_lines": rows == data["lines"],

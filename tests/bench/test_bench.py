@@ -17,16 +17,21 @@ pytestmark = pytest.mark.heavy(minutes=11)
 FIGURES = {"floor", "full", "noop", "noop_force", "incremental", "incremental_warm", "warm_up", "duckdb"}
 
 
-def test_the_benchmark_runs_and_writes_consistent_figures(tmp_path):
+def run_bench(tmp_path: Path, *mode: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """bench/bench.py at 20 patients, one run, in `mode`; (the process, its JSON result)."""
     out = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, "bench/bench.py", "--patients", "20", "--runs", "1", "--work", str(tmp_path / "work"),
+        [sys.executable, "bench/bench.py", "--patients", "20", "--runs", "1", *mode, "--work", str(tmp_path / "work"),
          "--out", str(out)],
         # a guard against a hang, not a timing: ~5 min idle, but xdist's other worker shares the 2 cores
         cwd=REPO, capture_output=True, text=True, timeout=1800,
     )
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    result = json.loads(out.read_text())
+    return proc, json.loads(out.read_text())
+
+
+def test_the_benchmark_runs_and_writes_consistent_figures(tmp_path):
+    proc, result = run_bench(tmp_path)
     assert result["gold_equals_duckdb"] is True
     med = result["seconds_median"]
     assert set(med) == FIGURES and all(v > 0 for k, v in med.items() if k != "warm_up")
@@ -42,14 +47,7 @@ def test_the_benchmark_runs_and_writes_consistent_figures(tmp_path):
 
 
 def test_the_scaling_mode_measures_floor_duckdb_and_full_only(tmp_path):
-    out = tmp_path / "bench.json"
-    proc = subprocess.run(
-        [sys.executable, "bench/bench.py", "--patients", "20", "--runs", "1", "--scaling", "--work",
-         str(tmp_path / "work"), "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=1800,  # a hang guard, as above
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    result = json.loads(out.read_text())
+    proc, result = run_bench(tmp_path, "--scaling")
     assert result["gold_equals_duckdb"] is True
     assert set(result["seconds_median"]) == {"floor", "duckdb", "full"}
     assert set(result["ratios"]) == {"full/floor", "full/duckdb"}
@@ -59,14 +57,7 @@ def test_the_scaling_mode_measures_floor_duckdb_and_full_only(tmp_path):
 
 
 def test_the_minimum_mode_bounds_full_over_duckdb_from_below(tmp_path):
-    out = tmp_path / "bench.json"
-    proc = subprocess.run(
-        [sys.executable, "bench/bench.py", "--patients", "20", "--runs", "1", "--minimum", "--work",
-         str(tmp_path / "work"), "--out", str(out)],
-        cwd=REPO, capture_output=True, text=True, timeout=1800,  # a hang guard, as above
-    )
-    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    result = json.loads(out.read_text())
+    proc, result = run_bench(tmp_path, "--minimum")
     med = result["seconds_median"]
     assert set(med) == {"floor", "duckdb", "minimum"}
     # every generated line reached the typed silver table, per resource type
