@@ -447,12 +447,7 @@ def main(argv: list[str] | None = None) -> int:
         "gold_equals_duckdb": all(gold_ok),
         "glue_cost": cost_projection(med_jobs, os.cpu_count() or 2),
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print()
-    print(f"{'figure':<14}{'median s':>10}   all runs")
-    for k in fig:
-        print(f"{k:<14}{med[k]:>10.2f}   {', '.join(f'{x:.1f}' for x in fig[k])}")
+    write_result(out, result, fig, med)
     print(f"{'peak memory':<14}{peak_gib:>10.2f}   GiB (runner Python + driver JVM)")
     for k, v in ratios.items():
         t = targets.get(k)
@@ -476,6 +471,16 @@ def result_head(argv: list[str], data: dict, runs: int, fig: dict[str, list[floa
         "machine": machine(), "data": data, "runs": runs,
         "seconds_median": med, "seconds_all": {k: [round(x, 2) for x in v] for k, v in fig.items()},
     }
+
+
+def write_result(out: Path, result: dict, fig: dict[str, list[float]], med: dict) -> None:
+    """The result as JSON at `out`, and the table of figures printed (median, then every run)."""
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    print()
+    print(f"{'figure':<14}{'median s':>10}   all runs")
+    for k in fig:
+        print(f"{k:<14}{med[k]:>10.2f}   {', '.join(f'{x:.1f}' for x in fig[k])}")
 
 
 def run_minimum(a, argv: list[str], work: Path, out: Path, data: dict, env: dict, log: Path, say) -> int:
@@ -505,11 +510,7 @@ def run_minimum(a, argv: list[str], work: Path, out: Path, data: dict, env: dict
         "minimum_rows_equal_lines": rows == data["lines"],
         "ratios": ratios, "full/duckdb<=4 ruled out": ratios["minimum/duckdb"] > 4,
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    print()
-    for k in fig:
-        print(f"{k:<14}{med[k]:>10.2f}   {', '.join(f'{x:.1f}' for x in fig[k])}")
+    write_result(out, result, fig, med)
     print("minimum stages (s, in its process): " + ", ".join(f"{k} {v}" for k, v in stages.items()))
     for k, v in ratios.items():
         print(f"{k:<18}{v:>8.3f}")
