@@ -20,6 +20,15 @@ trap 'kill "$engine_pid" 2>/dev/null' EXIT  # an interrupted run leaves no build
 status=0
 say "ruff"
 .venv/bin/ruff check . || status=1
+say "the class-data archive for the tests' driver JVMs (tests/jvm_archive.py)"
+mkdir -p .cache/jvm  # the JVM's notes on classes it could not archive are many lines: kept in a log
+if .venv/bin/python tests/jvm_archive.py >.cache/jvm/archive.log 2>&1; then
+  tail -n 1 .cache/jvm/archive.log
+else
+  tail -n 40 .cache/jvm/archive.log
+  say "no class-data archive: the tests run without it, slower"
+  status=1
+fi
 say "the tests that do not need the engine, on 2 workers"
 .venv/bin/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --ignore=tests/engine || status=1
 

@@ -24,9 +24,16 @@ time.tzset()
 # seconds to minutes on tiny data: there the C2 JIT compiler burned about a third of the JVM's CPU and
 # bought nothing (a fault-tolerance subset on 2 workers: 650 s wall with it, 533 s without). Results
 # do not depend on the JIT tier; runs and benchmarks outside the tests keep the JVM's default.
-os.environ.setdefault("LAKEHOUSE_DRIVER_JAVA_OPTIONS", "-XX:TieredStopAtLevel=1")
+# They also map the Spark classes from the archive scripts/test.sh makes (tests/jvm_archive.py) when
+# it is there: a quarter less CPU for each fresh driver JVM.
 if str(GLUE_SCRIPTS) not in sys.path:
     sys.path.insert(0, str(GLUE_SCRIPTS))
+if "LAKEHOUSE_DRIVER_JAVA_OPTIONS" not in os.environ:
+    from jvm_archive import C1_ONLY, archive_path
+
+    _archive = archive_path()
+    os.environ["LAKEHOUSE_DRIVER_JAVA_OPTIONS"] = (
+        f"{C1_ONLY} -XX:SharedArchiveFile={_archive}" if _archive.is_file() else C1_ONLY)
 
 
 def pytest_configure(config):

@@ -6,9 +6,12 @@ starts (the failure PySpark reports as JAVA_GATEWAY_EXITED); the test's own shar
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
+
+from jvm_archive import archive_path
 
 GLUE_SCRIPTS = Path(__file__).resolve().parents[2] / "glue_scripts"
 
@@ -43,7 +46,26 @@ def test_the_driver_jvm_runs_with_the_options_of_lakehouse_driver_java_options(s
     from lakelib.runtime.session import driver_java_options
 
     wanted = driver_java_options()
-    assert wanted == ["-XX:TieredStopAtLevel=1"]  # tests/conftest.py's default
+    assert wanted[0] == "-XX:TieredStopAtLevel=1"  # tests/conftest.py's default (and the class archive)
     jvm_args = list(spark._jvm.java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments())
     assert "-Duser.timezone=UTC" in jvm_args
     assert set(wanted) <= set(jvm_args), jvm_args
+
+
+def test_a_fresh_driver_jvm_maps_the_spark_classes_from_the_tests_class_archive(tmp_path):
+    """The archive only speeds the tests if a JVM launched the way the tests launch it can use it
+    (same JDK, same class path): otherwise the JVM silently loads every class from the jars again."""
+    archive = archive_path()
+    assert archive.is_file(), f"no class archive at {archive}: scripts/test.sh makes it (python tests/jvm_archive.py)"
+    assert f"-XX:SharedArchiveFile={archive}" in os.environ["LAKEHOUSE_DRIVER_JAVA_OPTIONS"]  # tests/conftest.py
+    loads = tmp_path / "class-loads.log"
+    program = (f"import sys; sys.path.insert(0, {str(GLUE_SCRIPTS)!r})\n"
+               "from lakelib.runtime.session import local_spark_session\n"
+               f"local_spark_session({str(tmp_path / 'wh')!r}).range(3).count()\n")
+    options = f"{os.environ['LAKEHOUSE_DRIVER_JAVA_OPTIONS']} -Xlog:class+load=info:file={loads}"
+    done = subprocess.run([sys.executable, "-c", program], env={**os.environ, "LAKEHOUSE_DRIVER_JAVA_OPTIONS": options},
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    source = {ln.split()[1]: ln.split(" source: ")[1] for ln in loads.read_text().splitlines() if " source: " in ln}
+    for cls in ("org.apache.spark.SparkContext", "org.apache.spark.sql.SparkSession", "scala.Option"):
+        assert source[cls] == "shared objects file (top)", (cls, source[cls])  # (top): the dynamic archive
