@@ -12,15 +12,13 @@ Only the text between the markers is generated; the prose around it is written b
 
 from __future__ import annotations
 
-import argparse
-import difflib
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 from pulumi_policy import StackValidationPolicy
 
+from lakehouse.ops import generated_docs
 from policy.lakehouse_policies import frameworks_of, policy_modules, service_of
 from policy.offline import POLICY_DIR, configure, load_pack_config
 
@@ -93,36 +91,13 @@ def table() -> str:
 
 def render(text: str) -> str:
     """`text` (docs/policy-pack.md) with the part between the markers replaced by the generated table."""
-    if text.count(START) != 1 or text.count(END) != 1 or text.index(START) > text.index(END):
-        raise ValueError(f"expected one {START} ... {END} section")
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    return f"{head}{START}\n{NOTE}\n\n{table()}\n\n{END}{tail}"
+    return generated_docs.replace_section(text, START, END, NOTE, table())
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m policy.docs", description=__doc__.split("\n\n")[0])
-    mode = parser.add_mutually_exclusive_group()
-    mode.add_argument("--write", action="store_true", help="rewrite the table in the doc")
-    mode.add_argument("--check", action="store_true", help="exit 1 when the doc's table is not the generated one")
-    parser.add_argument("--doc", type=Path, default=DOC, help="the document (default docs/policy-pack.md)")
-    args = parser.parse_args(argv)
-    if not (args.write or args.check):
-        print(table())
-        return 0
-    text = args.doc.read_text(encoding="utf-8")
-    wanted = render(text)
-    if args.write:
-        if wanted != text:
-            args.doc.write_text(wanted, encoding="utf-8")
-        print(f"{args.doc}: {'rewritten' if wanted != text else 'up to date'}")
-        return 0
-    if wanted == text:
-        return 0
-    sys.stdout.writelines(difflib.unified_diff(text.splitlines(keepends=True), wanted.splitlines(keepends=True),
-                                               str(args.doc), "generated"))
-    print(f"{args.doc} is not what the pack generates: run .venv/bin/python -m policy.docs --write", file=sys.stderr)
-    return 1
+    return generated_docs.run(
+        argv, prog="python -m policy.docs", description=__doc__.split("\n\n")[0], doc=DOC, section=table,
+        render=render, stale="is not what the pack generates: run .venv/bin/python -m policy.docs --write")
 
 
 if __name__ == "__main__":
