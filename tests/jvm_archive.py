@@ -1,9 +1,10 @@
 """A class-data-sharing archive for the tests' driver JVMs: `.cache/jvm/spark-<key>.jsa`.
 
 Every test that runs the runner, a fault scenario or the bench in a fresh process starts a driver JVM
-that loads the same ~20,000 Spark, Hadoop and Scala classes again. A dynamic CDS archive (JDK 17,
-`-XX:ArchiveClassesAtExit` once, then `-XX:SharedArchiveFile`) maps them instead: a 16-patient FHIR
-run in a fresh process went from 70.6 to 54.3 s of CPU (wall 53.7 -> 42.5 s, two runs each).
+that loads the same ~13,500 Spark, Hadoop and Scala classes again (counted with -Xlog:class+load in a
+16-patient run). A dynamic CDS archive (JDK 17, `-XX:ArchiveClassesAtExit` once, then
+`-XX:SharedArchiveFile`) maps them instead: a 16-patient FHIR run in a fresh process went from 70.6 to
+54.3 s of CPU (wall 53.7 -> 42.5 s, two runs each).
 
 scripts/test.sh makes it before the tests (`python tests/jvm_archive.py`, about a minute and a half,
 once per clone and whenever the JDK, PySpark or the jar set changes: they make the key), by running
