@@ -26,7 +26,6 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 ARCHIVE_DIR = REPO / ".cache" / "jvm"
 C1_ONLY = "-XX:TieredStopAtLevel=1"  # see tests/conftest.py
-sys.path.insert(0, str(REPO / "glue_scripts"))
 
 
 def archive_path() -> Path:
@@ -79,6 +78,6 @@ def main() -> int:
     return 0
 
 
-if __name__ == "__main__":
-    sys.path.insert(0, str(REPO))
+if __name__ == "__main__":  # under pytest, tests/conftest.py has put glue_scripts on the path already
+    sys.path[:0] = [str(REPO / "glue_scripts"), str(REPO)]
     raise SystemExit(main())
