@@ -68,7 +68,8 @@ def test_main_without_a_warehouse_names_the_missing_argument(monkeypatch):
 
 def test_on_glue_the_job_session_gets_every_job_sql_setting_and_commits(monkeypatch, capsys):
     """The Glue branch (awsglue importable; faked here: no Glue runtime in this environment)
-    sets lakelib.runtime.session.JOB_SQL_CONF at runtime, as local sessions get it at build time."""
+    sets lakelib.runtime.session.JOB_SQL_CONF at runtime, as local sessions get it at build time, and
+    gives the Glue SparkContext's JVM view the same single imports as a local session's."""
     import sys
     import types
 
@@ -103,6 +104,7 @@ def test_on_glue_the_job_session_gets_every_job_sql_setting_and_commits(monkeypa
     for name, module in fakes.items():
         monkeypatch.setitem(sys.modules, name, module)
     monkeypatch.setattr(pyspark.context.SparkContext, "getOrCreate", staticmethod(lambda: "SC"))
+    monkeypatch.setattr(session, "import_pyspark_classes", lambda sc: events.append(("single imports", sc)))
 
     def run(spark_session, args):
         events.append(("run", dict(conf)))
@@ -110,7 +112,7 @@ def test_on_glue_the_job_session_gets_every_job_sql_setting_and_commits(monkeypa
 
     session.run_entrypoint(run, ArgSpec(required=("catalog",)),
                            ["script.py", "--JOB_NAME", "fhir-bronze", "--catalog", "glue_catalog"])
-    assert events == [("init", "fhir-bronze"), ("run", session.JOB_SQL_CONF), ("commit",)]
+    assert events == [("single imports", "SC"), ("init", "fhir-bronze"), ("run", session.JOB_SQL_CONF), ("commit",)]
     assert session.JOB_SQL_CONF["spark.sql.session.timeZone"] == "UTC"
 
 

@@ -52,6 +52,20 @@ def test_the_driver_jvm_runs_with_the_options_of_lakehouse_driver_java_options(s
     assert set(wanted) <= set(jvm_args), jvm_args
 
 
+def test_the_session_resolves_pysparks_hot_class_names_through_single_imports(spark):
+    """py4j tries a simple name in the default package, then in each star import PySpark registered,
+    before the star import that has it: each miss a failed lookup through every jar on the class path.
+    `functions` (every F.col, F.lit...), `SparkSession` and `PythonUtils` must be single imports instead."""
+    from lakelib.runtime.session import PYSPARK_SINGLE_IMPORTS
+
+    single_imports = set(dir(spark.sparkContext._jvm))  # py4j: a JVM view's dir() lists its single imports
+    for fqn in PYSPARK_SINGLE_IMPORTS:
+        simple = fqn.rsplit(".", 1)[1]
+        assert simple in single_imports, (simple, sorted(single_imports))
+        assert getattr(spark.sparkContext._jvm, simple)._fqn == fqn
+    assert {"functions", "SparkSession", "PythonUtils"} <= {f.rsplit(".", 1)[1] for f in PYSPARK_SINGLE_IMPORTS}
+
+
 def test_a_fresh_driver_jvm_maps_the_spark_classes_from_the_tests_class_archive(tmp_path):
     """The archive only speeds the tests if a JVM launched the way the tests launch it can use it
     (same JDK, same class path): otherwise the JVM silently loads every class from the jars again."""
