@@ -51,7 +51,7 @@ JOB_SQL_CONF = {
 # PySpark registered (java.lang, org.apache.spark.api.java, .api.python, .ml.python, ...) in order:
 # each miss is a failed class lookup through all 250-odd jars on the class path, six for `functions`.
 # A single import leaves one miss (the default package, which py4j always tries first). Warm 16-patient
-# runs: 13% less driver CPU (docs/benchmarks.md, "Issue 21, fifth round").
+# runs: 10% less wall time, 9% less driver CPU (bench/driver_runs.py; docs/benchmarks.md, "Issue 21, fifth round").
 PYSPARK_SINGLE_IMPORTS = ("org.apache.spark.sql.functions", "org.apache.spark.sql.SparkSession",
                           "org.apache.spark.sql.SparkSession$", "org.apache.spark.api.python.PythonUtils")
 
