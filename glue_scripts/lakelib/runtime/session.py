@@ -49,7 +49,8 @@ JOB_SQL_CONF = {
 # (each F.col, F.lit, F.when...: over 1,300 times in a 16-patient FHIR run), `SparkSession` and
 # `PythonUtils`. py4j resolves a simple name by trying the default package, then each star import
 # PySpark registered (java.lang, org.apache.spark.api.java, .api.python, .ml.python, ...) in order:
-# each miss is a failed class lookup through all 250-odd jars on the class path, six for `functions`.
+# every miss outside java.lang is a failed class lookup through all 250-odd jars on the class path,
+# six of them for `functions`.
 # A single import leaves one miss (the default package, which py4j always tries first). Warm 16-patient
 # runs: 10% less wall time, 9% less driver CPU (bench/driver_runs.py; docs/benchmarks.md, "Issue 21, fifth round").
 PYSPARK_SINGLE_IMPORTS = ("org.apache.spark.sql.functions", "org.apache.spark.sql.SparkSession",
