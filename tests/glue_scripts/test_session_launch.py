@@ -66,6 +66,29 @@ def test_the_session_resolves_pysparks_hot_class_names_through_single_imports(sp
     assert {"functions", "SparkSession", "PythonUtils"} <= {f.rsplit(".", 1)[1] for f in PYSPARK_SINGLE_IMPORTS}
 
 
+def test_a_querys_generated_code_is_still_cached_after_hundreds_of_other_generated_classes(spark):
+    """A long-lived JVM (an xdist worker, the runner's repeated runs) runs the same plans again, and
+    Spark keeps the classes it generates for them in one cache for the whole JVM. A 16-patient FHIR
+    run alone generates about 250; with a cache smaller than that every run compiled them all again."""
+    import uuid
+
+    codegen = spark._jvm.org.apache.spark.metrics.source.CodegenMetrics
+
+    def compiled(query) -> int:
+        before = codegen.METRIC_COMPILATION_TIME().getCount()
+        query.collect()
+        return codegen.METRIC_COMPILATION_TIME().getCount() - before
+
+    def distinct_query(n: int) -> str:  # a new literal gives new generated source, so new classes
+        return f"SELECT id * {n} + {n} AS x FROM range(0, 1, 1, 1)"
+
+    first = int(uuid.uuid4().int % 10**12) + 10**6  # not compiled by an earlier test in this JVM
+    assert compiled(spark.sql(distinct_query(first))) >= 1
+    others = " UNION ALL ".join(distinct_query(first + n) for n in range(1, 131))  # each branch its own stage
+    assert compiled(spark.sql(others)) >= 250  # as many as a FHIR run generates, over Spark's default of 100
+    assert compiled(spark.sql(distinct_query(first))) == 0
+
+
 def test_a_fresh_driver_jvm_maps_the_spark_classes_from_the_tests_class_archive(tmp_path):
     """The archive only speeds the tests if a JVM launched the way the tests launch it can use it
     (same JDK, same class path): otherwise the JVM silently loads every class from the jars again."""

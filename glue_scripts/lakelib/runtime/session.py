@@ -45,6 +45,13 @@ JOB_SQL_CONF = {
 }
 
 
+# Spark keeps the classes it generates for query plans (Janino) in one cache per JVM, of 100 by default
+# (spark.sql.codegen.cache.maxEntries, a static setting). A 16-patient FHIR run generates about 250,
+# so a long-lived local JVM (the tests' xdist workers, bench/driver_runs.py) compiled them all again on
+# every run: 250 compilations a warm run, about 30 with this cache. A Glue job runs once per JVM and
+# keeps Spark's default. Measured: docs/benchmarks.md, "Issue 21, sixth round".
+CODEGEN_CACHE_ENTRIES = 2000
+
 # The classes PySpark names by their simple name through py4j's JVM view on every call: `functions`
 # (each F.col, F.lit, F.when...: over 1,300 times in a 16-patient FHIR run), `SparkSession` and
 # `PythonUtils`. py4j resolves a simple name by trying the default package, then each star import
@@ -193,6 +200,7 @@ def local_spark_session(
         .config("spark.ui.enabled", "false")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.adaptive.enabled", "true")
+        .config("spark.sql.codegen.cache.maxEntries", str(CODEGEN_CACHE_ENTRIES))
         # Iceberg's Arrow-vectorized Parquet reads crashed this JVM reading raw-JSON tables
         # (see lakelib.io.tables.Lake._reader); off for every local read, tests and runner included
         .config("spark.sql.iceberg.vectorization.enabled", "false")
