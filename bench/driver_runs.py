@@ -7,10 +7,11 @@ Most of CI is small pipeline runs in long-lived JVMs (the xdist workers'), where
 driver work: planning, Py4J calls, Iceberg metadata, not data. This runs the FHIR pipeline on one
 small generated batch (lakehouse.samples.fhir, 16 patients, seed 11, as tests/jvm_archive.py) `--runs`
 times in one process, each from an empty warehouse, and prints per run its wall time and the CPU the
-driver JVM used, then the means over the warm runs (every run but the first, which pays the JVM's
-warm-up). `--without-single-imports` measures the baseline of lakelib.runtime.session's
-PYSPARK_SINGLE_IMPORTS. Set LAKEHOUSE_DRIVER_JAVA_OPTIONS as tests/conftest.py does to measure
-the JVM the tests run.
+driver JVM used and the classes Spark compiled for it, then the means over the warm runs (every run
+but the first, which pays the JVM's warm-up). The baselines of lakelib.runtime.session's settings:
+`--without-single-imports` (PYSPARK_SINGLE_IMPORTS) and `--codegen-cache-entries 100`, Spark's
+default (CODEGEN_CACHE_ENTRIES). Set LAKEHOUSE_DRIVER_JAVA_OPTIONS as tests/conftest.py does to
+measure the JVM the tests run.
 """
 
 from __future__ import annotations
@@ -35,6 +36,13 @@ def jvm_cpu_seconds() -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def classes_compiled() -> int:
+    """Classes Spark's code generation compiled (Janino) in this process's driver JVM so far."""
+    from pyspark import SparkContext
+
+    return SparkContext._jvm.org.apache.spark.metrics.source.CodegenMetrics.METRIC_COMPILATION_TIME().getCount()
+
+
 def measure(runs: int, patients: int, work: Path) -> list[dict[str, float]]:
     """Run the FHIR pipeline `runs` times on one batch, each on a new warehouse under `work`."""
     from lakehouse.runner import cli
@@ -45,16 +53,18 @@ def measure(runs: int, patients: int, work: Path) -> list[dict[str, float]]:
     local_spark_session(work / "boot")  # the JVM starts here, not inside the first measured run
     figures = []
     for i in range(runs):
-        wall, cpu = time.perf_counter(), jvm_cpu_seconds()
+        wall, cpu, compiled = time.perf_counter(), jvm_cpu_seconds(), classes_compiled()
         if cli.main(["run", "--input", str(work / "in"), "--warehouse", str(work / f"wh{i}")]) != 0:
             raise SystemExit(f"run {i + 1} failed: no figures")
-        figures.append({"wall_s": time.perf_counter() - wall, "jvm_cpu_s": jvm_cpu_seconds() - cpu})
+        figures.append({"wall_s": time.perf_counter() - wall, "jvm_cpu_s": jvm_cpu_seconds() - cpu,
+                        "classes_compiled": classes_compiled() - compiled})
     return figures
 
 
 def summary(figures: list[dict[str, float]]) -> dict:
     warm = figures[1:] or figures
-    return {"runs": figures, "warm_mean": {k: statistics.mean(f[k] for f in warm) for k in ("wall_s", "jvm_cpu_s")}}
+    keys = ("wall_s", "jvm_cpu_s", "classes_compiled")
+    return {"runs": figures, "warm_mean": {k: statistics.mean(f[k] for f in warm) for k in keys}}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -63,15 +73,20 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patients", type=int, default=16)
     ap.add_argument("--without-single-imports", action="store_true",
                     help="leave the driver's JVM view as PySpark makes it (the baseline)")
+    ap.add_argument("--codegen-cache-entries", type=int, default=None,
+                    help="Spark's cache of generated classes (Spark's default is 100)")
     a = ap.parse_args(argv)
     from lakelib.runtime import session
 
     if a.without_single_imports:
         session.import_pyspark_classes = lambda sc: None
+    if a.codegen_cache_entries is not None:
+        session.CODEGEN_CACHE_ENTRIES = a.codegen_cache_entries
     with tempfile.TemporaryDirectory(prefix="driver-runs-") as tmp:
         result = summary(measure(a.runs, a.patients, Path(tmp)))
     for i, f in enumerate(result["runs"], 1):
-        print(f"run {i}: {f['wall_s']:.1f} s wall, {f['jvm_cpu_s']:.1f} s driver JVM CPU")
+        print(f"run {i}: {f['wall_s']:.1f} s wall, {f['jvm_cpu_s']:.1f} s driver JVM CPU, "
+              f"{f['classes_compiled']} classes compiled")
     print("warm mean:", json.dumps({k: round(v, 1) for k, v in result["warm_mean"].items()}))
     return 0
 
