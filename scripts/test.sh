@@ -30,7 +30,10 @@ else
   status=1
 fi
 say "the tests that do not need the engine, on 2 workers"
-.venv/bin/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --ignore=tests/engine || status=1
+.venv/bin/python -m pytest -n 2 --dist loadfile --no-loadscope-reorder --ignore=tests/engine \
+  --junitxml=.cache/junit-tests.xml || status=1
+say "where their time went, per module (bench/suite_times.py)"
+.venv/bin/python bench/suite_times.py .cache/junit-tests.xml || status=1
 
 say "waiting for the engine build"
 if wait "$engine_pid"; then
