@@ -6,9 +6,10 @@
 Most of CI is small pipeline runs in long-lived JVMs (the xdist workers'), where what a run costs is
 driver work: planning, Py4J calls, Iceberg metadata, not data. This runs the FHIR pipeline on one
 small generated batch (lakehouse.samples.fhir, 16 patients, seed 11, as tests/jvm_archive.py) `--runs`
-times in one process, each from an empty warehouse, and prints per run its wall time and the CPU the
-driver JVM used and the classes Spark compiled for it, then the means over the warm runs (every run
-but the first, which pays the JVM's warm-up). The baselines of lakelib.runtime.session's settings:
+times in one process, each from an empty warehouse, and prints per run its wall time, the CPU the
+driver JVM and this Python process used, and the classes Spark compiled for it, then the means over
+the warm runs (every run but the first, which pays the JVM's warm-up). The baselines of
+lakelib.runtime.session's settings:
 `--without-single-imports` (PYSPARK_SINGLE_IMPORTS) and `--codegen-cache-entries 100`, Spark's
 default (CODEGEN_CACHE_ENTRIES). Set LAKEHOUSE_DRIVER_JAVA_OPTIONS as tests/conftest.py does to
 measure the JVM the tests run.
@@ -53,17 +54,18 @@ def measure(runs: int, patients: int, work: Path) -> list[dict[str, float]]:
     local_spark_session(work / "boot")  # the JVM starts here, not inside the first measured run
     figures = []
     for i in range(runs):
-        wall, cpu, compiled = time.perf_counter(), jvm_cpu_seconds(), classes_compiled()
+        wall, cpu, py_cpu, compiled = time.perf_counter(), jvm_cpu_seconds(), time.process_time(), classes_compiled()
         if cli.main(["run", "--input", str(work / "in"), "--warehouse", str(work / f"wh{i}")]) != 0:
             raise SystemExit(f"run {i + 1} failed: no figures")
         figures.append({"wall_s": time.perf_counter() - wall, "jvm_cpu_s": jvm_cpu_seconds() - cpu,
+                        "python_cpu_s": time.process_time() - py_cpu,
                         "classes_compiled": classes_compiled() - compiled})
     return figures
 
 
 def summary(figures: list[dict[str, float]]) -> dict:
     warm = figures[1:] or figures
-    keys = ("wall_s", "jvm_cpu_s", "classes_compiled")
+    keys = ("wall_s", "jvm_cpu_s", "python_cpu_s", "classes_compiled")
     return {"runs": figures, "warm_mean": {k: statistics.mean(f[k] for f in warm) for k in keys}}
 
 
@@ -86,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
         result = summary(measure(a.runs, a.patients, Path(tmp)))
     for i, f in enumerate(result["runs"], 1):
         print(f"run {i}: {f['wall_s']:.1f} s wall, {f['jvm_cpu_s']:.1f} s driver JVM CPU, "
+              f"{f['python_cpu_s']:.1f} s Python CPU, "
               f"{f['classes_compiled']} classes compiled")
     print("warm mean:", json.dumps({k: round(v, 1) for k, v in result["warm_mean"].items()}))
     return 0

@@ -52,6 +52,7 @@ JOB_SQL_CONF = {
 # keeps Spark's default. Measured: docs/benchmarks.md, "Issue 21, sixth round".
 CODEGEN_CACHE_ENTRIES = 2000
 
+
 # The classes PySpark names by their simple name through py4j's JVM view on every call: `functions`
 # (each F.col, F.lit, F.when...: over 1,300 times in a 16-patient FHIR run), `SparkSession` and
 # `PythonUtils`. py4j resolves a simple name by trying the default package, then each star import
