@@ -266,6 +266,27 @@ class PackServer:
             raise
         self.name = info.name
         self.policy_names = [p.name for p in info.policies]
+        self._configuration = b""
+        self._answers: dict[tuple[bytes, bytes], Any] = {}
+
+    # Analyze answers by (configuration, request): the pack's resource policies are pure functions
+    # of the two, so a resource sent again under the same configuration gets the answer it got. The
+    # policy tests evaluate hundreds of variants of one stack, each changing one of its ~330
+    # resources; re-asking about the others was most of their time. Bounded: cleared when full.
+    ANSWERS_KEPT = 20_000
+
+    def configure(self, request) -> None:
+        self.stub.Configure(request)
+        self._configuration = request.SerializeToString(deterministic=True)
+
+    def analyze(self, request):
+        key = (self._configuration, request.SerializeToString(deterministic=True))
+        answer = self._answers.get(key)
+        if answer is None:
+            if len(self._answers) >= self.ANSWERS_KEPT:
+                self._answers.clear()
+            answer = self._answers[key] = self.stub.Analyze(request)
+        return answer
 
     def _tail(self) -> str:
         self._stderr.seek(0)
@@ -365,7 +386,7 @@ def evaluate(resources: Sequence[Resource], pack_config: Mapping[str, Any] | Non
         unknown = sorted(set(configured) - set(server.policy_names))
         if unknown:
             raise OfflineError(f"policies not in the pack {server.name}: {unknown}")
-        server.stub.Configure(proto.ConfigureAnalyzerRequest(policyConfig={
+        server.configure(proto.ConfigureAnalyzerRequest(policyConfig={
             name: proto.PolicyConfig(enforcementLevel=getattr(proto, c.level.value.upper()),
                                      properties=_struct(c.config))
             if (c := configured.get(name)) else proto.PolicyConfig(enforcementLevel=proto.DISABLED)
@@ -374,7 +395,7 @@ def evaluate(resources: Sequence[Resource], pack_config: Mapping[str, Any] | Non
         if any(isinstance(c.policy, ResourceValidationPolicy) for c in active):
             for r in resources:
                 if not r.type.startswith("pulumi:"):  # stack and provider resources carry no AWS settings
-                    collect(server.stub.Analyze(_analyzer_resource(proto.AnalyzeRequest, r, r.inputs)).diagnostics, r)
+                    collect(server.analyze(_analyzer_resource(proto.AnalyzeRequest, r, r.inputs)).diagnostics, r)
         if any(isinstance(c.policy, StackValidationPolicy) for c in active):
             request = proto.AnalyzeStackRequest(resources=[_analyzer_resource(
                 proto.AnalyzerResource, r, r.stack_props, parent=r.parent or "", dependencies=r.dependencies,

@@ -210,6 +210,36 @@ def test_disabled_policies_do_not_run():
     assert evaluate(s.resources, {"aws-kms-key-enable-rotation": "disabled"}) == []
 
 
+def test_the_pack_is_asked_again_only_about_what_changed_since_it_answered(monkeypatch):
+    """Under one configuration a resource the pack has answered for is not sent again; under
+    another, every resource is, and the answer is the new configuration's."""
+    import policy.offline as offline
+    from policy_support import happy_stack
+
+    server = offline._pack_server()
+    monkeypatch.setattr(server, "_answers", {})  # what earlier tests in this process left
+    sent: list[str] = []
+    ask = server.stub.Analyze
+    monkeypatch.setattr(server.stub, "Analyze", lambda request: sent.append(request.name) or ask(request))
+    s = happy_stack()
+    every = sorted(r.name for r in s.resources if not r.type.startswith("pulumi:"))
+
+    assert evaluate(s.resources, {}) == []
+    assert sorted(sent) == every
+    sent.clear()
+    s.get("lake-key").inputs["enableKeyRotation"] = False
+    assert [(v.policy, v.level) for v in evaluate(s.resources, {})] == [("aws-kms-key-enable-rotation", "mandatory")]
+    assert sent == ["lake-key"]
+    sent.clear()
+    advisory = {"aws-kms-key-enable-rotation": "advisory"}
+    assert [(v.policy, v.level) for v in evaluate(s.resources, advisory)] == [("aws-kms-key-enable-rotation", "advisory")]
+    assert sorted(sent) == every
+    sent.clear()
+    s.get("lake-key").inputs["enableKeyRotation"] = True
+    assert evaluate(s.resources, {}) == []
+    assert sent == []
+
+
 @pytest.mark.parametrize("config, message", [
     ({"aws-glue-job-limits": {"maxWorkers": 3}}, "policy config: unknown policies ['aws-glue-job-limits']"),
     ({"all": "strict"}, "policy config 'all': got 'strict'; allowed: advisory | mandatory | remediate | disabled"),
