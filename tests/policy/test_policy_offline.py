@@ -213,8 +213,9 @@ def test_disabled_policies_do_not_run():
 def test_the_pack_is_asked_again_only_about_what_changed_since_it_answered(monkeypatch):
     """Under one configuration a resource the pack has answered for is not sent again; under
     another, every resource is, and the answer is the new configuration's."""
-    import policy.offline as offline
     from policy_support import happy_stack
+
+    import policy.offline as offline
 
     server = offline._pack_server()
     monkeypatch.setattr(server, "_answers", {})  # what earlier tests in this process left
@@ -227,12 +228,12 @@ def test_the_pack_is_asked_again_only_about_what_changed_since_it_answered(monke
     assert evaluate(s.resources, {}) == []
     assert sorted(sent) == every
     sent.clear()
+    rotation = "aws-kms-key-enable-rotation"
     s.get("lake-key").inputs["enableKeyRotation"] = False
-    assert [(v.policy, v.level) for v in evaluate(s.resources, {})] == [("aws-kms-key-enable-rotation", "mandatory")]
+    assert [(v.policy, v.level) for v in evaluate(s.resources, {})] == [(rotation, "mandatory")]
     assert sent == ["lake-key"]
     sent.clear()
-    advisory = {"aws-kms-key-enable-rotation": "advisory"}
-    assert [(v.policy, v.level) for v in evaluate(s.resources, advisory)] == [("aws-kms-key-enable-rotation", "advisory")]
+    assert [(v.policy, v.level) for v in evaluate(s.resources, {rotation: "advisory"})] == [(rotation, "advisory")]
     assert sorted(sent) == every
     sent.clear()
     s.get("lake-key").inputs["enableKeyRotation"] = True
