@@ -11,6 +11,7 @@ GetAnalyzerInfo, Configure with each policy's enforcement level and config (the
 `--policy-pack-config` JSON, validated against each policy's schema, with the schema defaults
 filled in, as the engine does), Analyze with each resource's inputs, AnalyzeStack with every
 resource's state, parent and (property) dependencies. Only the pack's own server runs policies.
+A process keeps one server and its Analyze answers per configuration (PackServer.analyze).
 Exit status: 0 clean or advisory only, 1 a mandatory violation, 2 bad input (stack, config, state).
 """
 
