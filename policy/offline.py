@@ -200,7 +200,7 @@ def configure(policies: Sequence[Policy], pack_config: Mapping[str, Any] | None)
             raise OfflineError(f"policy config '{p.name}': unknown keys {extra}; allowed: {sorted(properties)}")
         schema = {"type": "object", "properties": properties}
         try:
-            if values:  # no values, nothing to check: the schema requires none (and checking costs 2 ms a policy)
+            if values:  # no values, nothing to check: the schema requires none (checking costs 0.7 ms a policy)
                 jsonschema.validate(values, schema)
         except jsonschema.ValidationError as e:
             path = ".".join(str(x) for x in e.absolute_path)
