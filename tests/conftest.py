@@ -24,16 +24,19 @@ time.tzset()
 # seconds to minutes on tiny data: there the C2 JIT compiler burned about a third of the JVM's CPU and
 # bought nothing (a fault-tolerance subset on 2 workers: 650 s wall with it, 533 s without). Results
 # do not depend on the JIT tier; runs and benchmarks outside the tests keep the JVM's default.
+# C1 alone also gets the JVM's small code cache (48 MB), and a long-lived JVM (an xdist worker's) filled it
+# in two 16-patient FHIR runs: from then on it flushed compiled code and compiled it again, up to a third
+# of a warm run's CPU. 240 MB is the size the JVM reserves when C2 is on (docs/benchmarks.md, eighth round).
 # They also map the Spark classes from the archive scripts/test.sh makes (tests/jvm_archive.py) when
 # it is there: a quarter less CPU for each fresh driver JVM.
 if str(GLUE_SCRIPTS) not in sys.path:
     sys.path.insert(0, str(GLUE_SCRIPTS))
 if "LAKEHOUSE_DRIVER_JAVA_OPTIONS" not in os.environ:
-    from jvm_archive import C1_ONLY, archive_path
+    from jvm_archive import TEST_JIT, archive_path
 
     _archive = archive_path()
     os.environ["LAKEHOUSE_DRIVER_JAVA_OPTIONS"] = (
-        f"{C1_ONLY} -XX:SharedArchiveFile={_archive}" if _archive.is_file() else C1_ONLY)
+        f"{TEST_JIT} -XX:SharedArchiveFile={_archive}" if _archive.is_file() else TEST_JIT)
 
 
 def pytest_configure(config):

@@ -25,7 +25,7 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
 ARCHIVE_DIR = REPO / ".cache" / "jvm"
-C1_ONLY = "-XX:TieredStopAtLevel=1"  # see tests/conftest.py
+TEST_JIT = "-XX:TieredStopAtLevel=1 -XX:ReservedCodeCacheSize=240m"  # the tests' JIT settings: see tests/conftest.py
 
 
 def archive_path() -> Path:
@@ -53,7 +53,7 @@ def make_archive(target: Path) -> None:
     partial.unlink(missing_ok=True)
     os.environ["TZ"] = "UTC"
     os.environ["LAKEHOUSE_DRIVER_MEMORY"] = "1g"
-    os.environ["LAKEHOUSE_DRIVER_JAVA_OPTIONS"] = f"{C1_ONLY} -XX:ArchiveClassesAtExit={partial}"
+    os.environ["LAKEHOUSE_DRIVER_JAVA_OPTIONS"] = f"{TEST_JIT} -XX:ArchiveClassesAtExit={partial}"
     with tempfile.TemporaryDirectory(prefix="jvm-archive-") as tmp:
         write_batch(Path(tmp) / "in", patients=16, seed=11)
         if cli.main(["run", "--input", f"{tmp}/in", "--warehouse", f"{tmp}/wh"]) != 0:

@@ -52,6 +52,16 @@ def test_the_driver_jvm_runs_with_the_options_of_lakehouse_driver_java_options(s
     assert set(wanted) <= set(jvm_args), jvm_args
 
 
+def test_the_driver_jvms_code_cache_holds_what_a_long_lived_worker_compiles(spark):
+    """With C1 alone (tests/conftest.py) the JVM reserves a 48 MB code cache. One 16-patient FHIR run
+    left 37 MB of compiled code in it, a second 44 MB: an xdist worker's JVM, which runs many, then spent
+    up to a third of each run's CPU flushing compiled code and compiling it again (docs/benchmarks.md)."""
+    pools = spark._jvm.java.lang.management.ManagementFactory.getMemoryPoolMXBeans()
+    code = {p.getName(): p.getUsage().getMax() for p in pools if p.getName().startswith(("CodeCache", "CodeHeap"))}
+    assert code, [p.getName() for p in pools]
+    assert sum(code.values()) >= 200 * 2**20, code
+
+
 def test_the_session_resolves_pysparks_hot_class_names_through_single_imports(spark):
     """py4j tries a simple name in the default package, then in each star import PySpark registered,
     before the star import that has it: each miss a failed lookup through every jar on the class path.
