@@ -62,18 +62,36 @@ def test_the_driver_jvms_code_cache_holds_what_a_long_lived_worker_compiles(spar
     assert sum(code.values()) >= 200 * 2**20, code
 
 
-def test_the_session_resolves_pysparks_hot_class_names_through_single_imports(spark):
-    """py4j tries a simple name in the default package, then in each star import PySpark registered,
-    before the star import that has it: each miss a failed lookup through every jar on the class path.
-    `functions` (every F.col, F.lit...), `SparkSession` and `PythonUtils` must be single imports instead."""
+def test_pysparks_hot_class_names_cost_no_round_trip_to_the_jvm(spark, monkeypatch):
+    """py4j's JVM view sends a name it does not hold to the JVM on every access, which resolves it from
+    the default package on (each miss a failed lookup through every jar on the class path). PySpark
+    names `functions` (every F.col, F.lit...), `SparkSession` and `PythonUtils` about 1,800 times in a
+    warm 16-patient FHIR run: the view must hold them, so that only their members are looked up."""
+    from py4j import protocol
+    from pyspark.sql import SparkSession
+    from pyspark.sql import functions as F
+
     from lakelib.runtime.session import PYSPARK_SINGLE_IMPORTS
 
-    single_imports = set(dir(spark.sparkContext._jvm))  # py4j: a JVM view's dir() lists its single imports
-    for fqn in PYSPARK_SINGLE_IMPORTS:
-        simple = fqn.rsplit(".", 1)[1]
-        assert simple in single_imports, (simple, sorted(single_imports))
-        assert getattr(spark.sparkContext._jvm, simple)._fqn == fqn
-    assert {"functions", "SparkSession", "PythonUtils"} <= {f.rsplit(".", 1)[1] for f in PYSPARK_SINGLE_IMPORTS}
+    client = spark.sparkContext._jvm._gateway_client
+    sent, send = [], client.send_command
+
+    def recorded(command, *args, **kwargs):
+        sent.append(command.split("\n"))
+        return send(command, *args, **kwargs)
+
+    monkeypatch.setattr(client, "send_command", recorded)
+    assert SparkSession.getActiveSession() is not None
+    assert spark.range(3).select(F.col("id"), F.lit(1).alias("one")).where(F.col("id") > 0).count() == 2
+    monkeypatch.undo()
+
+    reflect = protocol.REFLECTION_COMMAND_NAME.strip()
+    resolved = {c[2] for c in sent if c[:2] == [reflect, protocol.REFL_GET_UNKNOWN_SUB_COMMAND_NAME.strip()]}
+    members_of = {c[2] for c in sent if c[:2] == [reflect, protocol.REFL_GET_MEMBER_SUB_COMMAND_NAME.strip()]}
+    hot = {fqn.rsplit(".", 1)[1]: fqn for fqn in PYSPARK_SINGLE_IMPORTS}
+    assert {"functions", "SparkSession", "PythonUtils"} <= set(hot)
+    assert {hot["functions"], hot["SparkSession"], hot["PythonUtils"]} <= members_of  # the three were used
+    assert not resolved & set(hot), sorted(resolved)
 
 
 def test_a_querys_generated_code_is_still_cached_after_hundreds_of_other_generated_classes(spark):

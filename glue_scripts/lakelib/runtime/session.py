@@ -59,18 +59,21 @@ CODEGEN_CACHE_ENTRIES = 2000
 # PySpark registered (java.lang, org.apache.spark.api.java, .api.python, .ml.python, ...) in order:
 # every miss outside java.lang is a failed class lookup through all 250-odd jars on the class path,
 # six of them for `functions`.
-# A single import leaves one miss (the default package, which py4j always tries first). Warm 16-patient
-# runs: 10% less wall time, 9% less driver CPU (bench/driver_runs.py; docs/benchmarks.md, "Issue 21, fifth round").
+# A single import left one miss (the default package, which py4j always tries first): warm 16-patient
+# runs 10% faster (docs/benchmarks.md, "Issue 21, fifth round"). py4j still resolved the name in the JVM
+# on every access, that miss included (about 1,800 a warm run): the view now keeps each class as an
+# attribute of its own, so an access costs no round trip ("Issue 21, eighth round").
 PYSPARK_SINGLE_IMPORTS = ("org.apache.spark.sql.functions", "org.apache.spark.sql.SparkSession",
                           "org.apache.spark.sql.SparkSession$", "org.apache.spark.api.python.PythonUtils")
 
 
 def import_pyspark_classes(sc) -> None:
-    """Add PYSPARK_SINGLE_IMPORTS to the JVM view of `sc` (py4j's java_import; idempotent)."""
-    from py4j.java_gateway import java_import
+    """Keep each class of PYSPARK_SINGLE_IMPORTS on the JVM view of `sc` under its simple name
+    (py4j's view asks the JVM only for names it does not hold; idempotent)."""
+    from py4j.java_gateway import JavaClass
 
     for fqn in PYSPARK_SINGLE_IMPORTS:
-        java_import(sc._jvm, fqn)
+        setattr(sc._jvm, fqn.rsplit(".", 1)[1], JavaClass(fqn, sc._jvm._gateway_client))
 
 
 class MissingJarError(RuntimeError):
