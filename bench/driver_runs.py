@@ -10,7 +10,7 @@ small generated batch (lakehouse.samples.fhir, 16 patients, seed 11, as tests/jv
 times in one process, each from an empty warehouse, and prints per run its wall time, the CPU the
 driver JVM and this Python process used, and the classes Spark compiled for it, then the means over
 the warm runs (every run but the first, which pays the JVM's warm-up). The baselines of
-lakelib.runtime.session's settings: `--without-single-imports` (PYSPARK_SINGLE_IMPORTS: py4j then
+lakelib.runtime.session's settings: `--without-single-imports` (PYSPARK_HOT_CLASSES: py4j then
 resolves PySpark's hot class names in the JVM on every access) and `--codegen-cache-entries 100`,
 Spark's default (CODEGEN_CACHE_ENTRIES). Set LAKEHOUSE_DRIVER_JAVA_OPTIONS as tests/conftest.py does
 (tests/jvm_archive.py's TEST_JIT and the class archive) to measure the JVM the tests run.

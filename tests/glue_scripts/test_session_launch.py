@@ -71,7 +71,7 @@ def test_pysparks_hot_class_names_cost_no_round_trip_to_the_jvm(spark, monkeypat
     from pyspark.sql import SparkSession
     from pyspark.sql import functions as F
 
-    from lakelib.runtime.session import PYSPARK_SINGLE_IMPORTS
+    from lakelib.runtime.session import PYSPARK_HOT_CLASSES
 
     client = spark.sparkContext._jvm._gateway_client
     sent, send = [], client.send_command
@@ -88,7 +88,7 @@ def test_pysparks_hot_class_names_cost_no_round_trip_to_the_jvm(spark, monkeypat
     reflect = protocol.REFLECTION_COMMAND_NAME.strip()
     resolved = {c[2] for c in sent if c[:2] == [reflect, protocol.REFL_GET_UNKNOWN_SUB_COMMAND_NAME.strip()]}
     members_of = {c[2] for c in sent if c[:2] == [reflect, protocol.REFL_GET_MEMBER_SUB_COMMAND_NAME.strip()]}
-    hot = {fqn.rsplit(".", 1)[1]: fqn for fqn in PYSPARK_SINGLE_IMPORTS}
+    hot = {fqn.rsplit(".", 1)[1]: fqn for fqn in PYSPARK_HOT_CLASSES}
     assert {"functions", "SparkSession", "PythonUtils"} <= set(hot)
     assert {hot["functions"], hot["SparkSession"], hot["PythonUtils"]} <= members_of  # the three were used
     assert not resolved & set(hot), sorted(resolved)

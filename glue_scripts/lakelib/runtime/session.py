@@ -55,24 +55,21 @@ CODEGEN_CACHE_ENTRIES = 2000
 
 # The classes PySpark names by their simple name through py4j's JVM view on every call: `functions`
 # (each F.col, F.lit, F.when...: over 1,300 times in a 16-patient FHIR run), `SparkSession` and
-# `PythonUtils`. py4j resolves a simple name by trying the default package, then each star import
-# PySpark registered (java.lang, org.apache.spark.api.java, .api.python, .ml.python, ...) in order:
-# every miss outside java.lang is a failed class lookup through all 250-odd jars on the class path,
-# six of them for `functions`.
-# A single import left one miss (the default package, which py4j always tries first): warm 16-patient
-# runs 10% faster (docs/benchmarks.md, "Issue 21, fifth round"). py4j still resolved the name in the JVM
-# on every access, that miss included (about 1,800 a warm run): the view now keeps each class as an
-# attribute of its own, so an access costs no round trip ("Issue 21, eighth round").
-PYSPARK_SINGLE_IMPORTS = ("org.apache.spark.sql.functions", "org.apache.spark.sql.SparkSession",
+# `PythonUtils`. For a name the view does not hold, py4j asks the JVM, which tries the default package,
+# then each star import PySpark registered: every miss a failed class lookup through all 250-odd jars
+# on the class path. Single imports cut that to one miss (warm runs 10% faster: docs/benchmarks.md,
+# "Issue 21, fifth round"); the view holding each class as an attribute cuts it to no round trip at
+# all (about 1,800 fewer a warm run, 9% faster: "Issue 21, eighth round").
+PYSPARK_HOT_CLASSES = ("org.apache.spark.sql.functions", "org.apache.spark.sql.SparkSession",
                           "org.apache.spark.sql.SparkSession$", "org.apache.spark.api.python.PythonUtils")
 
 
 def import_pyspark_classes(sc) -> None:
-    """Keep each class of PYSPARK_SINGLE_IMPORTS on the JVM view of `sc` under its simple name
+    """Keep each class of PYSPARK_HOT_CLASSES on the JVM view of `sc` under its simple name
     (py4j's view asks the JVM only for names it does not hold; idempotent)."""
     from py4j.java_gateway import JavaClass
 
-    for fqn in PYSPARK_SINGLE_IMPORTS:
+    for fqn in PYSPARK_HOT_CLASSES:
         setattr(sc._jvm, fqn.rsplit(".", 1)[1], JavaClass(fqn, sc._jvm._gateway_client))
 
 
