@@ -45,6 +45,7 @@ import tempfile
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 REPO = Path(__file__).resolve().parents[1]
 PY = sys.executable
@@ -67,12 +68,19 @@ def _children() -> dict[int, list[int]]:
     return kids
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (Linux /proc)."""
-    kids, total, todo = _children(), 0, [pid]
+def _descendants(pid: int) -> list[int]:
+    kids, out, todo = _children(), [], [pid]
     while todo:
         p = todo.pop()
+        out.append(p)
         todo.extend(kids.get(p, []))
+    return out
+
+
+def tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (Linux /proc)."""
+    total = 0
+    for p in _descendants(pid):
         try:
             with open(f"/proc/{p}/statm") as fh:
                 total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -81,21 +89,77 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def timed(cmd: list[str], env: dict | None = None, log: Path | None = None) -> tuple[float, int]:
-    """(wall seconds, peak tree RSS bytes) of one command; raises when it fails."""
+# What the driver JVM's CPU goes to, by thread (Linux names, cut to 15 characters). A fresh process
+# compiles while it works: in a 1M-encounter 1% run the JIT compilers used as much CPU as the tasks.
+JVM_THREAD_GROUPS = (
+    ("C1 CompilerThre", "jit"), ("C2 CompilerThre", "jit"), ("Sweeper thread", "jit"),
+    ("Executor task l", "tasks"),
+    ("Thread-", "driver"),  # py4j's connections: the Python driver's calls (planning, commits)
+    ("GC Thread", "gc"), ("G1 ", "gc"),
+)
+JVM_CPU_GROUPS = ("jit", "tasks", "driver", "gc", "other")
+
+
+def thread_group(name: str) -> str:
+    """The JVM_CPU_GROUPS entry a JVM thread's CPU counts in, from its Linux thread name."""
+    return next((g for prefix, g in JVM_THREAD_GROUPS if name.startswith(prefix)), "other")
+
+
+def jvm_thread_cpu(pid: int) -> dict[int, tuple[str, float]]:
+    """{thread id: (name, CPU seconds so far)} of every thread of the java processes in a tree."""
+    out, tick = {}, os.sysconf("SC_CLK_TCK")
+    for p in _descendants(pid):
+        try:
+            with open(f"/proc/{p}/comm") as fh:
+                if fh.read().strip() != "java":
+                    continue
+            tids = os.listdir(f"/proc/{p}/task")
+        except OSError:
+            continue
+        for t in tids:
+            try:
+                with open(f"/proc/{p}/task/{t}/stat") as fh:
+                    stat = fh.read()
+            except OSError:
+                continue
+            fields = stat.rsplit(")", 1)[1].split()
+            out[int(t)] = (stat[stat.index("(") + 1:stat.rindex(")")], (int(fields[11]) + int(fields[12])) / tick)
+    return out
+
+
+def by_group(threads: dict[int, tuple[str, float]]) -> dict[str, float]:
+    """CPU seconds per JVM_CPU_GROUPS entry (every group present, 0 when unused)."""
+    out = dict.fromkeys(JVM_CPU_GROUPS, 0.0)
+    for name, seconds in threads.values():
+        out[thread_group(name)] += seconds
+    return {g: round(v, 1) for g, v in out.items()}
+
+
+class Measured(NamedTuple):
+    seconds: float  # wall time
+    peak_bytes: int  # largest tree RSS sampled
+    jvm_cpu: dict[str, float]  # CPU seconds of the process tree's JVMs by thread group (by_group)
+
+
+def timed(cmd: list[str], env: dict | None = None, log: Path | None = None) -> Measured:
+    """Wall time, peak tree RSS (sampled every 0.2 s) and the JVMs' CPU by thread group (sampled
+    every second; a thread keeps its last sample) of one command; raises when it fails."""
     out = open(log, "ab") if log else subprocess.DEVNULL
     t0 = time.monotonic()
     proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **(env or {})}, stdout=out, stderr=out)
-    peak = 0
+    peak, threads, n = 0, {}, 0
     while proc.poll() is None:
         peak = max(peak, tree_rss(proc.pid))
+        if n % 5 == 0:
+            threads.update(jvm_thread_cpu(proc.pid))
+        n += 1
         time.sleep(0.2)
     seconds = time.monotonic() - t0
     if log:
         out.close()
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} exited {proc.returncode}" + (f"; log: {log}" if log else ""))
-    return seconds, peak
+    return Measured(seconds, peak, by_group(threads))
 
 
 # --- the data --------------------------------------------------------------------------------
@@ -273,7 +337,7 @@ def median(xs: list[float]) -> float:
 
 
 def median_jobs(runs: list[dict[str, float]]) -> dict[str, float]:
-    """Per job, the median of its seconds over runs."""
+    """Per key (a job, a JVM thread group), the median of its seconds over runs."""
     return {j: round(median([r[j] for r in runs]), 2) for j in runs[0]}
 
 
@@ -368,39 +432,45 @@ def main(argv: list[str] | None = None) -> int:
     fig: dict[str, list[float]] = {k: [] for k in ("floor", "full", "noop", "noop_force", "incremental",
                                                    "incremental_warm", "warm_up", "duckdb")}
     peaks, jobs_full, jobs_inc, jobs_warm, gold_ok = [], [], [], [], []
+    cpu: dict[str, list[dict[str, float]]] = {"full": [], "noop_force": [], "incremental": []}  # by_group
 
     ref_file = work / "duckdb-gold.json"
     ref_inc_file = work / "duckdb-gold-inc.json"
     for i in range(a.runs):
-        s, _ = timed([PY, __file__, "_floor", str(base)], env, log)
+        s = timed([PY, __file__, "_floor", str(base)], env, log).seconds
         fig["floor"].append(s)
         say(f"run {i + 1}/{a.runs}: floor {s:.1f}s")
-        s, _ = timed([PY, __file__, "_duckdb", str(base), str(ref_file)], env, log)
+        s = timed([PY, __file__, "_duckdb", str(base), str(ref_file)], env, log).seconds
         fig["duckdb"].append(s)
         say(f"run {i + 1}/{a.runs}: duckdb {s:.1f}s")
         wh = work / f"wh-{i}"
         shutil.rmtree(wh, ignore_errors=True)
-        s, peak = timed(runner_cmd(base, wh), env, log)
+        m = timed(runner_cmd(base, wh), env, log)
+        s = m.seconds
         fig["full"].append(s)
-        peaks.append(peak)
+        peaks.append(m.peak_bytes)
+        cpu["full"].append(m.jvm_cpu)
         jobs_full.append(job_seconds(wh))
         gold_ok.append(same_gold(gold_rows(wh), json.loads(ref_file.read_text())))
-        say(f"run {i + 1}/{a.runs}: full {s:.1f}s, peak {peak / 2**30:.2f} GiB, jobs {jobs_full[-1]}, "
+        say(f"run {i + 1}/{a.runs}: full {s:.1f}s, peak {m.peak_bytes / 2**30:.2f} GiB, jobs {jobs_full[-1]}, "
             f"gold == duckdb: {gold_ok[-1]}")
         if a.scaling:
             if not a.keep and i < a.runs - 1:
                 shutil.rmtree(wh, ignore_errors=True)
             continue
-        s, _ = timed(runner_cmd(base, wh), env, log)
-        fig["noop"].append(s)
-        s, _ = timed(runner_cmd(base, wh, "--force"), env, log)
+        fig["noop"].append(timed(runner_cmd(base, wh), env, log).seconds)
+        m = timed(runner_cmd(base, wh, "--force"), env, log)
+        s = m.seconds
         fig["noop_force"].append(s)
+        cpu["noop_force"].append(m.jvm_cpu)
         say(f"run {i + 1}/{a.runs}: noop {fig['noop'][-1]:.1f}s, noop --force {s:.1f}s")
         wh_inc = work / f"wh-inc-{i}"
         shutil.rmtree(wh_inc, ignore_errors=True)
         shutil.copytree(wh, wh_inc)
-        s, _ = timed(runner_cmd(inc, wh_inc), env, log)
+        m = timed(runner_cmd(inc, wh_inc), env, log)
+        s = m.seconds
         fig["incremental"].append(s)
+        cpu["incremental"].append(m.jvm_cpu)
         jobs_inc.append(job_seconds(wh_inc))
         if i == 0:
             timed([PY, __file__, "_duckdb", str(inc), str(ref_inc_file)], env, log)
@@ -441,6 +511,7 @@ def main(argv: list[str] | None = None) -> int:
         "full_jobs_seconds_median": med_jobs, "incremental_jobs_seconds_median": med_jobs_inc,
         "incremental_warm_jobs_seconds_median": med_jobs_warm,
         "peak_memory_bytes": max(peaks), "peak_memory_gib": round(peak_gib, 2),
+        "jvm_cpu_seconds_median": {k: median_jobs(v) for k, v in cpu.items() if v},
         "ratios": ratios,
         "targets_met": {**{k: ratios[k] <= v for k, v in targets.items() if k in ratios},
                         "peak_memory<=6GB": peak_gib * 2**30 <= 6e9},
@@ -449,6 +520,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     write_result(out, result, fig, med)
     print(f"{'peak memory':<14}{peak_gib:>10.2f}   GiB (runner Python + driver JVM)")
+    for k, groups in result["jvm_cpu_seconds_median"].items():
+        total = sum(groups.values())
+        share = f" (jit {100 * groups['jit'] / total:.0f}%)" if total else ""
+        print(f"JVM CPU, {k}: {total:.1f} s; " + ", ".join(f"{g} {v:.1f}" for g, v in groups.items()) + share)
     for k, v in ratios.items():
         t = targets.get(k)
         print(f"{k:<18}{v:>8.3f}" + (f"   target <= {t}: {'met' if v <= t else 'MISSED'}" if t else ""))
@@ -491,9 +566,10 @@ def run_minimum(a, argv: list[str], work: Path, out: Path, data: dict, env: dict
     fig: dict[str, list[float]] = {"floor": [], "duckdb": [], "minimum": []}
     stage_runs = []
     for i in range(a.runs):
-        fig["floor"].append(timed([PY, __file__, "_floor", str(base)], env, log)[0])
-        fig["duckdb"].append(timed([PY, __file__, "_duckdb", str(base), str(work / "duckdb-gold.json")], env, log)[0])
-        s, _ = timed([PY, __file__, "_minimum", str(base), str(work / "minimum.json")], env, log)
+        fig["floor"].append(timed([PY, __file__, "_floor", str(base)], env, log).seconds)
+        duckdb_cmd = [PY, __file__, "_duckdb", str(base), str(work / "duckdb-gold.json")]
+        fig["duckdb"].append(timed(duckdb_cmd, env, log).seconds)
+        s = timed([PY, __file__, "_minimum", str(base), str(work / "minimum.json")], env, log).seconds
         stage_runs.append(json.loads((work / "minimum.json").read_text()))
         fig["minimum"].append(s - stage_runs[-1]["seconds"]["after_minimum"])  # the process up to silver_min's end
         say(f"run {i + 1}/{a.runs}: floor {fig['floor'][-1]:.1f}s, duckdb {fig['duckdb'][-1]:.1f}s, "

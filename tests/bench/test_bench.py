@@ -41,6 +41,10 @@ def test_the_benchmark_runs_and_writes_consistent_figures(tmp_path):
     assert (result["data"]["incremental_lines"] > 0
             and result["data"]["lines_total"] > result["data"]["incremental_lines"])
     assert result["glue_cost"]["dpu_hours"] > 0
+    cpu = result["jvm_cpu_seconds_median"]  # the runner's driver JVM, by thread group
+    assert set(cpu) == {"full", "noop_force", "incremental"}
+    assert all(g["jit"] > 0 and g["tasks"] > 0 and g["driver"] > 0 for g in cpu.values()), cpu
+    assert "JVM CPU, incremental:" in proc.stdout
     for figure in FIGURES - {"warm_up"}:
         assert figure in proc.stdout  # the printed table
     assert not any((tmp_path / "work").glob("wh-*"))  # warehouses removed without --keep
