@@ -20,6 +20,9 @@ the ratios compare like with like):
 5. duckdb       the DuckDB reference (lakehouse.samples.fhir_reference) computing the same gold table
 6. peak memory  of the full run: the largest sum of RSS over the runner's process tree (Python and
                 the driver JVM), sampled every 0.2 s
+7. JVM CPU      of the full, noop --force and incremental runs: the driver JVM's CPU seconds by
+                thread group (JIT compilers, Spark's tasks, py4j's driver calls, GC, other), from
+                /proc every second: what a fresh process pays besides the work
 
 It checks that every full and incremental run's gold (warm runs too) equals the DuckDB reference, prints each figure
 and the ratios full/floor, full/duckdb, noop/full, incremental/full, a Glue cost projection from the
