@@ -93,7 +93,7 @@ def tree_rss(pid: int) -> int:
 
 
 # What the driver JVM's CPU goes to, by thread (Linux names, cut to 15 characters). A fresh process
-# compiles while it works: in a 1M-encounter 1% run the JIT compilers used as much CPU as the tasks.
+# compiles while it works: in a 1M-encounter 1% run the JIT compilers used more CPU than the tasks.
 JVM_THREAD_GROUPS = (
     ("C1 CompilerThre", "jit"), ("C2 CompilerThre", "jit"), ("Sweeper thread", "jit"),
     ("Executor task l", "tasks"),
