@@ -71,7 +71,8 @@ def _children() -> dict[int, list[int]]:
     return kids
 
 
-def _descendants(pid: int) -> list[int]:
+def descendants(pid: int) -> list[int]:
+    """A process and all its descendants (Linux /proc)."""
     kids, out, todo = _children(), [], [pid]
     while todo:
         p = todo.pop()
@@ -80,10 +81,10 @@ def _descendants(pid: int) -> list[int]:
     return out
 
 
-def tree_rss(pid: int) -> int:
-    """Resident bytes of a process and all its descendants (Linux /proc)."""
+def tree_rss(pids: list[int]) -> int:
+    """Resident bytes of these processes (a tree: descendants())."""
     total = 0
-    for p in _descendants(pid):
+    for p in pids:
         try:
             with open(f"/proc/{p}/statm") as fh:
                 total += int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -108,10 +109,10 @@ def thread_group(name: str) -> str:
     return next((g for prefix, g in JVM_THREAD_GROUPS if name.startswith(prefix)), "other")
 
 
-def jvm_thread_cpu(pid: int) -> dict[int, tuple[str, float]]:
-    """{thread id: (name, CPU seconds so far)} of every thread of the java processes in a tree."""
+def jvm_thread_cpu(pids: list[int]) -> dict[int, tuple[str, float]]:
+    """{thread id: (name, CPU seconds so far)} of every thread of the java processes among `pids`."""
     out, tick = {}, os.sysconf("SC_CLK_TCK")
-    for p in _descendants(pid):
+    for p in pids:
         try:
             with open(f"/proc/{p}/comm") as fh:
                 if fh.read().strip() != "java":
@@ -152,9 +153,10 @@ def timed(cmd: list[str], env: dict | None = None, log: Path | None = None) -> M
     proc = subprocess.Popen(cmd, cwd=REPO, env={**os.environ, **(env or {})}, stdout=out, stderr=out)
     peak, threads, n = 0, {}, 0
     while proc.poll() is None:
-        peak = max(peak, tree_rss(proc.pid))
+        tree = descendants(proc.pid)  # one /proc scan serves both samples
+        peak = max(peak, tree_rss(tree))
         if n % 5 == 0:
-            threads.update(jvm_thread_cpu(proc.pid))
+            threads.update(jvm_thread_cpu(tree))
         n += 1
         time.sleep(0.2)
     seconds = time.monotonic() - t0

@@ -19,7 +19,7 @@ spec.loader.exec_module(bench)
 def test_a_live_driver_jvms_cpu_lands_in_the_compiler_task_and_driver_groups(spark):
     # a query big enough to run tasks and to make the JIT compile something
     spark.range(2_000_000).select((F.col("id") * 7 % 1000).alias("k")).groupBy("k").count().collect()
-    threads = bench.jvm_thread_cpu(os.getpid())  # pyspark started the driver JVM as this process's child
+    threads = bench.jvm_thread_cpu(bench.descendants(os.getpid()))  # pyspark started the driver JVM as our child
     assert threads, "no java process found under this process"
     names_by_group = {}
     for name, _ in threads.values():

@@ -61,7 +61,7 @@ CODEGEN_CACHE_ENTRIES = 2000
 # "Issue 21, fifth round"); the view holding each class as an attribute cuts it to no round trip at
 # all (about 1,800 fewer a warm run, 9% faster: "Issue 21, eighth round").
 PYSPARK_HOT_CLASSES = ("org.apache.spark.sql.functions", "org.apache.spark.sql.SparkSession",
-                          "org.apache.spark.sql.SparkSession$", "org.apache.spark.api.python.PythonUtils")
+                       "org.apache.spark.sql.SparkSession$", "org.apache.spark.api.python.PythonUtils")
 
 
 def import_pyspark_classes(sc) -> None:
