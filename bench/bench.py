@@ -36,6 +36,7 @@ rows, nothing else), so that full/duckdb can be judged against what Spark needs 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -231,23 +232,24 @@ def cmd_floor(input_dir: str) -> None:
     print(json.dumps({"lines": n}))
 
 
-def cmd_minimum(input_dir: str, out: str) -> None:
+def cmd_minimum(input_dir: str, out: str, warehouse: str | None = None) -> None:
     """A lower bound of any Spark pipeline that keeps this lake's layers, in the runner's session:
     bronze_min copies every NDJSON line (text and file name) into an Iceberg table per resource
     type; silver_min parses those lines with `from_json` against the silver job's own schemas and
-    writes the typed rows to Iceberg. No classification, validation, quarantine, dedup, lineage,
-    audit or gold: the real jobs do all of that on top. silver_min_files is the alternative parse
-    (Spark's JSON file source reading the NDJSON files against the same schemas), for comparison."""
+    writes the typed rows to Iceberg (merge-on-read, as silver's tables). No classification,
+    validation, quarantine, dedup, lineage, audit or gold: the real jobs do all of that on top.
+    silver_min_files is the alternative parse (Spark's JSON file source reading the NDJSON files
+    against the same schemas), for comparison. With `warehouse`, the tables stay there for
+    cmd_minimum_increment."""
     sys.path.insert(0, str(REPO / "glue_scripts"))
     from pyspark.sql import functions as F
 
-    from lakelib.fhir.schemas import BRONZE_TABLES, CONDITION_JSON, ENCOUNTER_JSON, PATIENT_JSON, STRICT_JSON
+    from lakelib.fhir.schemas import BRONZE_TABLES, SILVER_PROPERTIES, STRICT_JSON
     from lakelib.runtime.session import LOCAL_CATALOG, local_spark_session
 
-    json_schema = {"Patient": PATIENT_JSON, "Encounter": ENCOUNTER_JSON, "Condition": CONDITION_JSON}
     files = {t: sorted(str(p) for p in (Path(input_dir) / "fhir").rglob(f"{t}.*ndjson*")) for t in BRONZE_TABLES}
     stages: dict[str, float] = {}
-    with tempfile.TemporaryDirectory() as wh:
+    with (contextlib.nullcontext(warehouse) if warehouse else tempfile.TemporaryDirectory()) as wh:
         t0 = time.monotonic()
         spark = local_spark_session(wh, app_name="bench-minimum")
         stages["session"] = time.monotonic() - t0
@@ -258,20 +260,104 @@ def cmd_minimum(input_dir: str, out: str) -> None:
                 write(rtype, f"{LOCAL_CATALOG}.bench_{name}.{table}")
             stages[name] = time.monotonic() - t
 
+        def create(frame, fq: str) -> None:
+            writer = frame.writeTo(fq).using("iceberg")
+            for k, v in SILVER_PROPERTIES.items():
+                writer = writer.tableProperty(k, v)
+            writer.create()
+
         stage("bronze_min", lambda rtype, fq: spark.read.text(files[rtype])
               .select(F.col("value").alias("raw"), F.input_file_name().alias("source_file"))
               .writeTo(fq).using("iceberg").create())
-        stage("silver_min", lambda rtype, fq: spark.table(f"{LOCAL_CATALOG}.bench_bronze_min.{BRONZE_TABLES[rtype]}")
-              .select(F.from_json("raw", json_schema[rtype], STRICT_JSON).alias("r")).select("r.*")
-              .writeTo(fq).using("iceberg").create())
+        stage("silver_min", lambda rtype, fq: create(
+            typed_lines(spark.table(f"{LOCAL_CATALOG}.bench_bronze_min.{BRONZE_TABLES[rtype]}"), rtype), fq))
         minimum_done = time.monotonic()  # what follows is for comparison, not part of the minimum
-        stage("silver_min_files", lambda rtype, fq: spark.read.options(**STRICT_JSON).schema(json_schema[rtype])
+        stage("silver_min_files", lambda rtype, fq: spark.read.options(**STRICT_JSON).schema(json_schema(rtype))
               .json(files[rtype]).writeTo(fq).using("iceberg").create())
         rows = {rtype: spark.table(f"{LOCAL_CATALOG}.bench_silver_min.{t}").count()
                 for rtype, t in BRONZE_TABLES.items()}
         spark.stop()
     stages["after_minimum"] = time.monotonic() - minimum_done
     Path(out).write_text(json.dumps({"seconds": {k: round(v, 2) for k, v in stages.items()}, "rows": rows}))
+
+
+def typed_lines(lines, rtype: str):
+    """NDJSON lines (column `raw`) -> the silver job's JSON schema of `rtype`, one row a line (a
+    bad line is a row of nulls: PERMISSIVE)."""
+    from pyspark.sql import functions as F
+
+    from lakelib.fhir.schemas import STRICT_JSON
+
+    return lines.select(F.from_json("raw", json_schema(rtype), STRICT_JSON).alias("r")).select("r.*")
+
+
+def version(meta: str) -> str:
+    """SQL: the instant of `<meta>.lastUpdated` (offsets honoured), the oldest when unreadable."""
+    return f"coalesce(cast({meta}.lastUpdated as timestamp), timestamp'1970-01-01 00:00:00Z')"
+
+
+def json_schema(rtype: str):
+    """The silver job's own JSON schema of a resource type."""
+    from lakelib.fhir.schemas import CONDITION_JSON, ENCOUNTER_JSON, PATIENT_JSON
+
+    return {"Patient": PATIENT_JSON, "Encounter": ENCOUNTER_JSON, "Condition": CONDITION_JSON}[rtype]
+
+
+def cmd_minimum_increment(batch_dir: str, warehouse: str, out: str) -> None:
+    """A lower bound of any incremental run of a Spark pipeline that keeps this lake's layers and
+    a silver of each id's current version, on cmd_minimum's tables in `warehouse`, in a fresh
+    process: bronze_inc appends the batch's lines to the bronze tables; silver_inc parses them,
+    keeps each id's latest version in the batch and MERGEs it into the typed tables (a later
+    `meta.lastUpdated` replaces the stored row; merge-on-read, as silver's). No validation,
+    quarantine, lineage, audit, data quality and no gold: the real jobs do all of that on top.
+    After the figure (after_minimum) it checks that every id of the batch holds its latest version."""
+    sys.path.insert(0, str(REPO / "glue_scripts"))
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    from lakelib.fhir.schemas import BRONZE_TABLES
+    from lakelib.runtime.session import LOCAL_CATALOG, local_spark_session
+
+    files = {t: sorted(str(p) for p in Path(batch_dir).glob(f"{t}.*ndjson*")) for t in BRONZE_TABLES}
+    stages: dict[str, float] = {}
+    t0 = time.monotonic()
+    spark = local_spark_session(warehouse, app_name="bench-minimum-increment")
+    stages["session"] = time.monotonic() - t0
+
+    def batch(rtype: str):
+        return spark.read.text(files[rtype]).select(F.col("value").alias("raw"),
+                                                    F.input_file_name().alias("source_file"))
+
+    def stage(name: str, step) -> None:
+        t = time.monotonic()
+        for rtype, table in BRONZE_TABLES.items():
+            step(rtype, table)
+        stages[name] = time.monotonic() - t
+
+    def merge(rtype: str, table: str) -> None:
+        typed = typed_lines(batch(rtype), rtype)
+        latest = typed.where(F.col("id").isNotNull()).withColumn("_rn", F.row_number().over(
+            Window.partitionBy("id").orderBy(F.expr(version("meta")).desc()))).where("_rn = 1").drop("_rn")
+        latest.unionByName(typed.where(F.col("id").isNull())).createOrReplaceTempView("batch")
+        spark.sql(f"MERGE INTO {LOCAL_CATALOG}.bench_silver_min.{table} t USING batch s ON t.id = s.id "
+                  f"WHEN MATCHED AND {version('s.meta')} > {version('t.meta')} THEN UPDATE SET * "
+                  "WHEN NOT MATCHED THEN INSERT *")
+
+    stage("bronze_inc", lambda rtype, table: batch(rtype).writeTo(f"{LOCAL_CATALOG}.bench_bronze_min.{table}").append())
+    stage("silver_inc", merge)
+    minimum_done = time.monotonic()  # what follows checks the result, not part of the minimum
+    behind = {}
+    for rtype, table in BRONZE_TABLES.items():
+        newest = typed_lines(batch(rtype), rtype).where(F.col("id").isNotNull()).groupBy("id").agg(
+            F.max(F.expr(version("meta"))).alias("newest"))
+        held = spark.table(f"{LOCAL_CATALOG}.bench_silver_min.{table}").groupBy("id").agg(
+            F.max(F.expr(version("meta"))).alias("held"))
+        behind[rtype] = newest.join(held, "id", "left").where(
+            F.col("held").isNull() | (F.col("held") < F.col("newest"))).count()
+    spark.stop()
+    stages["after_minimum"] = time.monotonic() - minimum_done
+    Path(out).write_text(json.dumps({"seconds": {k: round(v, 2) for k, v in stages.items()},
+                                     "ids_behind_the_batch": behind}))
 
 
 def cmd_warm(input_dir: str, out: str, *warehouses: str) -> None:
@@ -386,7 +472,10 @@ def main(argv: list[str] | None = None) -> int:
         cmd_floor(argv[1])
         return 0
     if argv[:1] == ["_minimum"]:
-        cmd_minimum(argv[1], argv[2])
+        cmd_minimum(*argv[1:])
+        return 0
+    if argv[:1] == ["_minimum_increment"]:
+        cmd_minimum_increment(*argv[1:])
         return 0
     if argv[:1] == ["_warm"]:
         cmd_warm(*argv[1:])
@@ -558,47 +647,83 @@ def write_result(out: Path, result: dict, fig: dict[str, list[float]], med: dict
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     print()
-    print(f"{'figure':<14}{'median s':>10}   all runs")
+    width = max(14, *(len(k) + 1 for k in fig))
+    print(f"{'figure':<{width}}{'median s':>10}   all runs")
     for k in fig:
-        print(f"{k:<14}{med[k]:>10.2f}   {', '.join(f'{x:.1f}' for x in fig[k])}")
+        print(f"{k:<{width}}{med[k]:>10.2f}   {', '.join(f'{x:.1f}' for x in fig[k])}")
 
 
 def run_minimum(a, argv: list[str], work: Path, out: Path, data: dict, env: dict, log: Path, say) -> int:
-    """`--minimum`: floor, duckdb and the Spark minimum (cmd_minimum), each a fresh process, and
-    minimum/duckdb: when that alone exceeds 4, no full run (which does all of it and more) can meet
-    issue 21's full/duckdb <= 4 on this machine."""
-    base = work / "input"
-    fig: dict[str, list[float]] = {"floor": [], "duckdb": [], "minimum": []}
-    stage_runs = []
+    """`--minimum`: lower bounds of the two ratio targets, each figure a fresh process: floor,
+    duckdb, the Spark minimum (cmd_minimum), the pipeline's full run, and the minimum increment
+    (cmd_minimum_increment: the 1% batch on the minimum's tables). When minimum/duckdb alone
+    exceeds 4, no full run (which does all of the minimum's work and more) can meet issue 21's
+    full/duckdb <= 4 on this machine; when minimum_increment/full exceeds 0.25, no incremental run
+    can meet incremental/full <= 0.25."""
+    base, batch = work / "input", work / "input_inc" / "fhir" / "batch-0002"
+    fig: dict[str, list[float]] = {"floor": [], "duckdb": [], "minimum": [], "full": [], "minimum_increment": []}
+    stage_runs, inc_runs, gold_ok = [], [], []
     for i in range(a.runs):
         fig["floor"].append(timed([PY, __file__, "_floor", str(base)], env, log).seconds)
         duckdb_cmd = [PY, __file__, "_duckdb", str(base), str(work / "duckdb-gold.json")]
         fig["duckdb"].append(timed(duckdb_cmd, env, log).seconds)
-        s = timed([PY, __file__, "_minimum", str(base), str(work / "minimum.json")], env, log).seconds
+        wh_min = work / f"wh-min-{i}"
+        shutil.rmtree(wh_min, ignore_errors=True)
+        wh_min.mkdir()
+        s = timed([PY, __file__, "_minimum", str(base), str(work / "minimum.json"), str(wh_min)], env, log).seconds
         stage_runs.append(json.loads((work / "minimum.json").read_text()))
         fig["minimum"].append(s - stage_runs[-1]["seconds"]["after_minimum"])  # the process up to silver_min's end
+        wh = work / f"wh-{i}"
+        shutil.rmtree(wh, ignore_errors=True)
+        fig["full"].append(timed(runner_cmd(base, wh), env, log).seconds)
+        gold_ok.append(same_gold(gold_rows(wh), json.loads((work / "duckdb-gold.json").read_text())))
+        inc_cmd = [PY, __file__, "_minimum_increment", str(batch), str(wh_min), str(work / "minimum-increment.json")]
+        s = timed(inc_cmd, env, log).seconds
+        inc_runs.append(json.loads((work / "minimum-increment.json").read_text()))
+        fig["minimum_increment"].append(s - inc_runs[-1]["seconds"]["after_minimum"])  # up to silver_inc's end
         say(f"run {i + 1}/{a.runs}: floor {fig['floor'][-1]:.1f}s, duckdb {fig['duckdb'][-1]:.1f}s, "
-            f"minimum {fig['minimum'][-1]:.1f}s {stage_runs[-1]['seconds']}")
+            f"minimum {fig['minimum'][-1]:.1f}s {stage_runs[-1]['seconds']}, full {fig['full'][-1]:.1f}s "
+            f"(gold == duckdb: {gold_ok[-1]}), minimum increment {fig['minimum_increment'][-1]:.1f}s "
+            f"{inc_runs[-1]['seconds']}")
+        if not a.keep:
+            for w in (wh_min, wh):
+                shutil.rmtree(w, ignore_errors=True)
     med = {k: round(median(v), 2) for k, v in fig.items()}
-    stages = {k: round(median([r["seconds"][k] for r in stage_runs]), 2) for k in stage_runs[0]["seconds"]}
+
+    def stage_medians(runs: list[dict]) -> dict[str, float]:
+        return {k: round(median([r["seconds"][k] for r in runs]), 2) for k in runs[0]["seconds"]}
+
     rows = stage_runs[-1]["rows"]
+    behind = inc_runs[-1]["ids_behind_the_batch"]
     ratios = {"minimum/duckdb": round(med["minimum"] / med["duckdb"], 3),
-              "minimum/floor": round(med["minimum"] / med["floor"], 3)}
+              "minimum/floor": round(med["minimum"] / med["floor"], 3),
+              "minimum_increment/full": round(med["minimum_increment"] / med["full"], 3),
+              "minimum_increment/minimum": round(med["minimum_increment"] / med["minimum"], 3)}
     result = {
         **result_head(argv, data, a.runs, fig, med),
-        "minimum_stages_seconds_median": stages, "minimum_rows": rows,
+        "minimum_stages_seconds_median": stage_medians(stage_runs), "minimum_rows": rows,
         # every line becomes a typed row (PERMISSIVE: a bad line is a row of nulls), none lost
         "minimum_rows_equal_lines": rows == data["lines"],
+        "minimum_increment_stages_seconds_median": stage_medians(inc_runs),
+        # ids of the batch whose latest version silver does not hold after the increment: none
+        "minimum_increment_ids_behind_the_batch": behind,
+        "gold_equals_duckdb": all(gold_ok),
         "ratios": ratios, "full/duckdb<=4 ruled out": ratios["minimum/duckdb"] > 4,
+        "incremental/full<=0.25 ruled out": ratios["minimum_increment/full"] > 0.25,
     }
     write_result(out, result, fig, med)
-    print("minimum stages (s, in its process): " + ", ".join(f"{k} {v}" for k, v in stages.items()))
+    for k in ("minimum", "minimum_increment"):
+        print(f"{k} stages (s, in its process): " + ", ".join(
+            f"{s} {v}" for s, v in result[f"{k}_stages_seconds_median"].items()))
     for k, v in ratios.items():
-        print(f"{k:<18}{v:>8.3f}")
+        print(f"{k:<26}{v:>8.3f}")
     print(f"verdict: full/duckdb <= 4 ruled out on this machine: {result['full/duckdb<=4 ruled out']} "
           f"(ruled out when the minimum alone exceeds 4x: the full run does at least its work)")
+    print(f"verdict: incremental/full <= 0.25 ruled out on this machine: {result['incremental/full<=0.25 ruled out']} "
+          f"(ruled out when the minimum increment alone exceeds 0.25 of the full run)")
     print(f"written: {out}")
-    return 0 if result["minimum_rows_equal_lines"] else 1
+    ok = result["minimum_rows_equal_lines"] and not any(behind.values()) and result["gold_equals_duckdb"]
+    return 0 if ok else 1
 
 
 def machine() -> dict:

@@ -17,12 +17,12 @@ pytestmark = pytest.mark.heavy(minutes=11)
 FIGURES = {"floor", "full", "noop", "noop_force", "incremental", "incremental_warm", "warm_up", "duckdb"}
 
 
-def run_bench(tmp_path: Path, *mode: str) -> tuple[subprocess.CompletedProcess, dict]:
-    """bench/bench.py at 20 patients, one run, in `mode`; (the process, its JSON result)."""
+def run_bench(tmp_path: Path, *mode: str, patients: int = 20) -> tuple[subprocess.CompletedProcess, dict]:
+    """bench/bench.py at `patients`, one run, in `mode`; (the process, its JSON result)."""
     out = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, "bench/bench.py", "--patients", "20", "--runs", "1", *mode, "--work", str(tmp_path / "work"),
-         "--out", str(out)],
+        [sys.executable, "bench/bench.py", "--patients", str(patients), "--runs", "1", *mode,
+         "--work", str(tmp_path / "work"), "--out", str(out)],
         # a guard against a hang, not a timing: ~5 min idle, but xdist's other worker shares the 2 cores
         cwd=REPO, capture_output=True, text=True, timeout=1800,
     )
@@ -60,10 +60,11 @@ def test_the_scaling_mode_measures_floor_duckdb_and_full_only(tmp_path):
     assert not any((tmp_path / "work").glob("wh-*"))
 
 
-def test_the_minimum_mode_bounds_full_over_duckdb_from_below(tmp_path):
-    proc, result = run_bench(tmp_path, "--minimum")
+def test_the_minimum_mode_bounds_both_missed_ratios_from_below(tmp_path):
+    # 42 patients: the smallest size whose 1% batch holds newer versions of stored ids (2 of them)
+    proc, result = run_bench(tmp_path, "--minimum", patients=42)
     med = result["seconds_median"]
-    assert set(med) == {"floor", "duckdb", "minimum"}
+    assert set(med) == {"floor", "duckdb", "minimum", "full", "minimum_increment"}
     # every generated line reached the typed silver table, per resource type
     assert result["minimum_rows"] == result["data"]["lines"] and result["minimum_rows_equal_lines"] is True
     stages = result["minimum_stages_seconds_median"]
@@ -72,4 +73,15 @@ def test_the_minimum_mode_bounds_full_over_duckdb_from_below(tmp_path):
     assert med["minimum"] >= stages["session"] + stages["bronze_min"] + stages["silver_min"]
     assert result["ratios"]["minimum/duckdb"] == round(med["minimum"] / med["duckdb"], 3)
     assert result["full/duckdb<=4 ruled out"] == (result["ratios"]["minimum/duckdb"] > 4)
-    assert not [ln for ln in proc.stdout.splitlines() if ln.startswith(("full", "noop", "incremental"))]
+    # the minimum increment did the batch's work: every id of the batch holds its latest version
+    assert set(result["minimum_increment_ids_behind_the_batch"]) == {"Patient", "Encounter", "Condition"}
+    assert not any(result["minimum_increment_ids_behind_the_batch"].values())
+    inc = result["minimum_increment_stages_seconds_median"]
+    assert set(inc) == {"session", "bronze_inc", "silver_inc", "after_minimum"}
+    assert med["minimum_increment"] >= inc["session"] + inc["bronze_inc"] + inc["silver_inc"]
+    assert result["ratios"]["minimum_increment/full"] == round(med["minimum_increment"] / med["full"], 3)
+    assert result["incremental/full<=0.25 ruled out"] == (result["ratios"]["minimum_increment/full"] > 0.25)
+    assert result["gold_equals_duckdb"] is True  # the full run the bound is compared with is a correct one
+    assert "verdict: incremental/full <= 0.25" in proc.stdout
+    assert not [ln for ln in proc.stdout.splitlines() if ln.startswith(("noop", "incremental"))]
+    assert not any((tmp_path / "work").glob("wh-*"))
