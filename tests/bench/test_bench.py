@@ -64,7 +64,7 @@ def test_the_minimum_mode_bounds_both_missed_ratios_from_below(tmp_path):
     # 42 patients: the smallest size whose 1% batch holds newer versions of stored ids (2 of them)
     proc, result = run_bench(tmp_path, "--minimum", patients=42)
     med = result["seconds_median"]
-    assert set(med) == {"floor", "duckdb", "minimum", "full", "minimum_increment"}
+    assert set(med) == {"floor", "duckdb", "minimum", "full", "minimum_increment", "minimum_increment_with_gold"}
     # every generated line reached the typed silver table, per resource type
     assert result["minimum_rows"] == result["data"]["lines"] and result["minimum_rows_equal_lines"] is True
     stages = result["minimum_stages_seconds_median"]
@@ -77,11 +77,16 @@ def test_the_minimum_mode_bounds_both_missed_ratios_from_below(tmp_path):
     assert set(result["minimum_increment_ids_behind_the_batch"]) == {"Patient", "Encounter", "Condition"}
     assert not any(result["minimum_increment_ids_behind_the_batch"].values())
     inc = result["minimum_increment_stages_seconds_median"]
-    assert set(inc) == {"session", "bronze_inc", "silver_inc", "after_minimum"}
+    assert set(inc) == {"session", "bronze_inc", "silver_inc", "gold_min", "after_minimum"}
     assert med["minimum_increment"] >= inc["session"] + inc["bronze_inc"] + inc["silver_inc"]
-    assert result["ratios"]["minimum_increment/full"] == round(med["minimum_increment"] / med["full"], 3)
+    assert med["minimum_increment_with_gold"] == pytest.approx(med["minimum_increment"] + inc["gold_min"], abs=0.02)
+    for k in ("minimum_increment", "minimum_increment_with_gold"):
+        assert result["ratios"][f"{k}/full"] == round(med[k] / med["full"], 3)
     assert result["incremental/full<=0.25 ruled out"] == (result["ratios"]["minimum_increment/full"] > 0.25)
-    assert result["gold_equals_duckdb"] is True  # the full run the bound is compared with is a correct one
+    assert result["incremental/full<=0.25 ruled out with gold recomputed"] == (
+        result["ratios"]["minimum_increment_with_gold/full"] > 0.25)
+    # the full run the bounds are compared with, and gold_min's table, both equal the DuckDB gold
+    assert result["gold_equals_duckdb"] is True
     assert "verdict: incremental/full <= 0.25" in proc.stdout
     assert not [ln for ln in proc.stdout.splitlines() if ln.startswith(("noop", "incremental"))]
     assert not any((tmp_path / "work").glob("wh-*"))
