@@ -279,7 +279,8 @@ def cmd_minimum(input_dir: str, out: str, warehouse: str, pipeline_warehouse: st
     minimum_done = time.monotonic()  # what follows is for comparison, not part of the minimum
     stage("silver_min_files", lambda rtype, fq: spark.read.options(**STRICT_JSON).schema(json_schema(rtype))
           .json(files[rtype]).writeTo(fq).using("iceberg").create())
-    rows = {rtype: spark.table(f"{LOCAL_CATALOG}.bench_silver_min.{t}").count() for rtype, t in BRONZE_TABLES.items()}
+    rows = {rtype: spark.table(f"{LOCAL_CATALOG}.bench_silver_min.{table}").count()
+            for rtype, table in BRONZE_TABLES.items()}
     gold = gold_min_rows(spark)
     spark.stop()
     stages["after_minimum"] = time.monotonic() - minimum_done
