@@ -84,7 +84,8 @@ def status_line(r: JobRun) -> str:
         return (f"{r.job.key}: succeeded{secs} (rows in {_count(r.result.get('input'))}, accepted "
                 f"{_count(r.result.get('accepted'))}, quarantined {_count(r.result.get('quarantined'))}"
                 + (f", waiting {_count(r.result['waiting'])}" if "waiting" in r.result else "")
-                + _files_note(r.result) + ")")
+                + _files_note(r.result) + ")"
+                + ("; up to date: nothing it reads changed since it last wrote" if r.result.get("up_to_date") else ""))
     if r.status == "failed":
         return f"{r.job.key}: failed{secs}: {r.error}"
     if r.status == "skipped":

@@ -172,14 +172,29 @@ def test_second_run_without_new_files_is_quick_and_changes_nothing(lake, rerun):
 @pytest.fixture(scope="module")
 def forced_rerun(lake, rerun):
     """The jobs themselves, run again over the same files (--force): nothing new to ingest."""
-    before = table_counts(lake["wh"])
+    before, gold_commits = table_counts(lake["wh"]), gold_metadata_version(lake["wh"])
     report = run(lake["input"], lake["wh"], "--force")
-    return {"report": report, "before": before, "after": table_counts(lake["wh"])}
+    return {"report": report, "before": before, "after": table_counts(lake["wh"]),
+            "gold_commits": (gold_commits, gold_metadata_version(lake["wh"]))}
+
+
+def gold_metadata_version(warehouse: Path) -> str:
+    """The gold table's current metadata version in the Hadoop catalog: every commit moves it."""
+    db, table = GOLD.split(".")
+    return (warehouse / db / table / "metadata" / "version-hint.text").read_text().strip()
+
+
+def gold_result(report: dict) -> dict:
+    return next(j["result"] for j in report["jobs"] if j["job"] == "gold")
 
 
 def test_forced_rerun_adds_no_rows_and_keeps_gold(lake, forced_rerun):
     jobs = {j["job"]: j for j in forced_rerun["report"]["jobs"]}
     assert jobs["bronze"]["input"] == 0 and jobs["silver"]["input"] == 0
+    # silver did not change, so gold is not computed again: no commit, its rules checked as stored
+    assert gold_result(forced_rerun["report"])["up_to_date"] is True
+    before, after = forced_rerun["gold_commits"]
+    assert after == before
     results = {t for t in forced_rerun["after"] if t.endswith(".dq_results")}  # one row per rule per run, by design
     assert {t: n for t, n in forced_rerun["after"].items() if t not in results} == {
         t: n for t, n in forced_rerun["before"].items() if t not in results}
@@ -202,6 +217,8 @@ def test_added_and_updated_files_give_the_reference_and_the_from_scratch_gold(la
     assert incremental != gold_of(lake["first"])  # batch 2 changes the metrics
     jobs = {j["job"]: j for j in second_batch["report"]["jobs"]}
     assert jobs["bronze"]["input"] == manifest_lines(lake["input"], 2)
+    silver_tables = ["silver.patients", "silver.encounters", "silver.conditions"]
+    assert sorted(gold_result(second_batch["report"])["recomputed_for"]) == sorted(silver_tables)
     assert_same_rows(incremental, reference_rows(lake["input"]))
     scratch = gold_of(run(lake["input"], tmp_path / "scratch"))
     assert_same_rows(incremental, scratch)
@@ -216,9 +233,26 @@ def test_quarantine_after_two_batches_matches_both_manifests(lake, second_batch)
 def test_as_of_argument_reaches_gold(lake, second_batch):
     report = run(lake["input"], lake["wh"], "--as-of", "2024-09-30")
     assert report["as_of"] == "2024-09-30"
+    assert gold_result(report)["recomputed_for"] == ["as_of"]
     expected = reference_rows(lake["input"], as_of="2024-09-30")
     assert_same_rows(gold_of(report), expected)
     assert all(r[7] == 0 for r in expected if r[1] > "2024-08")  # no index stay within 30 days of as-of
+
+
+def test_a_new_release_of_the_library_recomputes_gold_over_unchanged_silver(lake, second_batch, monkeypatch):
+    """Gold's record names the lakelib release that computed it: a release whose metrics differ must
+    not leave the old release's rows in place because no data arrived."""
+    from lakelib.fhir import jobs
+
+    args = ("--as-of", "2024-09-30", "--force")
+    run(lake["input"], lake["wh"], *args)  # gold as of that date, whichever tests ran before
+    assert gold_result(run(lake["input"], lake["wh"], *args))["up_to_date"] is True
+    before = gold_metadata_version(lake["wh"])
+    monkeypatch.setattr(jobs, "source_digest", lambda: "0123456789abcdef")
+    report = run(lake["input"], lake["wh"], *args)
+    assert gold_result(report)["recomputed_for"] == ["lakelib"]
+    assert gold_metadata_version(lake["wh"]) != before
+    assert_same_rows(gold_of(report), reference_rows(lake["input"], as_of="2024-09-30"))
 
 
 def test_show_prints_a_table_as_csv(lake, second_batch, capsys):

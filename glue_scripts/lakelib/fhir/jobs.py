@@ -10,12 +10,15 @@ Atomicity (details in docs/fhir-data-model.md):
   the records waiting for their patient replaced in one overwrite (a replay takes a row held and
   appended once), the checkpoint of consumed bronze snapshots appended last. A crash replays,
   never skips.
-- gold: full recompute, one atomic overwrite.
+- gold: full recompute, one atomic overwrite whose snapshot records what it was computed from
+  (gold_inputs); a run whose inputs are all the same as that record rewrites nothing.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 from typing import Mapping
 
 from pyspark import StorageLevel
@@ -27,6 +30,7 @@ from ..io.raw_files import check_gzip, list_all_files, read_lines
 from ..io.tables import Lake, Table
 from ..runtime.args import ArgSpec, base_uri, identifier, positive_int
 from ..runtime.job import JobRun, ReconciliationError
+from ..runtime.library import source_digest
 from . import bronze as B
 from . import bronze_files as BF
 from . import gold as G
@@ -294,19 +298,59 @@ def run_gold(spark: SparkSession, args: Mapping[str, str]) -> dict:
         raise RuntimeError(f"fhir.gold: silver tables {missing} do not exist; run the silver job first")
     target = lake.table(gold_db, GOLD_TABLE)
     lake.ensure_table(target, CMS_FACILITY_MONTHLY)
+    snapshots = {rt: lake.current_snapshot_id(t) for rt, t in sources.items()}
+    inputs = gold_inputs({sources[rt].name: s for rt, s in snapshots.items()}, a, source_digest())
+    changed = changed_inputs(lake.current_summary(target).get(GOLD_INPUTS_PROPERTY), inputs)
+    if not changed:
+        # the stored rows were computed from these very inputs: the same rows again, so nothing is
+        # rewritten; the rules are checked on them as stored (a fail breach fails the run, as after a write)
+        quality.check(lake, job)
+        return job.finish({"run_id": run_id, "input": 0, "accepted": 0, "quarantined": 0, "up_to_date": True})
+    # silver read as of the snapshots recorded in `inputs`, whatever commits meanwhile
+    patients, conditions = (lake.read(sources[rt], snapshots[rt]) for rt in ("Patient", "Condition"))
     # the metrics scan encounters five times (stays, nearby stays, as-of date, checks): read
     # the columns they use once
-    encounters = lake.read(sources["Encounter"]).select(*G.ENCOUNTER_COLUMNS).persist(StorageLevel.MEMORY_AND_DISK)
+    encounters = (lake.read(sources["Encounter"], snapshots["Encounter"]).select(*G.ENCOUNTER_COLUMNS)
+                  .persist(StorageLevel.MEMORY_AND_DISK))
     try:
-        metrics = _write_gold(lake, job, target, lake.read(sources["Patient"]), encounters,
-                              lake.read(sources["Condition"]), hai, as_of)
+        metrics = _write_gold(lake, job, target, patients, encounters, conditions, hai, as_of,
+                              {GOLD_INPUTS_PROPERTY: json.dumps(inputs, sort_keys=True)})
     finally:
         encounters.unpersist()
-    return job.finish({"run_id": run_id, **metrics})
+    return job.finish({"run_id": run_id, **metrics, "recomputed_for": changed})
+
+
+# what a gold snapshot was computed from, in its summary (one JSON object: gold_inputs)
+GOLD_INPUTS_PROPERTY = "glue-lakehouse.gold-inputs"
+
+
+def gold_inputs(silver_snapshots: Mapping[str, int | None], args: Mapping[str, str | None], library: str) -> dict:
+    """Everything gold's rows and their checks depend on: the silver snapshots read, the arguments
+    that change the metrics or their rules (the rules as a digest: they are long), and the lakelib
+    release the job runs (runtime.library). One flat level, so a change can be named."""
+    rules = args.get("quality_rules") or ""
+    return {
+        **{f"silver.{name}": None if sid is None else str(sid) for name, sid in sorted(silver_snapshots.items())},
+        "as_of": args.get("as_of"), "hai_codes": args.get("hai_codes"),
+        "quality_rules": hashlib.sha256(rules.encode()).hexdigest()[:16], "lakelib": library,
+    }
+
+
+def changed_inputs(recorded: str | None, inputs: Mapping[str, str | None]) -> list[str]:
+    """The keys of `inputs` that differ from the JSON `recorded` with the stored gold: all of them
+    when there is no readable record (a gold written by an older release, or by maintenance)."""
+    try:
+        before = json.loads(recorded) if recorded else {}
+    except ValueError:
+        before = {}
+    if not isinstance(before, dict):
+        before = {}
+    return [k for k in inputs if k not in before or before[k] != inputs[k]]
 
 
 def _write_gold(lake: Lake, job: JobRun, target: Table, patients: DataFrame, encounters: DataFrame,
-                conditions: DataFrame, hai: tuple[G.HaiCode, ...], as_of: dt.date | None) -> dict:
+                conditions: DataFrame, hai: tuple[G.HaiCode, ...], as_of: dt.date | None,
+                properties: Mapping[str, str]) -> dict:
     stays = G.filter_inpatient_stays(encounters)
     seen = encounters.agg(
         F.count(F.lit(1)).alias("input"),
@@ -320,7 +364,7 @@ def _write_gold(lake: Lake, job: JobRun, target: Table, patients: DataFrame, enc
     try:
         # before the overwrite: a `fail` breach keeps the previous gold for its readers
         quality.check(lake, job, frames={target.name: gold})
-        rows = lake.overwrite(gold, target)
+        rows = lake.overwrite(gold, target, properties)
     finally:
         gold.unpersist()
     written = lake.read(target).agg(F.coalesce(F.sum("discharges"), F.lit(0)).alias("d")).first()["d"]

@@ -147,6 +147,14 @@ class Lake:
         row = self.spark.sql(f"SELECT snapshot_id FROM {table.meta('refs')} WHERE name = 'main'").first()
         return None if row is None else int(row[0])
 
+    def current_summary(self, table: Table) -> dict[str, str]:
+        """The summary of the table's current snapshot (its properties included); {} before the first."""
+        row = self.spark.sql(
+            f"SELECT s.summary FROM {table.meta('snapshots')} s JOIN {table.meta('refs')} r "
+            "ON s.snapshot_id = r.snapshot_id WHERE r.name = 'main'"
+        ).first()
+        return dict(row[0]) if row is not None else {}
+
     def _summary(self, table: Table, commit_id: str) -> dict[str, str]:
         row = self.spark.sql(
             f"SELECT summary FROM {table.meta('snapshots')} WHERE summary['{COMMIT_PROPERTY}'] = '{commit_id}'"
@@ -154,12 +162,15 @@ class Lake:
         return dict(row[0]) if row is not None else {}
 
     # --- writes ------------------------------------------------------------------------
-    def _writer(self, df: DataFrame, table: Table, commit_id: str):
-        return (
+    def _writer(self, df: DataFrame, table: Table, commit_id: str, properties: Mapping[str, str] | None = None):
+        writer = (
             df.writeTo(table.qualified)
             .option(f"snapshot-property.{COMMIT_PROPERTY}", commit_id)
             .option(f"snapshot-property.{RUN_PROPERTY}", self.run_id)
         )
+        for k, v in (properties or {}).items():
+            writer = writer.option(f"snapshot-property.{k}", v)
+        return writer
 
     def _wrote(self, table: Table) -> None:
         self.writes.table(table.database, table.name)
@@ -185,10 +196,11 @@ class Lake:
             rows = rows.join(stored, key, "left_anti").select(*columns)
         self.append(rows, table)
 
-    def overwrite(self, df: DataFrame, table: Table) -> int:
-        """Replace every row in one atomic snapshot; returns the records written."""
+    def overwrite(self, df: DataFrame, table: Table, properties: Mapping[str, str] | None = None) -> int:
+        """Replace every row in one atomic snapshot, which carries `properties` in its summary too
+        (committed with the rows, so they describe exactly those rows); returns the records written."""
         commit_id = uuid.uuid4().hex
-        self._writer(df, table, commit_id).overwrite(F.lit(True))
+        self._writer(df, table, commit_id, properties).overwrite(F.lit(True))
         self._wrote(table)
         return int(self._summary(table, commit_id).get("added-records", 0))
 

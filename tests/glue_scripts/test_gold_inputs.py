@@ -1,0 +1,70 @@
+"""What the FHIR gold job records of its inputs, and when it therefore computes gold again
+(lakelib.fhir.jobs.gold_inputs / changed_inputs, lakelib.runtime.library). The job-level story
+(a forced run over unchanged silver rewrites nothing; new silver, another as-of date or another
+library release recompute) is in tests/runner/test_fhir_e2e.py."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lakehouse.model.packaging import library_zip
+from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR
+from lakelib.fhir.jobs import changed_inputs, gold_inputs
+from lakelib.runtime.library import source_digest
+
+SNAPSHOTS = {"patients": 11, "encounters": 12, "conditions": None}  # conditions: created, never written
+ARGS = {"as_of": None, "hai_codes": "http://snomed.info/sct|91302008", "quality_rules": '[{"rule": "RowCount"}]'}
+
+
+def recorded(**changes) -> str:
+    return json.dumps(gold_inputs(SNAPSHOTS, {**ARGS, **changes}, "aaaa"))
+
+
+@pytest.mark.parametrize("name,now", [
+    ("silver.encounters", gold_inputs({**SNAPSHOTS, "encounters": 13}, ARGS, "aaaa")),
+    ("silver.conditions", gold_inputs({**SNAPSHOTS, "conditions": 14}, ARGS, "aaaa")),
+    ("as_of", gold_inputs(SNAPSHOTS, {**ARGS, "as_of": "2024-09-30"}, "aaaa")),
+    ("hai_codes", gold_inputs(SNAPSHOTS, {**ARGS, "hai_codes": "http://snomed.info/sct|1"}, "aaaa")),
+    ("quality_rules", gold_inputs(SNAPSHOTS, {**ARGS, "quality_rules": None}, "aaaa")),
+    ("lakelib", gold_inputs(SNAPSHOTS, ARGS, "bbbb")),
+])
+def test_each_input_that_decides_gold_is_named_when_it_changes(name, now):
+    assert changed_inputs(recorded(), now) == [name]
+
+
+def test_the_same_inputs_change_nothing():
+    assert changed_inputs(recorded(), gold_inputs(SNAPSHOTS, dict(ARGS), "aaaa")) == []
+
+
+@pytest.mark.parametrize("record", [None, "", "not json", "[1, 2]", '{"as_of": null}'])
+def test_a_missing_or_unreadable_record_recomputes_everything_it_lacks(record):
+    now = gold_inputs(SNAPSHOTS, ARGS, "aaaa")
+    expected = list(now) if record != '{"as_of": null}' else [k for k in now if k != "as_of"]
+    assert changed_inputs(record, now) == expected
+
+
+def test_the_library_digest_is_the_same_from_the_glue_zip_and_changes_with_any_source(tmp_path):
+    """On Glue lakelib is imported from the --extra-py-files zip (zipimport), locally from the folder."""
+    zipped = tmp_path / "lakelib.zip"
+    zipped.write_bytes(library_zip(GLUE_SCRIPTS_DIR / "lakelib"))
+    probe = ("import sys; sys.path.insert(0, sys.argv[1]); import lakelib, lakelib.runtime.library as L; "
+             "print(lakelib.__file__); print(L.source_digest())")
+
+    def digest_from(path: Path) -> tuple[str, str]:
+        out = subprocess.run([sys.executable, "-c", probe, str(path)], capture_output=True, text=True, check=True,
+                             cwd=tmp_path).stdout.split()
+        return out[0], out[1]
+
+    where, digest = digest_from(zipped)
+    assert where.startswith(str(zipped)) and digest == source_digest()
+    copy = tmp_path / "copy"
+    shutil.copytree(GLUE_SCRIPTS_DIR / "lakelib", copy / "lakelib", ignore=shutil.ignore_patterns("__pycache__"))
+    gold = copy / "lakelib" / "fhir" / "gold.py"
+    gold.write_text(gold.read_text() + "\n# one more line\n")
+    assert digest_from(copy)[1] != digest
