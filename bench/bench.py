@@ -712,11 +712,12 @@ def run_minimum(a, argv: list[str], work: Path, out: Path, data: dict, env: dict
     for i in range(a.runs):
         fig["floor"].append(timed([PY, __file__, "_floor", str(base)], env, log).seconds)
         fig["duckdb"].append(timed([PY, __file__, "_duckdb", str(base), str(reference)], env, log).seconds)
+        expected = json.loads(reference.read_text())  # this run's DuckDB gold, for the three checks below
         wh, wh_min = work / f"wh-{i}", work / f"wh-min-{i}"
         for w in (wh, wh_min):
             shutil.rmtree(w, ignore_errors=True)
         fig["full"].append(timed(runner_cmd(base, wh), env, log).seconds)  # its silver feeds gold_min
-        gold_ok.append(same_gold(gold_rows(wh), json.loads(reference.read_text())))
+        gold_ok.append(same_gold(gold_rows(wh), expected))
         for name, cmd, runs in (
                 ("minimum", [PY, __file__, "_minimum", str(base), str(work / "minimum.json"), str(wh_min), str(wh)],
                  stage_runs),
@@ -727,7 +728,7 @@ def run_minimum(a, argv: list[str], work: Path, out: Path, data: dict, env: dict
             stages = runs[-1]["seconds"]
             fig[f"{name}_with_gold"].append(s - stages["after_minimum"])  # the process up to gold_min's end
             fig[name].append(fig[f"{name}_with_gold"][-1] - stages["gold_min"])  # ... up to the silver stage's
-            gold_ok.append(same_gold(runs[-1]["gold"], json.loads(reference.read_text())))
+            gold_ok.append(same_gold(runs[-1]["gold"], expected))
         say(f"run {i + 1}/{a.runs}: " + ", ".join(f"{k} {v[-1]:.1f}s" for k, v in fig.items())
             + f"; stages {stage_runs[-1]['seconds']}, increment stages {inc_runs[-1]['seconds']}; "
             f"every gold == duckdb: {all(gold_ok)}")
