@@ -15,8 +15,13 @@ import pytest
 
 from lakehouse.model.packaging import library_zip
 from lakehouse.model.pipelines import GLUE_SCRIPTS_DIR
+from lakehouse.samples.fhir import write_batch
+from lakelib.fhir import jobs
 from lakelib.fhir.jobs import changed_inputs, gold_inputs
+from lakelib.io.tables import Lake
+from lakelib.runtime.job import ReconciliationError
 from lakelib.runtime.library import source_digest
+from lakelib.runtime.session import local_spark_session
 
 SNAPSHOTS = {"patients": 11, "encounters": 12, "conditions": None}  # conditions: created, never written
 ARGS = {"as_of": None, "hai_codes": "http://snomed.info/sct|91302008", "quality_rules": '[{"rule": "RowCount"}]'}
@@ -68,3 +73,28 @@ def test_the_library_digest_is_the_same_from_the_glue_zip_and_changes_with_any_s
     gold = copy / "lakelib" / "fhir" / "gold.py"
     gold.write_text(gold.read_text() + "\n# one more line\n")
     assert digest_from(copy)[1] != digest
+
+
+def test_a_skipped_gold_still_fails_the_reconciliation_its_commit_failed(spark, tmp_path):
+    """A run whose overwrite committed and whose reconciliation then failed must not be followed by a
+    run that passes only because it skipped the recompute: the skip checks the stored rows again."""
+    raw, session = tmp_path / "in", local_spark_session(tmp_path / "wh")
+    write_batch(raw, patients=20, seed=4)
+    args = {"--catalog": "local", "--raw_path": raw.resolve().as_uri() + "/", "--bronze_database": "lake_bronze",
+            "--silver_database": "lake_silver", "--gold_database": "lake_gold"}
+    for job in (jobs.run_bronze, jobs.run_silver, jobs.run_gold):
+        job(session, args)
+    assert jobs.run_gold(session, args)["up_to_date"] is True
+    # what a commit that then failed its reconciliation leaves: rows summing to other discharges,
+    # under the same record of inputs
+    lake = Lake(session, "local", "tampered")
+    gold = lake.table("lake_gold", "cms_facility_monthly")
+    summary = lake.current_summary(gold)
+    rows = lake.read(gold)
+    first = rows.orderBy("facility_id", "month").first()
+    tampered = rows.withColumn("discharges", rows["discharges"] + (
+        (rows["facility_id"] == first["facility_id"]) & (rows["month"] == first["month"])).cast("int"))
+    lake.overwrite(tampered.localCheckpoint(), gold, {k: summary[k] for k in (jobs.GOLD_INPUTS_PROPERTY,
+                                                                               jobs.GOLD_DISCHARGES_PROPERTY)})
+    with pytest.raises(ReconciliationError, match="discharges in silver but"):
+        jobs.run_gold(session, args)

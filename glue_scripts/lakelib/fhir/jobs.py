@@ -66,6 +66,10 @@ GOLD_ARGS = ArgSpec(
     required=("catalog", "silver_database", "gold_database"),
     optional={"as_of": None, "hai_codes": DEFAULT_HAI_CODES, **_COMMON},
 )
+# in the summary of each gold snapshot: what it was computed from (a JSON object: gold_inputs), and
+# the discharges silver held then, which the written rows must sum to (checked again when skipping)
+GOLD_INPUTS_PROPERTY = "glue-lakehouse.gold-inputs"
+GOLD_DISCHARGES_PROPERTY = "glue-lakehouse.gold-discharges"
 SILVER_CONSUMER = "fhir.silver"
 # Bronze's classified lines and silver's parsed batch are read a few times, then dropped. Kept in
 # memory (MEMORY_AND_DISK), their cached blocks shared the local 2 GiB driver heap with the column
@@ -300,10 +304,14 @@ def run_gold(spark: SparkSession, args: Mapping[str, str]) -> dict:
     lake.ensure_table(target, CMS_FACILITY_MONTHLY)
     snapshots = {rt: lake.current_snapshot_id(t) for rt, t in sources.items()}
     inputs = gold_inputs({sources[rt].name: s for rt, s in snapshots.items()}, a, source_digest())
-    changed = changed_inputs(lake.current_summary(target).get(GOLD_INPUTS_PROPERTY), inputs)
+    summary = lake.current_summary(target)
+    recorded = summary.get(GOLD_INPUTS_PROPERTY) if GOLD_DISCHARGES_PROPERTY in summary else None
+    changed = changed_inputs(recorded, inputs)
     if not changed:
         # the stored rows were computed from these very inputs: the same rows again, so nothing is
-        # rewritten; the rules are checked on them as stored (a fail breach fails the run, as after a write)
+        # rewritten. Their checks are repeated, so a run that failed them after its commit still fails:
+        # the reconciliation (against the discharges recorded) and the rules (a fail breach fails the run)
+        _reconcile_gold(lake, target, int(summary[GOLD_DISCHARGES_PROPERTY]))
         quality.check(lake, job)
         return job.finish({"run_id": run_id, "input": 0, "accepted": 0, "quarantined": 0, "up_to_date": True})
     # silver read as of the snapshots recorded in `inputs`, whatever commits meanwhile
@@ -314,14 +322,11 @@ def run_gold(spark: SparkSession, args: Mapping[str, str]) -> dict:
                   .persist(StorageLevel.MEMORY_AND_DISK))
     try:
         metrics = _write_gold(lake, job, target, patients, encounters, conditions, hai, as_of,
-                              {GOLD_INPUTS_PROPERTY: json.dumps(inputs, sort_keys=True)})
+                              json.dumps(inputs, sort_keys=True))
     finally:
         encounters.unpersist()
     return job.finish({"run_id": run_id, **metrics, "recomputed_for": changed})
 
-
-# what a gold snapshot was computed from, in its summary (one JSON object: gold_inputs)
-GOLD_INPUTS_PROPERTY = "glue-lakehouse.gold-inputs"
 
 
 def gold_inputs(silver_snapshots: Mapping[str, int | None], args: Mapping[str, str | None], library: str) -> dict:
@@ -348,9 +353,14 @@ def changed_inputs(recorded: str | None, inputs: Mapping[str, str | None]) -> li
     return [k for k in inputs if k not in before or before[k] != inputs[k]]
 
 
+def _reconcile_gold(lake: Lake, target: Table, discharges: int) -> None:
+    written = lake.read(target).agg(F.coalesce(F.sum("discharges"), F.lit(0)).alias("d")).first()["d"]
+    if written != discharges:
+        raise ReconciliationError(f"fhir.gold: {discharges} discharges in silver but {written} in gold")
+
+
 def _write_gold(lake: Lake, job: JobRun, target: Table, patients: DataFrame, encounters: DataFrame,
-                conditions: DataFrame, hai: tuple[G.HaiCode, ...], as_of: dt.date | None,
-                properties: Mapping[str, str]) -> dict:
+                conditions: DataFrame, hai: tuple[G.HaiCode, ...], as_of: dt.date | None, inputs: str) -> dict:
     stays = G.filter_inpatient_stays(encounters)
     seen = encounters.agg(
         F.count(F.lit(1)).alias("input"),
@@ -364,12 +374,11 @@ def _write_gold(lake: Lake, job: JobRun, target: Table, patients: DataFrame, enc
     try:
         # before the overwrite: a `fail` breach keeps the previous gold for its readers
         quality.check(lake, job, frames={target.name: gold})
-        rows = lake.overwrite(gold, target, properties)
+        rows = lake.overwrite(gold, target, {GOLD_INPUTS_PROPERTY: inputs,
+                                             GOLD_DISCHARGES_PROPERTY: str(facts["discharges"])})
     finally:
         gold.unpersist()
-    written = lake.read(target).agg(F.coalesce(F.sum("discharges"), F.lit(0)).alias("d")).first()["d"]
-    if written != facts["discharges"]:
-        raise ReconciliationError(f"fhir.gold: {facts['discharges']} discharges in silver but {written} in gold")
+    _reconcile_gold(lake, target, facts["discharges"])
     return {
         "input": seen["input"], "accepted": seen["input"], "quarantined": 0,
         "excluded_status": seen["excluded_status"], "discharges": facts["discharges"], "rows": rows,
