@@ -24,32 +24,34 @@ from lakelib.runtime.library import source_digest
 from lakelib.runtime.session import local_spark_session
 
 SNAPSHOTS = {"patients": 11, "encounters": 12, "conditions": None}  # conditions: created, never written
+ENGINE = "spark 3.5.5"
 ARGS = {"as_of": None, "hai_codes": "http://snomed.info/sct|91302008", "quality_rules": '[{"rule": "RowCount"}]'}
 
 
 def recorded(**changes) -> str:
-    return json.dumps(gold_inputs(SNAPSHOTS, {**ARGS, **changes}, "aaaa"))
+    return json.dumps(gold_inputs(SNAPSHOTS, {**ARGS, **changes}, "aaaa", ENGINE))
 
 
 @pytest.mark.parametrize("name,now", [
-    ("silver.encounters", gold_inputs({**SNAPSHOTS, "encounters": 13}, ARGS, "aaaa")),
-    ("silver.conditions", gold_inputs({**SNAPSHOTS, "conditions": 14}, ARGS, "aaaa")),
-    ("as_of", gold_inputs(SNAPSHOTS, {**ARGS, "as_of": "2024-09-30"}, "aaaa")),
-    ("hai_codes", gold_inputs(SNAPSHOTS, {**ARGS, "hai_codes": "http://snomed.info/sct|1"}, "aaaa")),
-    ("quality_rules", gold_inputs(SNAPSHOTS, {**ARGS, "quality_rules": None}, "aaaa")),
-    ("lakelib", gold_inputs(SNAPSHOTS, ARGS, "bbbb")),
+    ("silver.encounters", gold_inputs({**SNAPSHOTS, "encounters": 13}, ARGS, "aaaa", ENGINE)),
+    ("silver.conditions", gold_inputs({**SNAPSHOTS, "conditions": 14}, ARGS, "aaaa", ENGINE)),
+    ("as_of", gold_inputs(SNAPSHOTS, {**ARGS, "as_of": "2024-09-30"}, "aaaa", ENGINE)),
+    ("hai_codes", gold_inputs(SNAPSHOTS, {**ARGS, "hai_codes": "http://snomed.info/sct|1"}, "aaaa", ENGINE)),
+    ("quality_rules", gold_inputs(SNAPSHOTS, {**ARGS, "quality_rules": None}, "aaaa", ENGINE)),
+    ("lakelib", gold_inputs(SNAPSHOTS, ARGS, "bbbb", ENGINE)),
+    ("engine", gold_inputs(SNAPSHOTS, ARGS, "aaaa", "spark 3.5.6")),
 ])
 def test_each_input_that_decides_gold_is_named_when_it_changes(name, now):
     assert changed_inputs(recorded(), now) == [name]
 
 
 def test_the_same_inputs_change_nothing():
-    assert changed_inputs(recorded(), gold_inputs(SNAPSHOTS, dict(ARGS), "aaaa")) == []
+    assert changed_inputs(recorded(), gold_inputs(SNAPSHOTS, dict(ARGS), "aaaa", ENGINE)) == []
 
 
 @pytest.mark.parametrize("record", [None, "", "not json", "[1, 2]", '{"as_of": null}'])
 def test_a_missing_or_unreadable_record_recomputes_everything_it_lacks(record):
-    now = gold_inputs(SNAPSHOTS, ARGS, "aaaa")
+    now = gold_inputs(SNAPSHOTS, ARGS, "aaaa", ENGINE)
     expected = list(now) if record != '{"as_of": null}' else [k for k in now if k != "as_of"]
     assert changed_inputs(record, now) == expected
 

@@ -303,7 +303,8 @@ def run_gold(spark: SparkSession, args: Mapping[str, str]) -> dict:
     target = lake.table(gold_db, GOLD_TABLE)
     lake.ensure_table(target, CMS_FACILITY_MONTHLY)
     snapshots = {rt: lake.current_snapshot_id(t) for rt, t in sources.items()}
-    inputs = gold_inputs({sources[rt].name: s for rt, s in snapshots.items()}, a, source_digest())
+    inputs = gold_inputs({sources[rt].name: s for rt, s in snapshots.items()}, a, source_digest(),
+                         f"spark {spark.version}")
     summary = lake.current_summary(target)
     recorded = summary.get(GOLD_INPUTS_PROPERTY) if GOLD_DISCHARGES_PROPERTY in summary else None
     changed = changed_inputs(recorded, inputs)
@@ -329,15 +330,17 @@ def run_gold(spark: SparkSession, args: Mapping[str, str]) -> dict:
 
 
 
-def gold_inputs(silver_snapshots: Mapping[str, int | None], args: Mapping[str, str | None], library: str) -> dict:
+def gold_inputs(silver_snapshots: Mapping[str, int | None], args: Mapping[str, str | None], library: str,
+                engine: str) -> dict:
     """Everything gold's rows and their checks depend on: the silver snapshots read, the arguments
-    that change the metrics or their rules (the rules as a digest: they are long), and the lakelib
-    release the job runs (runtime.library). One flat level, so a change can be named."""
+    that change the metrics or their rules (the rules as a digest: they are long), the lakelib
+    release the job runs (runtime.library) and the engine that runs it (a new Glue version brings
+    another Spark). One flat level, so a change can be named."""
     rules = args.get("quality_rules") or ""
     return {
         **{f"silver.{name}": None if sid is None else str(sid) for name, sid in sorted(silver_snapshots.items())},
         "as_of": args.get("as_of"), "hai_codes": args.get("hai_codes"),
-        "quality_rules": hashlib.sha256(rules.encode()).hexdigest()[:16], "lakelib": library,
+        "quality_rules": hashlib.sha256(rules.encode()).hexdigest()[:16], "lakelib": library, "engine": engine,
     }
 
 
