@@ -329,7 +329,6 @@ def run_gold(spark: SparkSession, args: Mapping[str, str]) -> dict:
     return job.finish({"run_id": run_id, **metrics, "recomputed_for": changed})
 
 
-
 def gold_inputs(silver_snapshots: Mapping[str, int | None], args: Mapping[str, str | None], library: str,
                 engine: str) -> dict:
     """Everything gold's rows and their checks depend on: the silver snapshots read, the arguments
