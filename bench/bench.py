@@ -12,11 +12,15 @@ the ratios compare like with like):
 3. noop         the same command again with no new input (the runner's up-to-date check: no Spark)
    noop_force   ... with --force: every job runs and finds nothing new (the jobs' own incremental cost)
 4. incremental  after adding a follow-up batch of ~1% new lines (new patients and newer, tied and
-                stale versions of existing resources), on a copy of a full run's warehouse
+                stale versions of existing resources), on the full run's warehouse
    incremental_warm  the same batch once more in a process that has just run it (on another copy
                 of the warehouse): the run without the JVM's warm-up (class loading, JIT, Spark's code
                 generation); warm_up = the first of those two runs minus the second (informational:
                 every Glue job run is a fresh JVM and pays the warm-up too)
+   maintain     the pipeline's table-maintenance job (`python -m lakehouse.runner maintain`), the
+                daily run's last job, on the lake the incremental run left: compaction, snapshots
+                expired down to the checkpointed ones, orphan files removed; the Glue cost projection
+                prices it from this measured work like bronze, silver and gold
 5. duckdb       the DuckDB reference (lakehouse.samples.fhir_reference) computing the same gold table
 6. peak memory  of the full run: the largest sum of RSS over the runner's process tree (Python and
                 the driver JVM), sampled every 0.2 s
@@ -435,6 +439,27 @@ def runner_cmd(input_dir: Path, warehouse: Path, *extra: str) -> list[str]:
     return [PY, "-m", "lakehouse.runner", "run", "--input", str(input_dir), "--warehouse", str(warehouse), *extra]
 
 
+def maintain_cmd(warehouse: Path) -> list[str]:
+    """The pipeline's maintenance job on `warehouse`, snapshots expired down to the checkpointed ones
+    and orphan files of any age removed (the runner's warehouse lock makes age 0 safe)."""
+    return [PY, "-m", "lakehouse.runner", "maintain", "--warehouse", str(warehouse),
+            "--snapshot-retention-hours", "0", "--orphan-file-age-hours", "0"]
+
+
+def maintenance_done(warehouse: Path) -> dict[str, int]:
+    """What the last maintenance run on `warehouse` did, summed over its tables (its report)."""
+    report = json.loads((warehouse / "_runs" / "latest.json").read_text())
+    assert report["command"] == "maintain" and report["status"] == "succeeded", report["status"]
+    [job] = report["jobs"]
+    tables = job["result"]["tables"].values()
+    return {"tables": len(tables), "rows": sum(t["rows"] for t in tables),
+            "data_files_rewritten": sum(t["rewritten_data_files"] for t in tables),
+            "data_files_added": sum(t["added_data_files"] for t in tables),
+            "snapshots_expired": sum(t["snapshots_expired"] for t in tables),
+            "files_expired": sum(sum(t["expired_files"].values()) for t in tables),
+            "orphan_files_removed": sum(t["orphan_files_removed"] for t in tables)}
+
+
 def gold_rows(warehouse: Path) -> list[list]:
     report = json.loads((warehouse / "_runs" / "latest.json").read_text())
     assert report["status"] == "succeeded", report["status"]
@@ -526,7 +551,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", default=None, help="work folder (default bench/results/work-<patients>)")
     ap.add_argument("--out", default=None, help="JSON result (default bench/results/bench-<patients>.json)")
     ap.add_argument("--event-logs", default=None, help="write Spark event logs of every run to this folder")
-    ap.add_argument("--keep", action="store_true", help="keep the warehouses (default: removed)")
+    ap.add_argument("--keep", action="store_true",
+                    help="keep each run's warehouse: the full run, then the 1%% increment and maintenance on it "
+                         "(default: removed; the warm runs' scratch copies are always removed)")
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--scaling", action="store_true",
                       help="only floor, duckdb and full (time, peak memory, gold check): a row of the scaling table")
@@ -562,8 +589,9 @@ def main(argv: list[str] | None = None) -> int:
     if a.minimum:
         return run_minimum(a, argv, work, out, data, env, log, say)
     fig: dict[str, list[float]] = {k: [] for k in ("floor", "full", "noop", "noop_force", "incremental",
-                                                   "incremental_warm", "warm_up", "duckdb")}
-    peaks, jobs_full, jobs_inc, jobs_warm, gold_ok = [], [], [], [], []
+                                                   "maintain", "incremental_warm", "warm_up", "duckdb")}
+    peaks, jobs_full, jobs_inc, jobs_maint, jobs_warm, gold_ok = [], [], [], [], [], []
+    maintained: list[dict[str, int]] = []  # what each maintenance run did, summed over its tables
     cpu: dict[str, list[dict[str, float]]] = {"full": [], "noop_force": [], "incremental": []}  # by_group
 
     ref_file = work / "duckdb-gold.json"
@@ -596,23 +624,23 @@ def main(argv: list[str] | None = None) -> int:
         fig["noop_force"].append(s)
         cpu["noop_force"].append(m.jvm_cpu)
         say(f"run {i + 1}/{a.runs}: noop {fig['noop'][-1]:.1f}s, noop --force {s:.1f}s")
-        wh_inc = work / f"wh-inc-{i}"
-        shutil.rmtree(wh_inc, ignore_errors=True)
-        shutil.copytree(wh, wh_inc)
-        m = timed(runner_cmd(inc, wh_inc), env, log)
-        s = m.seconds
-        fig["incremental"].append(s)
-        cpu["incremental"].append(m.jvm_cpu)
-        jobs_inc.append(job_seconds(wh_inc))
-        if i == 0:
-            timed([PY, __file__, "_duckdb", str(inc), str(ref_inc_file)], env, log)
-        ref_inc = json.loads(ref_inc_file.read_text())
-        gold_ok.append(same_gold(gold_rows(wh_inc), ref_inc))
-        say(f"run {i + 1}/{a.runs}: incremental {s:.1f}s, jobs {jobs_inc[-1]}, gold == duckdb: {gold_ok[-1]}")
+        # A copy's tables keep their locations in `wh` (Iceberg metadata holds absolute paths), so
+        # the copies share wh's files: they are taken before the increment, run before wh's
+        # maintenance (which deletes what wh no longer references) and then removed
         copies = [work / f"wh-warm-{i}-{n}" for n in (1, 2)]
         for c in copies:
             shutil.rmtree(c, ignore_errors=True)
             shutil.copytree(wh, c)
+        m = timed(runner_cmd(inc, wh), env, log)
+        s = m.seconds
+        fig["incremental"].append(s)
+        cpu["incremental"].append(m.jvm_cpu)
+        jobs_inc.append(job_seconds(wh))
+        if i == 0:
+            timed([PY, __file__, "_duckdb", str(inc), str(ref_inc_file)], env, log)
+        ref_inc = json.loads(ref_inc_file.read_text())
+        gold_ok.append(same_gold(gold_rows(wh), ref_inc))
+        say(f"run {i + 1}/{a.runs}: incremental {s:.1f}s, jobs {jobs_inc[-1]}, gold == duckdb: {gold_ok[-1]}")
         timed([PY, __file__, "_warm", str(inc), str(work / "warm.json"), *map(str, copies)], env, log)
         cold_run, warm_run = json.loads((work / "warm.json").read_text())
         fig["incremental_warm"].append(warm_run["seconds"])
@@ -621,20 +649,26 @@ def main(argv: list[str] | None = None) -> int:
         gold_ok.append(same_gold(warm_run["gold"], ref_inc))
         say(f"run {i + 1}/{a.runs}: incremental in one process: first {cold_run['seconds']:.1f}s, "
             f"second (warm JVM) {warm_run['seconds']:.1f}s, jobs {warm_run['jobs']}, gold == duckdb: {gold_ok[-1]}")
-        if not a.keep:
-            for c in [wh_inc, *copies]:
-                shutil.rmtree(c, ignore_errors=True)
-            if i < a.runs - 1:
-                shutil.rmtree(wh, ignore_errors=True)
+        for c in copies:
+            shutil.rmtree(c, ignore_errors=True)
+        # the daily run's last job, on the lake the increment left (retention 0: every step has work to do)
+        s = timed(maintain_cmd(wh), env, log).seconds
+        fig["maintain"].append(s)
+        jobs_maint.append(job_seconds(wh))
+        maintained.append(maintenance_done(wh))
+        say(f"run {i + 1}/{a.runs}: maintain {s:.1f}s, jobs {jobs_maint[-1]}, did {maintained[-1]}")
+        if not a.keep and i < a.runs - 1:
+            shutil.rmtree(wh, ignore_errors=True)
 
     fig = {k: v for k, v in fig.items() if v}  # --scaling measures floor, duckdb and full only
     med = {k: round(median(v), 2) for k, v in fig.items()}
     med_jobs = median_jobs(jobs_full)
     med_jobs_inc = median_jobs(jobs_inc) if jobs_inc else {}
     med_jobs_warm = median_jobs(jobs_warm) if jobs_warm else {}
+    med_jobs_maint = median_jobs(jobs_maint) if jobs_maint else {}
     ratios = {f"{k}/{d}": med[k] / med[d] for k, d in (
         ("full", "floor"), ("full", "duckdb"), ("noop", "full"), ("noop_force", "full"), ("incremental", "full"),
-        ("incremental_warm", "full"), ("warm_up", "full")) if k in med}
+        ("maintain", "full"), ("incremental_warm", "full"), ("warm_up", "full")) if k in med}
     ratios = {k: round(v, 3) for k, v in ratios.items()}
     targets = {"full/floor": 15, "full/duckdb": 4, "noop/full": 0.10, "incremental/full": 0.25}  # issue 21
     peak_gib = max(peaks) / 2**30
@@ -642,13 +676,14 @@ def main(argv: list[str] | None = None) -> int:
         **result_head(argv, data, a.runs, fig, med),
         "full_jobs_seconds_median": med_jobs, "incremental_jobs_seconds_median": med_jobs_inc,
         "incremental_warm_jobs_seconds_median": med_jobs_warm,
+        "maintenance_jobs_seconds_median": med_jobs_maint, "maintenance_did": maintained,
         "peak_memory_bytes": max(peaks), "peak_memory_gib": round(peak_gib, 2),
         "jvm_cpu_seconds_median": {k: median_jobs(v) for k, v in cpu.items() if v},
         "ratios": ratios,
         "targets_met": {**{k: ratios[k] <= v for k, v in targets.items() if k in ratios},
                         "peak_memory<=6GB": peak_gib * 2**30 <= 6e9},
         "gold_equals_duckdb": all(gold_ok),
-        "glue_cost": cost_projection(med_jobs, os.cpu_count() or 2),
+        "glue_cost": cost_projection({**med_jobs, **med_jobs_maint}, os.cpu_count() or 2),
     }
     write_result(out, result, fig, med)
     print(f"{'peak memory':<14}{peak_gib:>10.2f}   GiB (runner Python + driver JVM)")

@@ -14,7 +14,7 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.heavy(minutes=11)
-FIGURES = {"floor", "full", "noop", "noop_force", "incremental", "incremental_warm", "warm_up", "duckdb"}
+FIGURES = {"floor", "full", "noop", "noop_force", "incremental", "maintain", "incremental_warm", "warm_up", "duckdb"}
 
 
 def run_bench(tmp_path: Path, *mode: str, patients: int = 20) -> tuple[subprocess.CompletedProcess, dict]:
@@ -41,6 +41,15 @@ def test_the_benchmark_runs_and_writes_consistent_figures(tmp_path):
     assert (result["data"]["incremental_lines"] > 0
             and result["data"]["lines_total"] > result["data"]["incremental_lines"])
     assert result["glue_cost"]["dpu_hours"] > 0
+    # the maintenance job ran on the increment's lake, did work in every step it can, and the cost
+    # projection prices it from that measured work, not at the start-up floor of an unmeasured job
+    assert set(result["maintenance_jobs_seconds_median"]) == {"maintain"}
+    [did] = result["maintenance_did"]
+    assert did["tables"] > 0 and did["rows"] > 0, did
+    assert did["data_files_rewritten"] > 0 and did["snapshots_expired"] > 0 and did["files_expired"] > 0, did
+    priced = result["glue_cost"]["jobs"]["maintain"]
+    assert priced["measured"] is True
+    assert priced["local_seconds"] == round(result["maintenance_jobs_seconds_median"]["maintain"], 1) > 0
     cpu = result["jvm_cpu_seconds_median"]  # the runner's driver JVM, by thread group
     assert set(cpu) == {"full", "noop_force", "incremental"}
     assert all(g["jit"] > 0 and g["tasks"] > 0 and g["driver"] > 0 for g in cpu.values()), cpu
