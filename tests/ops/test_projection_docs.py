@@ -47,7 +47,9 @@ def test_the_block_holds_every_fhir_job_the_total_and_the_assumptions():
 ], ids=["the-total", "a-job-dropped"])
 def test_an_edited_copy_fails_the_check_and_write_restores_it(tmp_path, edit, capsys):
     text = projection_docs.DOC.read_text(encoding="utf-8")
-    edited = edit(text)
+    # the edit lands in the generated block (the prose before it has tables and figures of its own)
+    before, block = text.split(projection_docs.START, 1)
+    edited = before + projection_docs.START + edit(block)
     assert edited != text
     copy = tmp_path / "benchmarks.md"
     copy.write_text(edited, encoding="utf-8")
