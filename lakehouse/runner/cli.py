@@ -72,6 +72,7 @@ def cmd_run(a: argparse.Namespace) -> int:
         if lock.stale_pid:
             console.print(f"[yellow]took over a stale lock of pid {lock.stale_pid} (that run ended without removing "
                           "it; the OS lock went with it)[/]")
+        executor.check_tables_in_place(warehouse)
         state = RunState.load(warehouse)
         run_args = {"stack": cfg.stack, "input": str(input_dir.resolve()), "as_of": as_of}
         reasons = what_changed(state.last(pipeline.name), input_dir, run_args)
@@ -124,6 +125,7 @@ def cmd_maintain(a: argparse.Namespace) -> int:
             overrides[f"--{option}"] = value
     console = _console()
     with WarehouseLock(warehouse):  # no local write is in flight while orphan files are removed
+        executor.check_tables_in_place(warehouse)
         return 0 if maintain(console, cfg, pipeline, warehouse, overrides) else EXIT_JOB_FAILED
 
 

@@ -10,7 +10,9 @@ No console and no report here: `run.execute` adds those; crash.py and bench use 
 from __future__ import annotations
 
 import contextlib
+import gzip
 import importlib.util
+import json
 import os
 import sys
 import time
@@ -18,6 +20,7 @@ import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, ContextManager
+from urllib.parse import unquote, urlparse
 
 from ..model.config import StackConfig
 from ..model.pipelines import GLUE_SCRIPTS_DIR, JobSpec, PipelineSpec
@@ -55,6 +58,36 @@ def list_tables(warehouse: Path) -> list[str]:
         return []
     return sorted(f"{m.parent.parent.name}.{m.parent.name}"
                   for m in warehouse.glob("*/*/metadata") if (m / "version-hint.text").is_file())
+
+
+def table_location(metadata_dir: Path) -> Path | None:
+    """The location the current metadata of a Hadoop-catalog table records (None when unreadable)."""
+    version = (metadata_dir / "version-hint.text").read_text().strip()
+    for name, opener in ((f"v{version}.metadata.json", open), (f"v{version}.gz.metadata.json", gzip.open)):
+        if (metadata_dir / name).is_file():
+            with opener(metadata_dir / name, "rt", encoding="utf-8") as f:
+                return Path(unquote(urlparse(json.load(f)["location"]).path))
+    return None
+
+
+def check_tables_in_place(warehouse: Path) -> None:
+    """Refuse a warehouse whose tables are stored elsewhere. Iceberg records each table's absolute
+    location, so a copied folder still reads and writes the original's files, and maintenance of the
+    copy deletes files the original reads; a moved folder points at files that are gone."""
+    elsewhere = {}
+    for m in sorted(warehouse.glob("*/*/metadata")):
+        if (m / "version-hint.text").is_file():
+            location = table_location(m)
+            if location is not None and location.resolve() != m.parent.resolve():
+                elsewhere[f"{m.parent.parent.name}.{m.parent.name}"] = location
+    if elsewhere:
+        (table, location), more = next(iter(elsewhere.items())), len(elsewhere) - 1
+        raise RunnerError(
+            f"--warehouse: got {str(warehouse)!r}, but its table {table} is stored at {str(location)!r}"
+            + (f" (and {more} more tables elsewhere)" if more else "")
+            + ": the folder was copied or moved from there, and Iceberg tables keep their location, so "
+            "running or maintaining it would change that lake's files; allowed: a warehouse the runner "
+            "wrote where it is (run the pipeline into a new --warehouse for a second lake)")
 
 
 def database_for(pipeline: PipelineSpec, warehouse: Path) -> ContextManager[dict[str, str]]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 import time
 from collections import Counter
 from pathlib import Path
@@ -261,3 +262,23 @@ def test_show_prints_a_table_as_csv(lake, second_batch, capsys):
     lines = capsys.readouterr().out.splitlines()
     assert lines[0] == ",".join(COLUMNS)
     assert len(lines) - 1 == len(gold_of(second_batch["report"]))
+
+
+def test_a_copied_warehouse_is_refused_before_it_can_touch_the_original(lake, second_batch, tmp_path, capsys):
+    # Iceberg tables keep their absolute location, so a copy reads and writes the original's files:
+    # maintenance of a copy deleted files the original still read (docs/benchmarks.md, twelfth round)
+    def files(root: Path) -> dict[str, int]:
+        return {str(p.relative_to(root)): p.stat().st_mtime_ns for p in root.rglob("*") if p.is_file()}
+
+    copy = tmp_path / "copy"
+    shutil.copytree(lake["wh"], copy)
+    original, copied = files(lake["wh"]), files(copy)
+    capsys.readouterr()
+    assert cli.main(["maintain", "--warehouse", str(copy), "--snapshot-retention-hours", "0",
+                     "--orphan-file-age-hours", "0"]) == cli.EXIT_USAGE
+    err = capsys.readouterr().err
+    assert f"--warehouse: got {str(copy)!r}, but its table lakehouse_dev_" in err
+    assert f"is stored at '{lake['wh'].resolve()}/lakehouse_dev_" in err
+    assert "allowed: a warehouse the runner wrote where it is" in err
+    assert cli.main(["run", "--input", str(lake["input"]), "--warehouse", str(copy), "--force"]) == cli.EXIT_USAGE
+    assert files(lake["wh"]) == original and files(copy) == copied
