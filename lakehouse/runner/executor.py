@@ -10,7 +10,6 @@ No console and no report here: `run.execute` adds those; crash.py and bench use 
 from __future__ import annotations
 
 import contextlib
-import gzip
 import importlib.util
 import json
 import os
@@ -61,13 +60,12 @@ def list_tables(warehouse: Path) -> list[str]:
 
 
 def table_location(metadata_dir: Path) -> Path | None:
-    """The location the current metadata of a Hadoop-catalog table records (None when unreadable)."""
-    version = (metadata_dir / "version-hint.text").read_text().strip()
-    for name, opener in ((f"v{version}.metadata.json", open), (f"v{version}.gz.metadata.json", gzip.open)):
-        if (metadata_dir / name).is_file():
-            with opener(metadata_dir / name, "rt", encoding="utf-8") as f:
-                return Path(unquote(urlparse(json.load(f)["location"]).path))
-    return None
+    """The location the current metadata of a Hadoop-catalog table records (None when there is none:
+    the runner's tables keep uncompressed metadata, `v<N>.metadata.json`)."""
+    current = metadata_dir / f"v{(metadata_dir / 'version-hint.text').read_text().strip()}.metadata.json"
+    if not current.is_file():
+        return None
+    return Path(unquote(urlparse(json.loads(current.read_text(encoding="utf-8"))["location"]).path))
 
 
 def check_tables_in_place(warehouse: Path) -> None:
