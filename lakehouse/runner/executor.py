@@ -51,12 +51,21 @@ def select_pipeline(cfg: StackConfig, name: str | None) -> PipelineSpec:
     raise RunnerError(f"--pipeline: got {wanted!r}; allowed: the pipelines of stack {cfg.stack!r}: {names}")
 
 
-def list_tables(warehouse: Path) -> list[str]:
-    """`<database>.<table>` of every Iceberg table in a Hadoop-catalog warehouse (no Spark)."""
+def _metadata_dirs(warehouse: Path) -> list[Path]:
+    """The metadata folder (`<database>/<table>/metadata`) of every Iceberg table in a Hadoop-catalog
+    warehouse, sorted (no Spark)."""
     if not warehouse.is_dir():
         return []
-    return sorted(f"{m.parent.parent.name}.{m.parent.name}"
-                  for m in warehouse.glob("*/*/metadata") if (m / "version-hint.text").is_file())
+    return sorted(m for m in warehouse.glob("*/*/metadata") if (m / "version-hint.text").is_file())
+
+
+def _table_name(metadata_dir: Path) -> str:
+    return f"{metadata_dir.parent.parent.name}.{metadata_dir.parent.name}"
+
+
+def list_tables(warehouse: Path) -> list[str]:
+    """`<database>.<table>` of every Iceberg table in a Hadoop-catalog warehouse (no Spark)."""
+    return [_table_name(m) for m in _metadata_dirs(warehouse)]
 
 
 def table_location(metadata_dir: Path) -> Path | None:
@@ -73,11 +82,10 @@ def check_tables_in_place(warehouse: Path) -> None:
     location, so a copied folder still reads and writes the original's files, and maintenance of the
     copy deletes files the original reads; a moved folder points at files that are gone."""
     elsewhere = {}
-    for m in sorted(warehouse.glob("*/*/metadata")):
-        if (m / "version-hint.text").is_file():
-            location = table_location(m)
-            if location is not None and location.resolve() != m.parent.resolve():
-                elsewhere[f"{m.parent.parent.name}.{m.parent.name}"] = location
+    for m in _metadata_dirs(warehouse):
+        location = table_location(m)
+        if location is not None and location.resolve() != m.parent.resolve():
+            elsewhere[_table_name(m)] = location
     if elsewhere:
         (table, location), more = next(iter(elsewhere.items())), len(elsewhere) - 1
         raise RunnerError(
