@@ -74,13 +74,14 @@ def test_the_minimum_mode_bounds_both_missed_ratios_from_below(tmp_path):
     proc, result = run_bench(tmp_path, "--minimum", patients=42)
     med = result["seconds_median"]
     assert set(med) == {"floor", "duckdb", "full", "minimum", "minimum_with_gold", "minimum_increment",
-                        "minimum_increment_with_gold"}
+                        "minimum_increment_with_gold", "same_gold", "same_gold_increment"}
     # every generated line reached the typed silver table, per resource type
     assert result["minimum_rows"] == result["data"]["lines"] and result["minimum_rows_equal_lines"] is True
     # the minimum increment did the batch's work: every id of the batch holds its latest version
     assert set(result["minimum_increment_ids_behind_the_batch"]) == {"Patient", "Encounter", "Condition"}
     assert not any(result["minimum_increment_ids_behind_the_batch"].values())
-    # the full run the bounds are compared with, and both gold_min tables, equal the DuckDB gold
+    # the full run the bounds are compared with, both gold_min tables and both same_gold tables (the
+    # increment's against DuckDB's gold of the base and the batch) equal the DuckDB gold
     assert result["gold_equals_duckdb"] is True
     for name, silver_stages in (("minimum", ("bronze_min", "silver_min")),
                                 ("minimum_increment", ("bronze_inc", "silver_inc"))):
@@ -89,8 +90,13 @@ def test_the_minimum_mode_bounds_both_missed_ratios_from_below(tmp_path):
         # a figure is its process up to the end of its stages, not the checks after them
         assert med[name] >= stages["session"] + sum(stages[s] for s in silver_stages)
         assert med[f"{name}_with_gold"] == pytest.approx(med[name] + stages["gold_min"], abs=0.02)
-    for bound, den, target in (("minimum", "duckdb", 4), ("minimum_with_gold", "duckdb", 4),
-                               ("minimum_increment", "full", 0.25), ("minimum_increment_with_gold", "full", 0.25)):
+    for name in ("same_gold", "same_gold_increment"):
+        stages = result[f"{name}_stages_seconds_median"]
+        assert set(stages) == {"session", "bronze_sg", "silver_sg", "gold_sg", "after_minimum"}
+        assert med[name] >= sum(stages[s] for s in ("session", "bronze_sg", "silver_sg", "gold_sg"))
+    for bound, den, target in (("minimum", "duckdb", 4), ("minimum_with_gold", "duckdb", 4), ("same_gold", "duckdb", 4),
+                               ("minimum_increment", "full", 0.25), ("minimum_increment_with_gold", "full", 0.25),
+                               ("same_gold_increment", "full", 0.25)):
         ratio = result["ratios"][f"{bound}/{den}"]
         assert ratio == round(med[bound] / med[den], 3)
         assert result["ruled_out"][f"{bound}/{den}>{target}"] == {"median": ratio > target, "every_run": ratio > target}
