@@ -422,6 +422,7 @@ def cmd_same_gold(raw_root: str, prefix: str, ingest_seq: str, out: str, warehou
     from lakelib.fhir import bronze as B
     from lakelib.fhir import gold as G
     from lakelib.fhir import silver as S
+    from lakelib.fhir.jobs import WORKING_SET
     from lakelib.fhir.schemas import BRONZE_TABLES, RESOURCE_TYPES, SILVER_PROPERTIES, SILVER_TABLES
     from lakelib.io.raw_files import list_fhir_files, read_lines
     from lakelib.runtime.session import LOCAL_CATALOG, local_spark_session
@@ -440,10 +441,13 @@ def cmd_same_gold(raw_root: str, prefix: str, ingest_seq: str, out: str, warehou
 
     t = time.monotonic()
     files = list_fhir_files(spark, Path(raw_root).resolve().as_uri() + "/", prefix)
+    # the classified lines and the parsed rows are persisted as the jobs persist them (WORKING_SET): without
+    # that, Spark parsed each line's JSON once for the filter and again for the columns (1M: bronze_sg 105 s
+    # and silver_sg 124 s, against 55 s and 67 s persisted)
     for rt in RESOURCE_TYPES:
-        rows = B.to_bronze_rows(B.with_line_classification(read_lines(
-            spark, [f for f in files if f.resource_type == rt])), rt, seq, "bench")
-        writer = rows.writeTo(table("bronze", BRONZE_TABLES[rt]))
+        classified = B.with_line_classification(read_lines(
+            spark, [f for f in files if f.resource_type == rt])).persist(WORKING_SET)
+        writer = B.to_bronze_rows(classified, rt, seq, "bench").writeTo(table("bronze", BRONZE_TABLES[rt]))
         writer.create() if first_load else writer.append()
     stages["bronze_sg"] = time.monotonic() - t
 
@@ -460,6 +464,7 @@ def cmd_same_gold(raw_root: str, prefix: str, ingest_seq: str, out: str, warehou
         if rt != "Patient":
             parsed = S.with_patient_reference(parsed, spark.table(table("silver", SILVER_TABLES["Patient"])),
                                               seq, None)
+        parsed = S.with_raw_of_quarantined_only(parsed).persist(WORKING_SET)
         checked[rt] = parsed
         rows, fq = S.to_silver_rows(parsed, rt, "bench"), table("silver", SILVER_TABLES[rt])
         if first_load:
