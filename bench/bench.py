@@ -843,8 +843,9 @@ BOUNDS = (("minimum", "duckdb", 4), ("minimum_with_gold", "duckdb", 4), ("same_g
 
 def run_minimum(a, argv: list[str], work: Path, out: Path, data: dict, env: dict, log: Path, say) -> int:
     """`--minimum`: lower bounds of the two missed ratio targets (BOUNDS), each figure a fresh
-    process: floor, duckdb, the pipeline's full run, the Spark minimum (cmd_minimum) and the minimum
-    increment (cmd_minimum_increment: the 1% batch on the minimum's tables). A bound over its
+    process: floor, duckdb, the pipeline's full run, the Spark minimum (cmd_minimum), the minimum
+    increment (cmd_minimum_increment: the 1% batch on the minimum's tables), and the same gold with
+    the pipeline's transforms, first load and 1% batch (cmd_same_gold). A bound over its
     target rules the target out on this machine for every pipeline the bound covers: each does
     at least the bound's work."""
     base, batch = work / "input", work / "input_inc" / "fhir" / "batch-0002"
