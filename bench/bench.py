@@ -254,7 +254,7 @@ def cmd_minimum(input_dir: str, out: str, warehouse: str, pipeline_warehouse: st
     sys.path.insert(0, str(REPO / "glue_scripts"))
     from pyspark.sql import functions as F
 
-    from lakelib.fhir.schemas import BRONZE_TABLES, SILVER_PROPERTIES, STRICT_JSON
+    from lakelib.fhir.schemas import BRONZE_TABLES, STRICT_JSON
     from lakelib.runtime.session import LOCAL_CATALOG, local_spark_session
 
     files = {t: sorted(str(p) for p in (Path(input_dir) / "fhir").rglob(f"{t}.*ndjson*")) for t in BRONZE_TABLES}
@@ -269,16 +269,10 @@ def cmd_minimum(input_dir: str, out: str, warehouse: str, pipeline_warehouse: st
             write(rtype, f"{LOCAL_CATALOG}.bench_{name}.{table}")
         stages[name] = time.monotonic() - t
 
-    def create(frame, fq: str) -> None:
-        writer = frame.writeTo(fq).using("iceberg")
-        for k, v in SILVER_PROPERTIES.items():
-            writer = writer.tableProperty(k, v)
-        writer.create()
-
     stage("bronze_min", lambda rtype, fq: spark.read.text(files[rtype])
           .select(F.col("value").alias("raw"), F.input_file_name().alias("source_file"))
           .writeTo(fq).using("iceberg").create())
-    stage("silver_min", lambda rtype, fq: create(
+    stage("silver_min", lambda rtype, fq: create_silver(
         typed_lines(spark.table(f"{LOCAL_CATALOG}.bench_bronze_min.{BRONZE_TABLES[rtype]}"), rtype), fq))
     t = time.monotonic()
     gold_min(spark, Path(pipeline_warehouse), f"{LOCAL_CATALOG}.bench_gold_min.cms_facility_monthly")
@@ -288,7 +282,7 @@ def cmd_minimum(input_dir: str, out: str, warehouse: str, pipeline_warehouse: st
           .json(files[rtype]).writeTo(fq).using("iceberg").create())
     rows = {rtype: spark.table(f"{LOCAL_CATALOG}.bench_silver_min.{table}").count()
             for rtype, table in BRONZE_TABLES.items()}
-    gold = gold_min_rows(spark)
+    gold = table_rows(spark, f"{LOCAL_CATALOG}.bench_gold_min.cms_facility_monthly")
     spark.stop()
     stages["after_minimum"] = time.monotonic() - minimum_done
     Path(out).write_text(json.dumps({"seconds": {k: round(v, 2) for k, v in stages.items()}, "rows": rows,
@@ -305,27 +299,38 @@ def typed_lines(lines, rtype: str):
     return lines.select(F.from_json("raw", json_schema(rtype), STRICT_JSON).alias("r")).select("r.*")
 
 
+def create_silver(frame, fq: str) -> None:
+    """`frame` written as a new Iceberg table `fq` with the silver tables' properties (merge-on-read)."""
+    from lakelib.fhir.schemas import SILVER_PROPERTIES
+
+    writer = frame.writeTo(fq).using("iceberg")
+    for k, v in SILVER_PROPERTIES.items():
+        writer = writer.tableProperty(k, v)
+    writer.create()
+
+
 def gold_min(spark, pipeline_warehouse: Path, target: str) -> None:
-    """The gold table from the silver tables of a pipeline's warehouse, by the gold job's own
-    transform (default HAI codes and as-of date), written over `target`: no checks, no counts."""
+    """The gold table from the silver tables of a pipeline's warehouse (write_gold)."""
     from lakehouse.model.config import load_stack_config
-    from lakelib.fhir import gold as G
     from lakelib.fhir.schemas import SILVER_TABLES
 
     silver = pipeline_warehouse / load_stack_config("dev").database_name("silver")
+    write_gold(lambda rtype: spark.read.format("iceberg").load(str(silver / SILVER_TABLES[rtype])), target)
 
-    def read(rtype: str):
-        return spark.read.format("iceberg").load(str(silver / SILVER_TABLES[rtype]))
+
+def write_gold(read, target: str) -> None:
+    """The gold table from silver (`read(resource type)` -> its silver frame) by the gold job's own
+    transform (default HAI codes and as-of date), written over `target`: no checks, no counts."""
+    from lakelib.fhir import gold as G
 
     gold = G.to_cms_facility_monthly(read("Patient"), read("Encounter").select(*G.ENCOUNTER_COLUMNS),
                                      read("Condition"), G.parse_hai_codes(None), None)
     gold.writeTo(target).using("iceberg").createOrReplace()
 
 
-def gold_min_rows(spark) -> list[list]:
-    from lakelib.runtime.session import LOCAL_CATALOG
-
-    return sorted([list(r) for r in spark.table(f"{LOCAL_CATALOG}.bench_gold_min.cms_facility_monthly").collect()])
+def table_rows(spark, fq: str) -> list[list]:
+    """The rows of table `fq`, sorted (to compare a gold with DuckDB's)."""
+    return sorted([list(r) for r in spark.table(fq).collect()])
 
 
 def version(meta: str) -> str:
@@ -397,7 +402,7 @@ def cmd_minimum_increment(batch_dir: str, warehouse: str, out: str, pipeline_war
             F.max(F.expr(version("meta"))).alias("held"))
         behind[rtype] = newest.join(held, "id", "left").where(
             F.col("held").isNull() | (F.col("held") < F.col("newest"))).count()
-    gold = gold_min_rows(spark)
+    gold = table_rows(spark, f"{LOCAL_CATALOG}.bench_gold_min.cms_facility_monthly")
     spark.stop()
     stages["after_minimum"] = time.monotonic() - minimum_done
     Path(out).write_text(json.dumps({"seconds": {k: round(v, 2) for k, v in stages.items()},
@@ -420,10 +425,9 @@ def cmd_same_gold(raw_root: str, prefix: str, ingest_seq: str, out: str, warehou
     from pyspark.sql import functions as F
 
     from lakelib.fhir import bronze as B
-    from lakelib.fhir import gold as G
     from lakelib.fhir import silver as S
     from lakelib.fhir.jobs import WORKING_SET
-    from lakelib.fhir.schemas import BRONZE_TABLES, RESOURCE_TYPES, SILVER_PROPERTIES, SILVER_TABLES
+    from lakelib.fhir.schemas import BRONZE_TABLES, RESOURCE_TYPES, SILVER_TABLES
     from lakelib.io.raw_files import list_fhir_files, read_lines
     from lakelib.runtime.session import LOCAL_CATALOG, local_spark_session
 
@@ -435,9 +439,6 @@ def cmd_same_gold(raw_root: str, prefix: str, ingest_seq: str, out: str, warehou
 
     def table(layer: str, name: str) -> str:
         return f"{LOCAL_CATALOG}.bench_{layer}_sg.{name}"
-
-    def exists(fq: str) -> bool:
-        return spark.catalog.tableExists(fq)
 
     t = time.monotonic()
     files = list_fhir_files(spark, Path(raw_root).resolve().as_uri() + "/", prefix)
@@ -468,10 +469,7 @@ def cmd_same_gold(raw_root: str, prefix: str, ingest_seq: str, out: str, warehou
         checked[rt] = parsed
         rows, fq = S.to_silver_rows(parsed, rt, "bench"), table("silver", SILVER_TABLES[rt])
         if first_load:
-            writer = rows.writeTo(fq).using("iceberg")
-            for k, v in SILVER_PROPERTIES.items():
-                writer = writer.tableProperty(k, v)
-            writer.create()
+            create_silver(rows, fq)
         else:
             rows.createOrReplaceTempView("batch")
             key = S.SILVER_KEYS[rt]
@@ -480,22 +478,13 @@ def cmd_same_gold(raw_root: str, prefix: str, ingest_seq: str, out: str, warehou
     stages["silver_sg"] = time.monotonic() - t
 
     t = time.monotonic()
-
-    def silver(rt: str):
-        return spark.table(table("silver", SILVER_TABLES[rt]))
-
-    G.to_cms_facility_monthly(silver("Patient"), silver("Encounter").select(*G.ENCOUNTER_COLUMNS),
-                              silver("Condition"), G.parse_hai_codes(None), None) \
-        .writeTo(table("gold", "cms_facility_monthly")).using("iceberg").createOrReplace()
+    write_gold(lambda rt: spark.table(table("silver", SILVER_TABLES[rt])), table("gold", "cms_facility_monthly"))
     stages["gold_sg"] = time.monotonic() - t
     minimum_done = time.monotonic()  # what follows keeps the next load right and reads the result
     waiting = S.to_waiting_rows(checked["Encounter"], "bench").unionByName(
         S.to_waiting_rows(checked["Condition"], "bench")).localCheckpoint()  # read before it is replaced
-    if exists(waiting_fq):
-        waiting.writeTo(waiting_fq).overwritePartitions()
-    else:
-        waiting.writeTo(waiting_fq).using("iceberg").create()
-    gold = sorted([list(r) for r in spark.table(table("gold", "cms_facility_monthly")).collect()])
+    waiting.writeTo(waiting_fq).using("iceberg").createOrReplace()
+    gold = table_rows(spark, table("gold", "cms_facility_monthly"))
     held = spark.table(waiting_fq).count()
     spark.stop()
     stages["after_minimum"] = time.monotonic() - minimum_done
